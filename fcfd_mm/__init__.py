@@ -1,0 +1,15 @@
+"""fcfd-mm: Function-Consistent Feature Distillation (ICLR 2023) as MMRazor components.
+
+Importing the package applies the stack's compat layer (``fcfd_mm.compat``) first, then
+registers into MMRazor's registry: ``FCFDDistill`` (algorithm), ``FCFDBridge`` (connector),
+``SigmoidKDLoss`` and ``WeightedMSELoss`` (losses). Use it from any OpenMMLab config with
+``custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)``.
+"""
+from . import compat
+
+compat.apply_all()
+
+from . import algorithms, connectors, losses  # noqa: E402,F401  (registration)
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__', 'compat', 'algorithms', 'connectors', 'losses']

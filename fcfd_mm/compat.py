@@ -1,0 +1,156 @@
+"""Workarounds that make the pinned OpenMMLab stack work on torch 2.x (see README, "Stack").
+
+``fcfd_mm/__init__.py`` calls :func:`apply_all` before anything else is imported, so a config
+with ``custom_imports=dict(imports=['fcfd_mm'])`` gets every fix before MMRazor's registry
+lazily imports ``mmrazor.models``. Each fix checks whether it is needed and is a no-op
+otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
+
+1. mmrazor 1.0.0 cannot import ``mmrazor.models`` / ``mmrazor.engine`` on torch >= 2.1
+   (open-mmlab/mmrazor#615, #632): its quantization backend-config module imports private torch
+   names that were renamed (``reverse2``...) and setters torch removed. We restore those names;
+   mmrazor's quantization stays unsupported, distillation does not use it.
+2. torch >= 2.6 defaults ``torch.load(weights_only=True)``, and mmengine 0.10.7 calls
+   ``torch.load`` without the argument, so every mmengine-saved checkpoint (resume, load_from,
+   MMRazor ``teacher_ckpt``, ``tools/test.py``) fails on ``HistoryBuffer`` and numpy types in the
+   ``message_hub`` (open-mmlab/mmengine#1632). We allow-list exactly those types for
+   ``weights_only`` loading, so checkpoints still load with torch's safe unpickler and nothing
+   else is trusted.
+3. CPU-only distributed training through MMEngine: ``_init_dist_pytorch`` calls
+   ``torch.cuda.set_device`` unconditionally and asks for nccl, and ``Runner.wrap_model`` passes
+   ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
+   (open-mmlab/mmengine#1153). When CUDA is unavailable we use gloo, skip ``set_device`` and drop
+   ``device_ids``. With CUDA, nothing changes.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Callable, List
+
+import torch
+
+#: Names of the workarounds that were applied in this process.
+APPLIED: List[str] = []
+
+
+def _torch_version() -> tuple:
+    return tuple(int(p) for p in torch.__version__.split('+')[0].split('.')[:2])
+
+
+def fix_mmrazor_torch2_import() -> bool:
+    """Restore the torch.ao names mmrazor 1.0.0's quantization configs import (mmrazor#615)."""
+    try:
+        import torch.ao.quantization.backend_config.utils  # noqa: F401  (mmrazor reads it as an attribute)
+        import torch.ao.quantization.fuser_method_mappings as fmm
+        from torch.ao.quantization.backend_config import BackendPatternConfig
+    except ImportError:  # torch < 1.13: mmrazor's own imports work, nothing to fix
+        return False
+    changed = False
+    for public, private in (('reverse2', '_reverse2'), ('reverse3', '_reverse3')):
+        if not hasattr(fmm, public) and hasattr(fmm, private):
+            setattr(fmm, public, getattr(fmm, private))
+            changed = True
+    if not hasattr(fmm, 'reverse_sequential_wrapper2'):
+
+        def reverse_sequential_wrapper2(sequential: Callable) -> Callable:
+
+            def fuser_method(is_qat, m1, m2):
+                return sequential(m2, m1)
+
+            return fuser_method
+
+        fmm.reverse_sequential_wrapper2 = reverse_sequential_wrapper2
+        changed = True
+    for setter in ('_set_overwrite_output_fake_quantize', '_set_overwrite_output_observer',
+                   '_set_input_output_observed'):
+        if not hasattr(BackendPatternConfig, setter):
+            attr = setter.replace('_set', '', 1)
+
+            def _setter(self, value, _attr=attr):
+                setattr(self, _attr, value)
+                return self
+
+            setattr(BackendPatternConfig, setter, _setter)
+            changed = True
+    return changed
+
+
+def _mmengine_checkpoint_globals() -> list:
+    """Types an mmengine 0.10 checkpoint pickles besides tensors (its ``message_hub`` logs)."""
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    safe = [HistoryBuffer, np.ndarray, np.dtype]
+    try:  # numpy >= 1.25: per-dtype classes such as numpy.dtypes.Float64DType
+        import numpy.dtypes as npd
+        safe += [getattr(npd, n) for n in dir(npd) if n.endswith('DType')]
+    except ImportError:
+        pass
+    for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            mod = __import__(mod_name, fromlist=['_reconstruct', 'scalar'])
+        except ImportError:
+            continue
+        safe += [mod._reconstruct, mod.scalar]
+        break
+    return safe
+
+
+def fix_weights_only_checkpoint_loading() -> bool:
+    """Allow-list mmengine's checkpoint metadata types for torch's safe unpickler (torch >= 2.6)."""
+    if _torch_version() < (2, 6) or not hasattr(torch.serialization, 'add_safe_globals'):
+        return False
+    torch.serialization.add_safe_globals(_mmengine_checkpoint_globals())
+    return True
+
+
+def fix_cpu_distributed() -> bool:
+    """Let MMEngine's ``launcher='pytorch'`` run on CPU-only machines (gloo, no CUDA calls)."""
+    if torch.cuda.is_available():
+        return False
+    import mmengine.dist.utils as dist_utils
+    from mmengine.model import MMDistributedDataParallel
+
+    if not getattr(dist_utils._init_dist_pytorch, '_fcfd_patched', False):
+        original_init = dist_utils._init_dist_pytorch
+
+        @functools.wraps(original_init)
+        def _init_dist_pytorch_cpu(backend: str, init_backend: str = 'torch', **kwargs) -> None:
+            import torch.distributed as dist
+            if backend == 'nccl':
+                backend = 'gloo'  # nccl needs CUDA; gloo is the CPU backend
+            if init_backend != 'torch':
+                return original_init(backend, init_backend=init_backend, **kwargs)
+            dist.init_process_group(backend=backend, **kwargs)
+
+        _init_dist_pytorch_cpu._fcfd_patched = True
+        dist_utils._init_dist_pytorch = _init_dist_pytorch_cpu
+
+    if not getattr(MMDistributedDataParallel.__init__, '_fcfd_patched', False):
+        original_ddp_init = MMDistributedDataParallel.__init__
+
+        @functools.wraps(original_ddp_init)
+        def ddp_init_cpu(self, module, detect_anomalous_params: bool = False, **kwargs):
+            # DDP accepts device_ids only for single-device GPU modules.
+            kwargs.pop('device_ids', None)
+            kwargs.pop('output_device', None)
+            original_ddp_init(self, module=module, detect_anomalous_params=detect_anomalous_params, **kwargs)
+
+        ddp_init_cpu._fcfd_patched = True
+        MMDistributedDataParallel.__init__ = ddp_init_cpu
+    return True
+
+
+def apply_all() -> List[str]:
+    """Apply every workaround that this environment needs; returns :data:`APPLIED`."""
+    for name, fix in (('mmrazor_torch2_import', fix_mmrazor_torch2_import),
+                      ('weights_only_checkpoint_loading', fix_weights_only_checkpoint_loading),
+                      ('cpu_distributed', fix_cpu_distributed)):
+        if name in APPLIED:
+            continue
+        try:
+            if fix():
+                APPLIED.append(name)
+        except ImportError as exc:  # a stack package missing: the fix is not needed then
+            warnings.warn(f'fcfd_mm.compat: {name} skipped ({exc})')
+    return APPLIED

@@ -1,0 +1,3 @@
+from .fcfd_bridge import FCFDBridge
+
+__all__ = ['FCFDBridge']

@@ -1,0 +1,4 @@
+from .sigmoid_kd import SigmoidKDLoss
+from .weighted_mse import WeightedMSELoss
+
+__all__ = ['SigmoidKDLoss', 'WeightedMSELoss']

@@ -1,0 +1,31 @@
+"""Model-family adapters: where to cut a detector and how to run its head (see base.py)."""
+from typing import Optional
+
+from torch import nn
+
+from .base import FCFDTail, UnsupportedModelError
+from .dense_head import DenseHeadTail
+from .roi_box_head import RoIBoxHeadTail
+
+TAILS = {'RoIBoxHeadTail': RoIBoxHeadTail, 'DenseHeadTail': DenseHeadTail}
+
+
+def build_tail(student: nn.Module, teacher: nn.Module, cfg: Optional[dict] = None) -> FCFDTail:
+    """Build the adapter named by ``cfg['type']``, or pick the one that supports the student."""
+    cfg = dict(cfg or {})
+    name = cfg.pop('type', None)
+    if name is None:
+        for cls in TAILS.values():
+            if cls.supports(student):
+                return cls(student, teacher, **cfg)
+        raise UnsupportedModelError(
+            f'FCFD has no adapter for {type(student).__name__}'
+            f'{" with " + type(getattr(student, "roi_head", None) or getattr(student, "bbox_head", None)).__name__ if hasattr(student, "roi_head") or hasattr(student, "bbox_head") else ""}. '
+            f'Supported: Faster R-CNN-style two-stage detectors with FPN + StandardRoIHead (RoIBoxHeadTail) and '
+            f'RetinaNet-style single-stage detectors with FPN + a sigmoid anchor head (DenseHeadTail).')
+    if name not in TAILS:
+        raise KeyError(f'fcfd.tail.type={name!r} is unknown; choose one of {sorted(TAILS)}.')
+    return TAILS[name](student, teacher, **cfg)
+
+
+__all__ = ['FCFDTail', 'UnsupportedModelError', 'RoIBoxHeadTail', 'DenseHeadTail', 'TAILS', 'build_tail']

@@ -1,0 +1,97 @@
+"""One-stage dense detectors (RetinaNet): FCFD-style function consistency at the dense head.
+
+**This adapter is the plugin's own extension** (design.md; spec §3.5): the official FCFD code
+has no RetinaNet. The dense head runs on a (bridged) FPN tuple; its per-level outputs
+``(B, A*C, H, W)`` / ``(B, A*4, H, W)`` are flattened to one row per anchor:
+``cls (B * sum_l H_l W_l A, C)`` sigmoid logits and ``reg (..., 4)`` box deltas.
+Optionally anchors are weighted by the teacher's max class probability.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .base import FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
+
+
+def _flatten_levels(per_level: List[Tensor], width: int) -> Tensor:
+    """``[(B, A*width, H, W)]`` -> ``(B * sum(H*W*A), width)`` in (batch, level, y, x, anchor) order."""
+    b = per_level[0].shape[0]
+    return torch.cat([t.permute(0, 2, 3, 1).reshape(b, -1, width) for t in per_level], dim=1).reshape(-1, width)
+
+
+class DenseHeadTail(FCFDTail):
+    """RetinaNet-style detectors: ``SingleStageDetector`` + FPN + an anchor head with sigmoid classes.
+
+    Args:
+        anchor_weighting: ``None`` (all anchors equal) or ``'teacher_score'`` (each anchor's
+            losses weighted by the teacher's max class probability).
+    """
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, anchor_weighting: Optional[str] = None) -> None:
+        if anchor_weighting not in (None, 'teacher_score'):
+            raise ValueError(f"DenseHeadTail: anchor_weighting must be None or 'teacher_score', "
+                             f'got {anchor_weighting!r}')
+        self.anchor_weighting = anchor_weighting
+        super().__init__(student, teacher)
+        self.num_classes = _num_classes(student.bbox_head)
+        self.box_code_size = int(student.bbox_head.bbox_coder.encode_size)
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        from mmdet.models.dense_heads import AnchorHead
+        from mmdet.models.detectors import SingleStageDetector
+        head = getattr(model, 'bbox_head', None)
+        return (isinstance(model, SingleStageDetector) and isinstance(head, AnchorHead)
+                and getattr(head, 'use_sigmoid_cls', False))
+
+    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
+        for role, model in (('student', student), ('teacher', teacher)):
+            if not self.supports(model):
+                raise UnsupportedModelError(
+                    f'DenseHeadTail: the {role} ({type(model).__name__}) is not a single-stage detector with an '
+                    'FPN neck and a sigmoid anchor head (RetinaNet). Use a RetinaNet config, or '
+                    'fcfd.tail=dict(type=\'RoIBoxHeadTail\') for Faster R-CNN.')
+        self.neck_channels(student), self.neck_channels(teacher)
+        check_same('number of classes', _num_classes(student.bbox_head), _num_classes(teacher.bbox_head),
+                   'FCFD matches class scores, so both detectors must be trained on the same classes.')
+        check_same('anchors per location', student.bbox_head.num_base_priors, teacher.bbox_head.num_base_priors,
+                   'Use the same anchor_generator (scales, ratios) in both configs.')
+        check_same('number of FPN levels', self.num_levels(student), self.num_levels(teacher),
+                   'Use the same neck.num_outs and anchor strides in both configs.')
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        # design.md: per-class sigmoid KD with temperature on scores, MSE on deltas; both
+        # averaged over anchors (weighted when anchor_weighting is set).
+        return dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                    reg=dict(type='WeightedMSELoss', loss_weight=1.0))
+
+    def default_paths(self) -> Tuple[str, ...]:
+        return ('st', 'ts')  # design.md: 's' (plain dense-head KD) is available as an option
+
+    def student_recorders(self) -> Dict[str, dict]:
+        return dict(neck=dict(type='ModuleOutputs', source='neck'),
+                    dense_head=dict(type='ModuleOutputs', source='bbox_head'))
+
+    def _to_rows(self, cls_scores: List[Tensor], bbox_preds: List[Tensor]) -> HeadOutputs:
+        return dict(cls=_flatten_levels(list(cls_scores), self.num_classes),
+                    reg=_flatten_levels(list(bbox_preds), self.box_code_size))
+
+    def student_outputs(self, records, context: Any) -> HeadOutputs:
+        recorder = records.get_recorder('dense_head')
+        if len(recorder.data_buffer) != 1:
+            raise RuntimeError(f'DenseHeadTail expected one student head forward per loss pass, '
+                               f'saw {len(recorder.data_buffer)}.')
+        cls_scores, bbox_preds = recorder.get_record_data(0)[:2]
+        return self._to_rows(cls_scores, bbox_preds)
+
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Any) -> HeadOutputs:
+        cls_scores, bbox_preds = model.bbox_head(tuple(feats))[:2]
+        return self._to_rows(cls_scores, bbox_preds)
+
+    def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:
+        if self.anchor_weighting == 'teacher_score':
+            return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values
+        return None

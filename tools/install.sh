@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install fcfd-mm and its verified OpenMMLab stack into the active Python environment.
+#
+#   python3 -m venv .venv && . .venv/bin/activate && bash tools/install.sh
+#
+# Steps: build requirements (torch, setuptools<82) -> mmcv 2.1.0 compiled from its PyPI sdist
+# against the installed torch (C++ standard patched to what torch's headers need) -> runtime
+# requirements -> fcfd_mm (editable) -> import check.
+#
+# Environment knobs:
+#   FCFD_SKIP_TORCH=1        keep the torch already installed (e.g. a CUDA build) instead of the pin
+#   FCFD_MMCV_CACHE=DIR      where built mmcv wheels are cached (default ~/.cache/fcfd_mm/wheels);
+#                            the cache key includes torch, Python, mmcv, CUDA and compiler flags.
+#   FORCE_CUDA=1             build mmcv's CUDA ops as well (needs nvcc; set TORCH_CUDA_ARCH_LIST)
+#   MAX_JOBS=N               parallel compile jobs (default: number of cores)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="${PYTHON:-python}"
+pip_install() { "$PY" -m pip install --disable-pip-version-check "$@"; }
+
+t0=$(date +%s)
+if [ "${FCFD_SKIP_TORCH:-0}" = "1" ]; then
+  grep -v -E '^(torch|torchvision)==' "$here/requirements/build.txt" > /tmp/fcfd_build_req.txt
+  pip_install -r /tmp/fcfd_build_req.txt
+else
+  pip_install -r "$here/requirements/build.txt"
+fi
+echo "[install] build requirements: $(( $(date +%s) - t0 )) s"
+
+"$PY" "$here/tools/build_mmcv.py"
+echo "[install] mmcv: $(( $(date +%s) - t0 )) s"
+
+pip_install -r "$here/requirements/runtime.txt" -r "$here/requirements/tests.txt"
+pip_install --no-build-isolation --no-deps -e "$here"
+"$PY" -c "from mmcv.ops import nms, RoIAlign; import fcfd_mm, mmdet.models, mmrazor.models, mmpretrain.models; print('[install] imports ok: fcfd_mm', fcfd_mm.__version__)"
+echo "[install] done in $(( $(date +%s) - t0 )) s"
