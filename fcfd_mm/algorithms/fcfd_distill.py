@@ -12,6 +12,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..tails import build_tail
+from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch
 
 
@@ -47,8 +48,12 @@ class FCFDDistill(SingleTeacherDistill):
         if kwargs.get('teacher_trainable', False):
             raise ValueError('FCFDDistill trains a student from a frozen teacher; teacher_trainable=True is '
                              'not supported.')
-        super().__init__(distiller=distiller or dict(type='ConfigurableDistiller'),
-                         teacher_ckpt=teacher_ckpt, **kwargs)
+        for role in ('architecture', 'teacher'):
+            if role in kwargs:
+                kwargs[role] = resolve_model_cfg(kwargs[role], f'model.{role}')
+        super().__init__(distiller=distiller or dict(type='ConfigurableDistiller'), teacher_ckpt=None, **kwargs)
+        if teacher_ckpt:
+            self.load_teacher_checkpoint(teacher_ckpt)
         fcfd = dict(fcfd or {})
         self.tail = build_tail(self.student, self.teacher, fcfd.pop('tail', None))
         self.fcfd_recorders = RecorderManager(self.tail.student_recorders())
@@ -66,6 +71,18 @@ class FCFDDistill(SingleTeacherDistill):
                 if not hasattr(model, name):
                     raise ValueError(f'inherit_teacher: the {role} has no submodule {name!r}; choose from '
                                      f'{[n for n, _ in self.student.named_children()]}.')
+
+    def load_teacher_checkpoint(self, path: str) -> None:
+        """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
+        from mmengine.runner import load_checkpoint
+        try:
+            # strict: a checkpoint of another architecture must not leave a silently random teacher
+            load_checkpoint(self.teacher, path, map_location='cpu', strict=True)
+        except Exception as exc:
+            raise RuntimeError(f'teacher_ckpt {path!r} could not be loaded ({type(exc).__name__}: {exc}). It must '
+                               f'be a checkpoint of the teacher config, saved by mmengine/mmdet tools/train.py '
+                               f'(a .pth with a state_dict).') from exc
+        self.teacher._is_init = True  # keep the loaded weights when the runner calls init_weights()
 
     def init_weights(self) -> None:
         super().init_weights()

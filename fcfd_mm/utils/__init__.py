@@ -1,3 +1,4 @@
 from .checks import FCFDUserError, check_checkpoint_file, check_config_file, check_data_roots
+from .model_cfg import resolve_model_cfg
 
-__all__ = ['FCFDUserError', 'check_checkpoint_file', 'check_config_file', 'check_data_roots']
+__all__ = ['FCFDUserError', 'check_checkpoint_file', 'check_config_file', 'check_data_roots', 'resolve_model_cfg']

@@ -1,0 +1,28 @@
+# FCFD demo: distil the demo Faster R-CNN teacher (half width) into the demo student (quarter
+# width) on the demo dataset, with the official detection settings (spec §3.2): bridges on
+# every FPN level both ways, appearance MSE, RoI box head paths s / st / ts, KL(T=1) + MSE.
+#   python tools/train.py configs/demo/faster-rcnn_demo_teacher.py          # the teacher first
+#   python tools/train.py configs/demo/fcfd_frcnn_demo.py
+_base_ = ['./faster-rcnn_demo_student.py']
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+teacher_ckpt = 'work_dirs/faster-rcnn_demo_teacher/iter_1200.pth'
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='{{fileDirname}}/faster-rcnn_demo_student.py'),
+    teacher=dict(cfg_path='{{fileDirname}}/faster-rcnn_demo_teacher.py'),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        tail=dict(type='RoIBoxHeadTail'),
+        paths=('s', 'st', 'ts'),
+        path_weights=dict(s=1.0, st=1.0, ts=1.0),
+        bridge=dict(type='FCFDBridge'),
+        appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+        output_losses=dict(
+            cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
+            reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+
+find_unused_parameters = False
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

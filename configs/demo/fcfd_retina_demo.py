@@ -1,0 +1,26 @@
+# FCFD demo for RetinaNet (the plugin's own extension, see README): bridges on P3-P7 both ways,
+# appearance MSE, dense-head paths st / ts, sigmoid KD (T=1) on scores + MSE on box deltas.
+#   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first
+#   python tools/train.py configs/demo/fcfd_retina_demo.py
+_base_ = ['./retinanet_demo_student.py']
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+teacher_ckpt = 'work_dirs/retinanet_demo_teacher/iter_1200.pth'
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='{{fileDirname}}/retinanet_demo_student.py'),
+    teacher=dict(cfg_path='{{fileDirname}}/retinanet_demo_teacher.py'),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        tail=dict(type='DenseHeadTail', anchor_weighting=None),
+        paths=('st', 'ts'),
+        bridge=dict(type='FCFDBridge'),
+        appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+        output_losses=dict(
+            cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+            reg=dict(type='WeightedMSELoss', loss_weight=1.0))))
+
+find_unused_parameters = False
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,0 +1,64 @@
+"""Tiny detector configs and batches for unit tests (built from the demo configs, narrower)."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / 'configs' / 'demo'
+
+
+def tiny_detector_cfg(family: str, base_channels: int, fpn_channels: int = 32, num_classes: int = 4):
+    """A narrow demo Faster R-CNN (``family='frcnn'``) or RetinaNet (``'retina'``) model config."""
+    name = {'frcnn': 'faster-rcnn_demo_student.py', 'retina': 'retinanet_demo_student.py'}[family]
+    model = copy.deepcopy(Config.fromfile(str(DEMO / name)).model)
+    c = base_channels
+    model.backbone.base_channels = c
+    model.neck.in_channels = [c, 2 * c, 4 * c, 8 * c]
+    model.neck.out_channels = fpn_channels
+    if family == 'frcnn':
+        model.rpn_head.in_channels = model.rpn_head.feat_channels = fpn_channels
+        model.roi_head.bbox_roi_extractor.out_channels = fpn_channels
+        model.roi_head.bbox_head.in_channels = fpn_channels
+        model.roi_head.bbox_head.fc_out_channels = 64
+        model.roi_head.bbox_head.num_classes = num_classes
+        model.train_cfg.rcnn.sampler.num = 32
+    else:
+        model.bbox_head.in_channels = model.bbox_head.feat_channels = fpn_channels
+        model.bbox_head.num_classes = num_classes
+    model._scope_ = 'mmdet'
+    return model
+
+
+def fcfd_cfg(family: str, fcfd: dict | None = None, **kwargs) -> dict:
+    """An ``FCFDDistill`` config: teacher 16 base channels / FPN 32, student 8 / FPN 24."""
+    cfg = dict(_scope_='mmrazor', type='FCFDDistill',
+               architecture=tiny_detector_cfg(family, 8, fpn_channels=24),
+               teacher=tiny_detector_cfg(family, 16, fpn_channels=32),
+               fcfd=fcfd or {})
+    cfg.update(kwargs)
+    return cfg
+
+
+def build_fcfd(family: str, fcfd: dict | None = None, seed: int = 0, **kwargs):
+    import fcfd_mm  # noqa: F401
+    from mmrazor.registry import MODELS
+    torch.manual_seed(seed)
+    alg = MODELS.build(fcfd_cfg(family, fcfd, **kwargs))
+    alg.init_weights()
+    if family == 'retina':  # perturb the zero-initialised head biases so outputs differ per class
+        for m in (alg.teacher, alg.student):
+            torch.nn.init.normal_(m.bbox_head.retina_cls.bias, -2.0, 0.5)
+    alg.train()
+    return alg
+
+
+def batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2)):
+    """A preprocessed random batch (``inputs`` (B, 3, size, size), ``data_samples``)."""
+    from mmdet.testing import demo_mm_inputs
+    packed = demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
+                            num_items=list(num_items), num_classes=4)
+    return alg.data_preprocessor(packed, True)
