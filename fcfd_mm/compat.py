@@ -11,10 +11,11 @@ otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
    mmrazor's quantization stays unsupported, distillation does not use it.
 2. torch >= 2.6 defaults ``torch.load(weights_only=True)``, and mmengine 0.10.7 calls
    ``torch.load`` without the argument, so every mmengine-saved checkpoint (resume, load_from,
-   MMRazor ``teacher_ckpt``, ``tools/test.py``) fails on ``HistoryBuffer`` and numpy types in the
-   ``message_hub`` (open-mmlab/mmengine#1632). We allow-list exactly those types for
-   ``weights_only`` loading, so checkpoints still load with torch's safe unpickler and nothing
-   else is trusted.
+   MMRazor ``teacher_ckpt``, ``tools/test.py``) fails on ``HistoryBuffer``, numpy types and a
+   ``getattr`` in the ``message_hub`` (open-mmlab/mmengine#1632). Inside mmengine's checkpoint
+   loaders only, we allow-list exactly those (``getattr`` restricted to HistoryBuffer's
+   statistics methods), so checkpoints still load with torch's safe unpickler and nothing
+   else is trusted; ``torch.load`` elsewhere keeps torch's defaults.
 3. CPU-only distributed training through MMEngine: ``_init_dist_pytorch`` calls
    ``torch.cuda.set_device`` unconditionally and asks for nccl, and ``Runner.wrap_model`` passes
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
@@ -75,32 +76,66 @@ def fix_mmrazor_torch2_import() -> bool:
     return changed
 
 
+def _history_buffer_getattr(obj, name: str):
+    """``getattr`` as an mmengine checkpoint uses it: only ``HistoryBuffer.<statistics method>``.
+
+    ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer, 'min')``; a
+    general ``getattr`` would let a checkpoint reach anything, so nothing else is allowed.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and not name.startswith('_') and callable(getattr(HistoryBuffer, name, None)):
+        return getattr(HistoryBuffer, name)
+    import pickle
+    raise pickle.UnpicklingError(f'fcfd_mm: refusing getattr({obj!r}, {name!r}) in a checkpoint')
+
+
 def _mmengine_checkpoint_globals() -> list:
     """Types an mmengine 0.10 checkpoint pickles besides tensors (its ``message_hub`` logs)."""
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
 
-    safe = [HistoryBuffer, np.ndarray, np.dtype]
+    safe = [HistoryBuffer, np.ndarray, np.dtype, (_history_buffer_getattr, 'builtins.getattr'),
+            (_history_buffer_getattr, '__builtin__.getattr'), (np.ndarray, 'numpy.ndarray'),
+            (np.dtype, 'numpy.dtype')]
     try:  # numpy >= 1.25: per-dtype classes such as numpy.dtypes.Float64DType
         import numpy.dtypes as npd
         safe += [getattr(npd, n) for n in dir(npd) if n.endswith('DType')]
     except ImportError:
         pass
+    import codecs
+    safe.append(codecs.encode)  # numpy pickles raw array bytes as _codecs.encode(str, 'latin1')
     for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         try:
             mod = __import__(mod_name, fromlist=['_reconstruct', 'scalar'])
         except ImportError:
             continue
-        safe += [mod._reconstruct, mod.scalar]
-        break
+        safe += [(mod._reconstruct, f'{mod_name}._reconstruct'), (mod.scalar, f'{mod_name}.scalar')]
     return safe
 
 
 def fix_weights_only_checkpoint_loading() -> bool:
-    """Allow-list mmengine's checkpoint metadata types for torch's safe unpickler (torch >= 2.6)."""
-    if _torch_version() < (2, 6) or not hasattr(torch.serialization, 'add_safe_globals'):
+    """Let mmengine's checkpoint loaders read mmengine checkpoints with torch's safe unpickler.
+
+    Only mmengine's local and http(s) loaders are wrapped, and only for the duration of the
+    load: inside them the safe unpickler also accepts ``HistoryBuffer``, numpy arrays/scalars
+    and the restricted :func:`_history_buffer_getattr`. ``torch.load`` elsewhere is unchanged.
+    """
+    if _torch_version() < (2, 6) or not hasattr(torch.serialization, 'safe_globals'):
         return False
-    torch.serialization.add_safe_globals(_mmengine_checkpoint_globals())
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    for prefix in ('', 'http://', 'https://'):
+        original = CheckpointLoader._schemes.get(prefix)
+        if original is None or getattr(original, '_fcfd_patched', False):
+            continue
+
+        def load_with_mmengine_globals(filename, map_location=None, _original=original, **kwargs):
+            with torch.serialization.safe_globals(_mmengine_checkpoint_globals()):
+                return _original(filename, map_location, **kwargs)
+
+        functools.update_wrapper(load_with_mmengine_globals, original)
+        load_with_mmengine_globals._fcfd_patched = True
+        CheckpointLoader._schemes[prefix] = load_with_mmengine_globals
     return True
 
 

@@ -35,3 +35,23 @@ def run_tool(args, cwd=REPO, timeout=900, env=None, check=True):
         raise AssertionError(f'{" ".join(map(str, cmd))} failed ({res.returncode}):\n'
                              f'--- stdout\n{res.stdout[-4000:]}\n--- stderr\n{res.stderr[-6000:]}')
     return res
+
+
+def demo_data_options(root) -> list:
+    """``--cfg-options`` that point the demo configs at another copy of the demo dataset."""
+    root = str(root).rstrip('/') + '/'
+    ann = root + 'annotations/instances_val.json'
+    return [f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}', f'val_evaluator.ann_file={ann}',
+            f'test_evaluator.ann_file={ann}']
+
+
+@pytest.fixture(scope='session')
+def trained_demo_student(tiny_demo_data, tmp_path_factory):
+    """tools/train.py on the demo Faster R-CNN student for 4 iterations; returns (work_dir, ckpt)."""
+    work = tmp_path_factory.mktemp('train_student')
+    run_tool(['python', 'tools/train.py', 'configs/demo/faster-rcnn_demo_student.py', '--work-dir', str(work),
+              '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+              'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
+              *demo_data_options(tiny_demo_data)])
+    return work, work / 'iter_4.pth'

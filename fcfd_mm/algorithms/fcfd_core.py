@@ -38,7 +38,9 @@ class FCFDNeckSwitch(nn.Module):
 
     Args:
         student_channels, teacher_channels: FPN channels of each network.
-        num_levels: number of FPN outputs (one bridge per level and direction).
+        num_levels: number of FPN outputs: one student->teacher bridge per level (appearance).
+        t2s_levels: leading levels the student head reads; teacher->student bridges exist only
+            for those (Faster R-CNN: P2-P5), so DDP never sees a parameter without gradient.
         paths: subset of :data:`PATHS` to compute.
         bridge: connector config shared by every level; ``in_channels`` / ``out_channels`` are
             filled in per direction (given values must match the FPN channels).
@@ -48,7 +50,7 @@ class FCFDNeckSwitch(nn.Module):
         weighted_outputs: whether the adapter supplies per-row weights for the output losses.
     """
 
-    def __init__(self, student_channels: int, teacher_channels: int, num_levels: int,
+    def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, t2s_levels: int,
                  paths: Sequence[str], output_losses: Dict[str, dict],
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
                  path_weights: Optional[Dict[str, float]] = None, weighted_outputs: bool = False) -> None:
@@ -65,10 +67,10 @@ class FCFDNeckSwitch(nn.Module):
         bridge = dict(type='FCFDBridge') if bridge is None else dict(bridge)
         self.bridges_s2t = nn.ModuleList(
             self._build_bridge(bridge, student_channels, teacher_channels, 'student->teacher') for _ in range(num_levels))
-        # B_ts is only built when a path uses it, so DDP sees no parameter without a gradient.
+        # B_ts is only built where a path uses it, so DDP sees no parameter without a gradient.
         self.bridges_t2s = nn.ModuleList(
             self._build_bridge(bridge, teacher_channels, student_channels, 'teacher->student')
-            for _ in range(num_levels)) if 'ts' in self.paths else nn.ModuleList()
+            for _ in range(t2s_levels)) if 'ts' in self.paths else nn.ModuleList()
         self.appearance_loss = MODELS.build(appearance_loss or dict(
             type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))
         self.output_losses = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in output_losses.items()})

@@ -64,6 +64,7 @@ class FCFDDistill(SingleTeacherDistill):
             student_channels=self.tail.neck_channels(self.student),
             teacher_channels=self.tail.neck_channels(self.teacher),
             num_levels=self.tail.num_levels(self.student),
+            t2s_levels=self.tail.head_levels(self.student),
             weighted_outputs=getattr(self.tail, 'anchor_weighting', None) is not None, **fcfd)
         self.inherit_teacher = tuple(inherit_teacher)
         for name in self.inherit_teacher:

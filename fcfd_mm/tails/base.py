@@ -98,6 +98,10 @@ class FCFDTail(metaclass=ABCMeta):
     def num_levels(model: nn.Module) -> int:
         return int(getattr(model.neck, 'num_outs'))
 
+    def head_levels(self, model: nn.Module) -> int:
+        """How many leading FPN levels ``model``'s head reads (all of them by default)."""
+        return self.num_levels(model)
+
 
 def _num_classes(head: nn.Module) -> int:
     return int(getattr(head, 'num_classes'))

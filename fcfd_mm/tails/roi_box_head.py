@@ -50,6 +50,9 @@ class RoIBoxHeadTail(FCFDTail):
         return dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0, reduction='batchmean'),
                     reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))
 
+    def head_levels(self, model: nn.Module) -> int:
+        return int(model.roi_head.bbox_roi_extractor.num_inputs)  # P2-P5 of P2-P6
+
     def student_recorders(self) -> Dict[str, dict]:
         return dict(
             neck=dict(type='ModuleOutputs', source='neck'),

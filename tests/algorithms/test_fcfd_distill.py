@@ -83,6 +83,7 @@ def test_frcnn_every_term_matches_the_formula():
         expected[f'distill.loss_fcfd_cls_{path}'] = w * kl_ref(outs[path][0], z_t, tau)
         expected[f'distill.loss_fcfd_reg_{path}'] = w * 3.0 * mse_ref(outs[path][1], d_t)
     assert len(bs) == 5 and z_t.shape[1] == 5 and d_t.shape[1] == 16  # P2-P6; 4 classes + bg; 4x4 deltas
+    assert len(bt) == 4  # B_ts only where the student's RoI extractor reads (P2-P5)
     for key, value in expected.items():
         torch.testing.assert_close(losses[key].detach(), value, rtol=1e-4, atol=1e-6, msg=key)
         assert value > 0, key

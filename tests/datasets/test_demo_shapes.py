@@ -1,0 +1,51 @@
+import hashlib
+import json
+
+import numpy as np
+from pycocotools.coco import COCO
+
+from fcfd_mm.datasets import DEMO_CLASSES, generate_demo_coco
+
+
+def _digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob('*')):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_demo_data_is_valid_coco(tiny_demo_data):
+    for split, n in (('train', 16), ('val', 8)):
+        coco = COCO(str(tiny_demo_data / 'annotations' / f'instances_{split}.json'))
+        assert len(coco.getImgIds()) == n
+        assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == list(DEMO_CLASSES)
+        anns = coco.loadAnns(coco.getAnnIds())
+        per_image = np.bincount([a['image_id'] for a in anns])
+        assert per_image[1:].min() >= 1 and per_image.max() >= 3  # several objects per image
+        for a in anns:
+            x, y, w, h = a['bbox']
+            img = coco.imgs[a['image_id']]
+            assert 0 <= x and 0 <= y and x + w <= img['width'] and y + h <= img['height']
+            assert 0 < a['area'] <= w * h and a['iscrowd'] == 0
+        sides = np.array([max(a['bbox'][2:]) for a in anns])
+        assert sides.min() < 0.25 * 96 and sides.max() > 0.45 * 96  # varied scales
+        if split == 'train':
+            assert len({a['category_id'] for a in anns}) == len(DEMO_CLASSES)
+        for img in coco.imgs.values():
+            assert (tiny_demo_data / split / img['file_name']).is_file()
+
+
+def test_demo_data_is_deterministic(tmp_path, tiny_demo_data):
+    generate_demo_coco(str(tmp_path / 'again'), num_train=16, num_val=8, size=96, seed=1)
+    assert _digest(tmp_path / 'again') == _digest(tiny_demo_data)
+    generate_demo_coco(str(tmp_path / 'other'), num_train=16, num_val=8, size=96, seed=2)
+    assert _digest(tmp_path / 'other') != _digest(tiny_demo_data)
+
+
+def test_train_and_val_differ(tiny_demo_data):
+    train = json.loads((tiny_demo_data / 'annotations' / 'instances_train.json').read_text())
+    val = json.loads((tiny_demo_data / 'annotations' / 'instances_val.json').read_text())
+    assert (tiny_demo_data / 'train' / '000000.png').read_bytes() != (tiny_demo_data / 'val' / '000000.png').read_bytes()
+    assert train['annotations'][0]['bbox'] != val['annotations'][0]['bbox']

@@ -1,0 +1,104 @@
+"""The compat layer: mmrazor imports on torch 2, mmengine checkpoints load, CPU DDP set-up."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import fcfd_mm
+from fcfd_mm import compat
+
+
+def _py(code):
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+
+
+def test_mmrazor_models_need_the_fix_and_import_with_it():
+    without = _py('import mmrazor.models')
+    if without.returncode == 0:
+        pytest.skip('this torch/mmrazor pair imports without the fix')  # e.g. torch < 2.1
+    assert 'torch>=1.13' in without.stderr
+    with_fix = _py('import fcfd_mm, mmrazor.models, mmrazor.engine, mmrazor.structures; print("ok")')
+    assert with_fix.returncode == 0, with_fix.stderr[-3000:]
+
+
+def test_the_three_model_zoos_import_together():
+    res = _py('import fcfd_mm, mmdet.models, mmrazor.models, mmpretrain.models\n'
+              'from mmcv.ops import nms, RoIAlign\nprint("ok")')
+    assert res.returncode == 0 and 'ok' in res.stdout, res.stderr[-3000:]
+
+
+def test_apply_all_is_idempotent_and_records_what_ran():
+    before = list(compat.APPLIED)
+    assert compat.apply_all() == before
+    assert 'mmrazor_torch2_import' in before
+    if not torch.cuda.is_available():
+        assert 'cpu_distributed' in before
+
+
+class EvilPayload:
+    """Stands for any object a tampered checkpoint could carry."""
+
+
+def _runner(work_dir, **kw):
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 1)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            out = self.lin(inputs if torch.is_tensor(inputs) else torch.stack(inputs))
+            return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+    data = [dict(inputs=torch.randn(2)) for _ in range(8)]
+    return Runner(model=Toy(), work_dir=str(work_dir),
+                  train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=False),
+                                        batch_size=2, collate_fn=dict(type='default_collate')),
+                  optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                  train_cfg=dict(by_epoch=False, max_iters=kw.pop('max_iters', 2)),
+                  default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2)),
+                  **kw)
+
+
+def test_mmengine_checkpoints_resume_and_load_from(tmp_path):
+    """Runner checkpoints hold HistoryBuffer and numpy metadata; torch >= 2.6 refuses them by default."""
+    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import CheckpointLoader
+    _runner(tmp_path / 'a').train()
+    ckpt = tmp_path / 'a' / 'iter_2.pth'
+    if compat._torch_version() >= (2, 6):  # plain torch.load refuses it: the fix is needed
+        with pytest.raises(Exception, match='Weights only load failed'):
+            torch.load(ckpt, map_location='cpu')
+    meta = CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')  # mmengine's loader, fixed
+    assert 'message_hub' in meta and 'state_dict' in meta
+    resumed = _runner(tmp_path / 'a', max_iters=4, resume=True, load_from=str(ckpt))
+    resumed.train()
+    assert resumed.iter == 4
+    loaded = _runner(tmp_path / 'b', load_from=str(ckpt))
+    loaded.train()
+    model = _runner(tmp_path / 'c').model
+    load_checkpoint(model, str(ckpt))
+    torch.testing.assert_close(model.lin.weight, meta['state_dict']['lin.weight'])
+
+
+def test_safe_loading_still_refuses_arbitrary_objects(tmp_path):
+    if not compat._torch_version() >= (2, 6):
+        pytest.skip('weights_only is not the default before torch 2.6')
+
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': EvilPayload()}, path)
+    with pytest.raises(Exception, match='Weights only load failed'):
+        torch.load(path)
+
+
+def test_restricted_getattr_refuses_everything_but_history_buffer_statistics():
+    import pickle
+
+    from mmengine.logging.history_buffer import HistoryBuffer
+    assert compat._history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    for obj, name in ((HistoryBuffer, '__init__'), (torch, 'load'), (HistoryBuffer, '__class__')):
+        with pytest.raises(pickle.UnpicklingError):
+            compat._history_buffer_getattr(obj, name)
