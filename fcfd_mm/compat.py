@@ -178,6 +178,8 @@ def fix_cpu_distributed() -> bool:
 
 def apply_all() -> List[str]:
     """Apply every workaround that this environment needs; returns :data:`APPLIED`."""
+    # mmengine imports pkg_resources (kept by the setuptools<82 pin), which warns on every import.
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
     for name, fix in (('mmrazor_torch2_import', fix_mmrazor_torch2_import),
                       ('weights_only_checkpoint_loading', fix_weights_only_checkpoint_loading),
                       ('cpu_distributed', fix_cpu_distributed)):

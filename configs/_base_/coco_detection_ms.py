@@ -1,0 +1,12 @@
+# COCO 2017 detection with the multi-scale training of the official FCFD detection runs
+# (detectron2 defaults, spec §3.3): shorter side 640-800 in steps of 32, longer side <= 1333;
+# test at 800. Set data_root to your COCO folder (or `--cfg-options ...data_root=`).
+_base_ = ['mmdet::_base_/datasets/coco_detection.py']
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomChoiceResize', scales=[(1333, s) for s in range(640, 801, 32)], keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

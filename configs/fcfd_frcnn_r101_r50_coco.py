@@ -1,0 +1,37 @@
+# FCFD, Faster R-CNN R101-FPN (teacher) -> R50-FPN (student), COCO 2017, 1x schedule.
+# Official detection settings (spec §3.2): bridges (conv3x3 + BN) on P2-P6 in both directions,
+# appearance MSE on P2-P6, the RoI box head run on the student's sampled RoIs as t (target),
+# s, st (bridged student -> frozen teacher head) and ts (bridged teacher -> student head),
+# KL(T=1) on class logits + MSE on box deltas, every weight 1.
+#   bash tools/dist_train.sh configs/fcfd_frcnn_r101_r50_coco.py 8 [--amp]
+# 8 GPUs x 2 images = batch 16, lr 0.02 (mmdet's 1x). The official runs used AMP (--amp).
+_base_ = [
+    './_base_/coco_detection_ms.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+# A COCO-trained Faster R-CNN R101-FPN checkpoint (mmdet model zoo, or your own tools/train.py
+# run of mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py). Override with
+# `--cfg-options model.teacher_ckpt=/path/to/teacher.pth`.
+teacher_ckpt = 'checkpoints/faster-rcnn_r101_fpn_1x_coco.pth'
+
+model = dict(
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', pretrained=False),
+    teacher=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py', pretrained=False),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        tail=dict(type='RoIBoxHeadTail'),
+        paths=('s', 'st', 'ts'),
+        path_weights=dict(s=1.0, st=1.0, ts=1.0),
+        bridge=dict(type='FCFDBridge'),  # channels filled in from the FPNs (256 -> 256)
+        appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+        output_losses=dict(
+            cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
+            reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+
+find_unused_parameters = False  # every bridge gets a gradient every step
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,0 +1,35 @@
+# FCFD-style distillation for RetinaNet R101-FPN (teacher) -> R50-FPN (student), COCO 2017, 1x.
+# The plugin's own extension (design.md; the official FCFD code has no RetinaNet): bridges on
+# P3-P7 both ways, appearance MSE, dense-head paths st (bridged student -> frozen teacher head)
+# and ts (bridged teacher -> student head); per-class sigmoid KD (T=1) on scores and MSE on box
+# deltas, averaged over anchors. Add 's' to paths for plain dense-head KD, and
+# tail.anchor_weighting='teacher_score' to weight anchors by the teacher's max class score.
+#   bash tools/dist_train.sh configs/fcfd_retina_r101_r50_coco.py 8
+_base_ = [
+    './_base_/coco_detection_ms.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+teacher_ckpt = 'checkpoints/retinanet_r101_fpn_1x_coco.pth'  # a COCO RetinaNet R101-FPN checkpoint
+
+model = dict(
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', pretrained=False),
+    teacher=dict(cfg_path='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py', pretrained=False),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        tail=dict(type='DenseHeadTail', anchor_weighting=None),
+        paths=('st', 'ts'),
+        bridge=dict(type='FCFDBridge'),
+        appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+        output_losses=dict(
+            cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+            reg=dict(type='WeightedMSELoss', loss_weight=1.0))))
+
+find_unused_parameters = False
+# RetinaNet's 1x schedule in mmdet uses lr 0.01 at batch 16
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

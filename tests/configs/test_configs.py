@@ -1,0 +1,68 @@
+"""Every shipped config parses; the mission configs build (R101 / R50, no checkpoint) and run a
+loss step on a small random batch; the demo configs build their models."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import fcfd_mm  # noqa: F401
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py', 'fcfd_retina_r101_r50_coco.py',
+           'fcfd_pkd_frcnn_r101_r50_coco.py']
+ALL = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
+
+
+def test_mission_configs_are_shipped():
+    assert set(MISSION) <= set(ALL)
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_config_parses_and_names_registered_types(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert 'model' in cfg and 'train_dataloader' in cfg and 'val_evaluator' in cfg
+    if cfg.model.get('type') == 'FCFDDistill':
+        assert cfg.custom_imports['imports'] == ['fcfd_mm']
+        assert cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
+
+
+def _loss_step(cfg_model):
+    from mmdet.testing import demo_mm_inputs
+    from mmrazor.registry import MODELS
+    torch.manual_seed(0)
+    alg = MODELS.build(cfg_model)
+    alg.train()
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[3, 2], num_classes=80)
+    data = alg.data_preprocessor(packed, True)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    total, _ = alg.parse_losses(losses)
+    total.backward()
+    assert torch.isfinite(total)
+    return alg, losses
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', MISSION)
+def test_mission_config_builds_and_runs_a_loss_step(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    cfg.model.teacher_ckpt = None
+    alg, losses = _loss_step(cfg.model)
+    assert alg.teacher.backbone.depth == 101 and alg.student.backbone.depth == 50
+    assert alg.fcfd.bridges_s2t[0].in_channels == 256 and alg.fcfd.bridges_s2t[0].out_channels == 256
+    fcfd_keys = {k for k in losses if 'loss_fcfd' in k}
+    if 'frcnn' in name:
+        assert len(fcfd_keys) == 7 and len(alg.fcfd.bridges_t2s) == 4
+    else:
+        assert len(fcfd_keys) == 5 and len(alg.fcfd.bridges_t2s) == 5
+    if 'pkd' in name:
+        assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
+    if 'inherit' in name:
+        assert alg.inherit_teacher == ('neck', 'rpn_head', 'roi_head')
+
+
+def test_mission_config_with_missing_teacher_checkpoint_names_the_fix():
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(str(CONFIGS / 'fcfd_frcnn_r101_r50_coco.py'))
+    with pytest.raises(FileNotFoundError, match=r'model\.teacher_ckpt'):
+        MODELS.build(cfg.model)
