@@ -12,14 +12,14 @@ otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
 2. torch >= 2.6 defaults ``torch.load(weights_only=True)``, and mmengine 0.10.7 calls
    ``torch.load`` without the argument, so every mmengine-saved checkpoint (resume, load_from,
    MMRazor ``teacher_ckpt``, ``tools/test.py``) fails on ``HistoryBuffer``, numpy types and a
-   ``getattr`` in the ``message_hub`` (open-mmlab/mmengine#1632). Inside mmengine's checkpoint
+   ``getattr`` in the ``message_hub`` (open-mmlab/mmengine#1655, PR #1650). Inside mmengine's checkpoint
    loaders only, we allow-list exactly those (``getattr`` restricted to HistoryBuffer's
    statistics methods), so checkpoints still load with torch's safe unpickler and nothing
    else is trusted; ``torch.load`` elsewhere keeps torch's defaults.
 3. CPU-only distributed training through MMEngine: ``_init_dist_pytorch`` calls
    ``torch.cuda.set_device`` unconditionally and asks for nccl, and ``Runner.wrap_model`` passes
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
-   (open-mmlab/mmengine#1153). When CUDA is unavailable we use gloo, skip ``set_device`` and drop
+   (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we use gloo, skip ``set_device`` and drop
    ``device_ids``. With CUDA, nothing changes.
 """
 from __future__ import annotations
