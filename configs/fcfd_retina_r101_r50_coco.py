@@ -22,12 +22,13 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
         tail=dict(type='DenseHeadTail', anchor_weighting=None),
-        paths=('st', 'ts'),
-        bridge=dict(type='FCFDBridge'),
-        appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-        output_losses=dict(
-            cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
-            reg=dict(type='WeightedMSELoss', loss_weight=1.0))))
+        neck=dict(
+            paths=('st', 'ts'),
+            bridge=dict(type='FCFDBridge'),
+            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+            output_losses=dict(
+                cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                reg=dict(type='WeightedMSELoss', loss_weight=1.0)))))
 
 find_unused_parameters = False
 # RetinaNet's 1x schedule in mmdet uses lr 0.01 at batch 16

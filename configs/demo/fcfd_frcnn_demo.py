@@ -16,13 +16,14 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
         tail=dict(type='RoIBoxHeadTail'),
-        paths=('s', 'st', 'ts'),
-        path_weights=dict(s=1.0, st=1.0, ts=1.0),
-        bridge=dict(type='FCFDBridge'),
-        appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-        output_losses=dict(
-            cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
-            reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+        neck=dict(
+            paths=('s', 'st', 'ts'),
+            path_weights=dict(s=1.0, st=1.0, ts=1.0),
+            bridge=dict(type='FCFDBridge'),
+            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+            output_losses=dict(
+                cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
+                reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))))
 
 find_unused_parameters = False
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,38 +1,147 @@
-"""The FCFD losses at an FPN switch point, written once for every model family (spec §1.2, §3.2).
+"""The FCFD losses, written once for every model family (spec §1.2-§1.6, §3.2).
 
+Two kinds of switch points, each an ``nn.Module`` holding its bridges and losses:
+
+:class:`FCFDNeckSwitch` -- the FPN output of a detector (official detection form, spec §3.2).
 With ``P_s^l`` / ``P_t^l`` the student / teacher FPN outputs, ``B_st^l`` / ``B_ts^l`` the bridges
-and ``H_s`` / ``H_t`` the student / teacher heads (run by a family adapter, :mod:`fcfd_mm.tails`):
+and ``H_s`` / ``H_t`` the heads (run by a family adapter, :mod:`fcfd_mm.tails`):
 
 * appearance:   ``loss_fcfd_app = sum_l D_app(B_st^l(P_s^l), sg(P_t^l))``
-* target:       ``t = H_t(P_t)`` (no graph)
+* target:       ``t = H_t(P_t)`` (no graph, computed once per step)
 * paths:        ``s  = H_s(P_s)``            (the student's own output, reused from its loss pass)
                 ``st = H_t(B_st(P_s))``      (teacher head frozen, gradient flows through it)
                 ``ts = H_s(B_ts(sg(P_t)))``  (student head and B_ts trained)
 * per path x and output o (``cls``, ``reg``):  ``loss_fcfd_{o}_{x} = w_x * D_o(x_o, sg(t_o))``
 
-``D_app`` is MSE by default, ``D_cls`` softmax KL (RoI head) or sigmoid KD (dense head) with
-temperature, ``D_reg`` MSE; their ``loss_weight`` carries the term weight.
+:class:`FCFDStageSwitch` -- backbone stage boundaries (positions ``1..N``, the general form,
+spec §1). With ``F_s^i`` / ``F_t^i`` the position features and ``r`` the L2 warm-up:
+
+* ``loss_fcfd_stage_app  = lambda r sum_{i in positions} MSE(B_st^i(F_s^i), sg(F_t^i))``
+  (+ the pooled-vector MSE at position N for classifiers);
+* a few hybrid paths ``<k, direction>`` sampled per step, identically on every DDP rank:
+  S->T runs the teacher after position k on the bridged student feature(s) (grad flows through
+  the frozen teacher); T->S runs the student after k on bridged teacher feature(s);
+* ``loss_fcfd_stage_feat = lambda r sum_{S->T paths} [MSE of every later hybrid feature vs the
+  teacher's (backbone positions, FPN levels; pooled vector at N for classifiers)]``;
+* ``loss_fcfd_stage_{o}_{st|ts} = mu sum_{paths of that direction} D_o(hybrid_o, sg(t_o))``;
+* ``loss_fcfd_stage_{o}_s = D_o(s_o, sg(t_o))`` (plain KD of the student's own output), optional.
+
+Hybrid runs swap in separate ("ghost") BN running statistics per path, so no main running
+statistics are updated by bridged inputs (spec §1.6). ``D_app`` / feature distances are MSE by
+default; output distances are softmax KL (RoI head, classifier) or sigmoid KD (dense head).
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..tails.base import FCFDTail, HeadOutputs
 
 #: s: student head on student features; st: bridged student -> teacher head;
 #: ts: bridged teacher -> student head.
 PATHS = ('s', 'st', 'ts')
+#: hybrid-path candidate sets at stage switch points (spec §1.4 / §5.2)
+STAGE_MODES = ('bi', 's2t', 't2s', 'nomix')
+DEFAULT_MSE = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
+
+
+# ------------------------------------------------------------------------------------ primitives
+def sample_paths(candidates: Sequence[Tuple[int, str]], num: int, seed: int, step: int) -> List[Tuple[int, str]]:
+    """``num`` distinct candidates, uniformly without replacement, from a generator seeded by
+    ``(seed, step)``: every DDP rank draws the same paths at the same step."""
+    if num >= len(candidates):
+        return list(candidates)
+    gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
+    picked = torch.randperm(len(candidates), generator=gen)[:num].tolist()
+    return [candidates[i] for i in sorted(picked)]
+
+
+def linear_warmup(progress: int, length: int) -> float:
+    """``min(1, (progress + 1) / length)`` (spec §1.3; epochs or iterations counted from 0)."""
+    return 1.0 if length <= 0 else min(1.0, (progress + 1) / length)
+
+
+def pooled_embedding(x: Tensor) -> Tensor:
+    """``GAP(ReLU(x))``: the vector a classifier's FC reads, ``(B, C, H, W) -> (B, C)``."""
+    return F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1)
+
+
+@contextlib.contextmanager
+def ghost_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]],
+                    key: str) -> Iterator[None]:
+    """Run ``model`` with separate BN running statistics for path ``key`` (spec §1.6.3).
+
+    Every BN layer of ``model`` that is in training mode and tracks statistics gets the ghost
+    buffers of ``(key, layer name)`` (created from the main ones on first use) for the duration
+    of the block; the main buffers are restored afterwards, untouched. Training outputs do not
+    change (train-mode BN normalises with batch statistics).
+    """
+    swapped = []
+    for name, m in model.named_modules():
+        if isinstance(m, _BatchNorm) and m.training and m.track_running_stats and m.running_mean is not None:
+            ghost = store.get((key, name))
+            if ghost is None:
+                ghost = (m.running_mean.detach().clone(), m.running_var.detach().clone(),
+                         m.num_batches_tracked.detach().clone())
+                store[(key, name)] = ghost
+            swapped.append((m, m.running_mean, m.running_var, m.num_batches_tracked))
+            m.running_mean, m.running_var, m.num_batches_tracked = ghost
+    try:
+        yield
+    finally:
+        for m, mean, var, count in swapped:
+            m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
 
 
 def _accepts_weight(loss: nn.Module) -> bool:
     return 'weight' in inspect.signature(loss.forward).parameters
 
 
+def _output_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+    return loss(pred, target) if weight is None else loss(pred, target, weight=weight)
+
+
+def _build_output_losses(cfgs: Dict[str, dict], weighted: bool, where: str) -> nn.ModuleDict:
+    losses = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in cfgs.items()})
+    if weighted:
+        for name, loss in losses.items():
+            if not _accepts_weight(loss):
+                raise ValueError(f'{where}.output_losses.{name} ({type(loss).__name__}) takes no per-row weight, '
+                                 f'but the adapter weights rows (anchor_weighting). Use SigmoidKDLoss / '
+                                 f'WeightedMSELoss, or drop anchor_weighting.')
+    return losses
+
+
+def _build_bridge(cfg: Optional[dict], in_channels: int, out_channels: int, where: str, **extra) -> nn.Module:
+    cfg = dict(type='FCFDBridge') if cfg is None else dict(cfg)
+    for key, value in (('in_channels', in_channels), ('out_channels', out_channels)):
+        if key in cfg and cfg[key] != value:
+            raise ValueError(f'{where}: bridge {key}={cfg[key]} does not match the network ({value}). Remove '
+                             f'{key} from the bridge config (it is filled in from the models) or set it to {value}.')
+        cfg[key] = value
+    for key, value in extra.items():
+        cfg.setdefault(key, value)
+    try:
+        return MODELS.build(cfg)
+    except ValueError as exc:
+        raise ValueError(f'{where}: {exc}') from exc
+
+
+def _keep_in_graph(modules: Sequence[nn.Module]) -> Tensor:
+    """A zero that depends on every parameter of ``modules``: bridges a step did not use still get
+    a (zero) gradient, so DDP runs with ``find_unused_parameters=False``."""
+    params = [p for m in modules for p in m.parameters()]
+    return sum(p.sum() for p in params) * 0.0 if params else torch.zeros(())
+
+
+# ------------------------------------------------------------------------------- neck (FPN)
 class FCFDNeckSwitch(nn.Module):
     """Bridges and losses of FCFD at the neck (FPN) output; ``forward`` returns the loss dict.
 
@@ -42,10 +151,10 @@ class FCFDNeckSwitch(nn.Module):
         t2s_levels: leading levels the student head reads; teacher->student bridges exist only
             for those (Faster R-CNN: P2-P5), so DDP never sees a parameter without gradient.
         paths: subset of :data:`PATHS` to compute.
+        output_losses: ``{output name: loss config}`` for the head outputs.
         bridge: connector config shared by every level; ``in_channels`` / ``out_channels`` are
             filled in per direction (given values must match the FPN channels).
         appearance_loss: distance between bridged student and teacher features.
-        output_losses: ``{output name: loss config}`` for the head outputs.
         path_weights: ``{path: weight}`` multiplying that path's output losses (default 1).
         weighted_outputs: whether the adapter supplies per-row weights for the output losses.
     """
@@ -57,55 +166,35 @@ class FCFDNeckSwitch(nn.Module):
         super().__init__()
         unknown = set(paths) - set(PATHS)
         if unknown:
-            raise ValueError(f'fcfd.paths has unknown path(s) {sorted(unknown)}; choose from {list(PATHS)}.')
+            raise ValueError(f'fcfd.neck.paths has unknown path(s) {sorted(unknown)}; choose from {list(PATHS)}.')
         self.paths = tuple(p for p in PATHS if p in paths)
-        self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
         extra = set(path_weights or {}) - set(self.paths)
         if extra:
-            raise ValueError(f'fcfd.path_weights names path(s) {sorted(extra)} that are not in fcfd.paths '
-                             f'{list(self.paths)}.')
-        bridge = dict(type='FCFDBridge') if bridge is None else dict(bridge)
+            raise ValueError(f'fcfd.neck.path_weights names path(s) {sorted(extra)} that are not in '
+                             f'fcfd.neck.paths {list(self.paths)}.')
+        self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
         self.bridges_s2t = nn.ModuleList(
-            self._build_bridge(bridge, student_channels, teacher_channels, 'student->teacher') for _ in range(num_levels))
+            _build_bridge(bridge, student_channels, teacher_channels, 'fcfd.neck (student->teacher FPN)')
+            for _ in range(num_levels))
         # B_ts is only built where a path uses it, so DDP sees no parameter without a gradient.
         self.bridges_t2s = nn.ModuleList(
-            self._build_bridge(bridge, teacher_channels, student_channels, 'teacher->student')
+            _build_bridge(bridge, teacher_channels, student_channels, 'fcfd.neck (teacher->student FPN)')
             for _ in range(t2s_levels)) if 'ts' in self.paths else nn.ModuleList()
-        self.appearance_loss = MODELS.build(appearance_loss or dict(
-            type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))
-        self.output_losses = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in output_losses.items()})
-        self.weighted_outputs = weighted_outputs
-        if weighted_outputs:
-            for name, loss in self.output_losses.items():
-                if not _accepts_weight(loss):
-                    raise ValueError(f'fcfd.output_losses.{name} ({type(loss).__name__}) takes no per-row '
-                                     f'weight, but the adapter weights rows (anchor_weighting). Use '
-                                     f'SigmoidKDLoss / WeightedMSELoss, or drop anchor_weighting.')
-
-    @staticmethod
-    def _build_bridge(cfg: dict, in_channels: int, out_channels: int, direction: str) -> nn.Module:
-        cfg = dict(cfg)
-        for key, value in (('in_channels', in_channels), ('out_channels', out_channels)):
-            if key in cfg and cfg[key] != value:
-                raise ValueError(f'fcfd.bridge.{key}={cfg[key]} does not match the {direction} FPN channels '
-                                 f'({value}). Remove {key} from fcfd.bridge (it is filled in from the necks) or '
-                                 f'set it to {value}.')
-            cfg[key] = value
-        return MODELS.build(cfg)
-
-    def _output_loss(self, name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
-        loss = self.output_losses[name]
-        return loss(pred, target) if weight is None else loss(pred, target, weight=weight)
+        self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
+        self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.neck')
 
     def forward(self, tail: FCFDTail, student: nn.Module, teacher: nn.Module,
                 s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Any,
-                s_outputs: Optional[HeadOutputs]) -> Dict[str, Tensor]:
-        """Compute every FCFD term.
+                s_outputs: Optional[HeadOutputs], target: HeadOutputs,
+                weight: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Compute every FCFD term at the FPN.
 
         Args:
             s_feats: student FPN outputs (with graph); t_feats: teacher FPN outputs (no graph).
             context: what the adapter's head needs besides features (e.g. RoIs).
             s_outputs: the student head's outputs from its loss pass (for path ``s``).
+            target: the teacher head's outputs on its own features (no graph).
+            weight: optional per-row weights of the output losses.
         Returns:
             ``{'loss_fcfd_app': ..., 'loss_fcfd_cls_st': ..., ...}``, scalars.
         """
@@ -119,11 +208,6 @@ class FCFDNeckSwitch(nn.Module):
                 raise ValueError(f'FCFD: bridged student feature {tuple(bs.shape)} and teacher feature '
                                  f'{tuple(ft.shape)} differ; both detectors need the same input size and FPN strides.')
         losses['loss_fcfd_app'] = sum(self.appearance_loss(bs, ft.detach()) for bs, ft in zip(bridged_s, t_feats))
-
-        with torch.no_grad():
-            target = tail.run_head(teacher, t_feats, context)
-        weight = tail.row_weights(target) if self.weighted_outputs else None
-
         for path in self.paths:
             if path == 's':
                 out = s_outputs
@@ -131,7 +215,158 @@ class FCFDNeckSwitch(nn.Module):
                 out = tail.run_head(teacher, bridged_s, context)
             else:
                 out = tail.run_head(student, [b(f.detach()) for b, f in zip(self.bridges_t2s, t_feats)], context)
-            for name in self.output_losses:
-                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * self._output_loss(
-                    name, out[name], target[name], weight)
+            for name, loss in self.output_losses.items():
+                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * _output_loss(
+                    loss, out[name], target[name], weight)
+        return losses
+
+
+# ---------------------------------------------------------------------------- backbone stages
+class FCFDStageSwitch(nn.Module):
+    """Bridges and losses of FCFD at backbone stage boundaries (positions ``1..N``).
+
+    Args:
+        student_channels, teacher_channels: channels at positions 1..N (lists of N ints).
+        scales: teacher-size / student-size per position (1, 2 or 0.5) for the bridges.
+        positions: positions with an appearance term (1-based); also the switch candidates.
+        max_switch: the last position a hybrid path may switch at (classifiers: N - 1,
+            detectors: N, since the FPN still follows).
+        neck_reads: positions the part after the backbone reads (FPN: e.g. 1..N, or 2..N for
+            RetinaNet's FPN); a hybrid path at k then bridges those up to k, and k itself.
+            ``None`` (classifiers): only position k.
+        output_losses: ``{output name: loss config}`` for the head outputs.
+        num_paths: hybrid paths drawn per step (official classification: 2).
+        mode: 'bi' (both directions), 's2t', 't2s' or 'nomix' (no hybrid paths).
+        student_kd: also the plain KD term of the student's own output (``_s``).
+        l2_weight: lambda, on the appearance and hybrid-feature MSEs.
+        mixture_weight: mu, on the hybrid paths' output losses.
+        l2_warmup: ``dict(length=L, by_epoch=True)``: lambda ramps as ``min(1, (e + 1) / L)``.
+        pooled_last: add the ``GAP(ReLU(.))`` MSE at position N (classifiers).
+        ghost_bn: hybrid passes use separate BN running statistics.
+        seed: path-sampling seed, combined with the iteration (same draw on every rank).
+        bridge, s2t_activation, t2s_activation: bridge config and activations (None /
+            'leaky_relu') for bridges into the teacher / into the student.
+        feature_loss: distance for appearance and hybrid-feature terms (MSE).
+        weighted_outputs: the adapter supplies per-row weights for the output losses.
+    """
+
+    def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
+                 positions: Sequence[int], max_switch: int, neck_reads: Optional[Sequence[int]],
+                 output_losses: Dict[str, dict], num_paths: int = 2, mode: str = 'bi', student_kd: bool = True,
+                 l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
+                 pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
+                 s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
+                 feature_loss: Optional[dict] = None, weighted_outputs: bool = False) -> None:
+        super().__init__()
+        n = len(student_channels)
+        if len(teacher_channels) != n:
+            raise ValueError(f'fcfd.stages: the student has {n} stage positions and the teacher '
+                             f'{len(teacher_channels)}; FCFD switches between stages, so both backbones need the '
+                             f'same number of stages.')
+        bad = [p for p in positions if not 1 <= int(p) <= n]
+        if bad or not positions:
+            raise ValueError(f'fcfd.stages.positions {list(positions)}: stage position(s) {bad or "none"} do not '
+                             f'exist; this pair has positions 1..{n} (the outputs of stages 1..{n}).')
+        if mode not in STAGE_MODES:
+            raise ValueError(f'fcfd.stages.mode={mode!r}; choose one of {list(STAGE_MODES)}.')
+        self.num_positions = n
+        self.positions = tuple(sorted(int(p) for p in positions))
+        self.neck_reads = tuple(neck_reads) if neck_reads is not None else ()
+        directions = {'bi': ('st', 'ts'), 's2t': ('st',), 't2s': ('ts',), 'nomix': ()}[mode]
+        self.candidates = [(k, d) for k in self.positions if k <= max_switch for d in directions]
+        self.num_paths, self.student_kd, self.pooled_last, self.ghost_bn = num_paths, student_kd, pooled_last, ghost_bn
+        self.l2_weight, self.mixture_weight, self.seed = float(l2_weight), float(mixture_weight), int(seed)
+        self.l2_warmup = dict(l2_warmup or {})
+        unknown = set(self.l2_warmup) - {'length', 'by_epoch'}
+        if unknown:
+            raise ValueError(f'fcfd.stages.l2_warmup has unknown key(s) {sorted(unknown)}; use length, by_epoch.')
+
+        def needed(direction: str) -> List[int]:
+            return sorted({i for k, d in self.candidates if d == direction for i in self.read(k)})
+
+        s2t = sorted(set(self.positions) | set(needed('st')))
+        self.bridges_s2t = nn.ModuleDict({
+            str(i): _build_bridge(bridge, student_channels[i - 1], teacher_channels[i - 1],
+                                  f'fcfd.stages position {i} (student->teacher)', scale=scales[i - 1],
+                                  activation=s2t_activation) for i in s2t})
+        self.bridges_t2s = nn.ModuleDict({
+            str(i): _build_bridge(bridge, teacher_channels[i - 1], student_channels[i - 1],
+                                  f'fcfd.stages position {i} (teacher->student)', scale=1.0 / scales[i - 1],
+                                  activation=t2s_activation) for i in needed('ts')})
+        self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
+        self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.stages')
+        self._ghost_buffers: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]] = {}
+
+    def read(self, k: int) -> List[int]:
+        """Positions whose bridged features a hybrid path switching at ``k`` feeds the receiver."""
+        return sorted({i for i in self.neck_reads if i <= k} | {k})
+
+    def warmup_factor(self, epoch: int, iteration: int) -> float:
+        if not self.l2_warmup:
+            return 1.0
+        by_epoch = self.l2_warmup.get('by_epoch', True)
+        return linear_warmup(epoch if by_epoch else iteration, int(self.l2_warmup.get('length', 0)))
+
+    def draw(self, iteration: int) -> List[Tuple[int, str]]:
+        return sample_paths(self.candidates, self.num_paths, self.seed, iteration)
+
+    def _ghost(self, model: nn.Module, key: str):
+        return ghost_batchnorm(model, self._ghost_buffers, key) if self.ghost_bn else contextlib.nullcontext()
+
+    def forward(self, tail: FCFDTail, student: nn.Module, teacher: nn.Module,
+                s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor], context: Any,
+                s_outputs: Optional[HeadOutputs], target: HeadOutputs, weight: Optional[Tensor] = None,
+                epoch: int = 0, iteration: int = 0) -> Dict[str, Tensor]:
+        """Compute the stage-switch terms for this step.
+
+        Args:
+            s_pos / t_pos: position features 1..N of student (graph) and teacher (no graph).
+            t_extra: teacher features after the backbone that hybrid S->T runs are matched to
+                (FPN levels for detectors; empty for classifiers).
+            target: teacher outputs on its own features (no graph); weight: optional row weights.
+            epoch, iteration: training progress (warm-up and path sampling).
+        Returns:
+            ``loss_fcfd_stage_app``, ``loss_fcfd_stage_feat`` and ``loss_fcfd_stage_{o}_{s,st,ts}``.
+        """
+        n = self.num_positions
+        if len(s_pos) != n or len(t_pos) != n:
+            raise ValueError(f'fcfd.stages: expected {n} stage features, got {len(s_pos)} (student) and '
+                             f'{len(t_pos)} (teacher).')
+        lam = self.l2_weight * self.warmup_factor(epoch, iteration)
+        t_pos = [t.detach() for t in t_pos]
+        bridged_s = {i: self.bridges_s2t[str(i)](s_pos[i - 1]) for i in map(int, self.bridges_s2t)}
+        app = [self.feature_loss(bridged_s[i], t_pos[i - 1]) for i in self.positions]
+        if self.pooled_last and n in self.positions:
+            app.append(self.feature_loss(pooled_embedding(bridged_s[n]), pooled_embedding(t_pos[n - 1])))
+        feats: List[Tensor] = []
+        outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
+        used_t2s = set()
+        for k, direction in self.draw(iteration):
+            read = self.read(k)
+            if direction == 'st':
+                with self._ghost(teacher, f'st{k}'):
+                    later, extra, out = tail.run_from_stage(teacher, k, {i: bridged_s[i] for i in read}, context)
+                feats += [self.feature_loss(h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
+                feats += [self.feature_loss(h, t.detach()) for h, t in zip(extra, t_extra)]
+                if self.pooled_last:
+                    last = later[-1] if later else bridged_s[k]
+                    feats.append(self.feature_loss(pooled_embedding(last), pooled_embedding(t_pos[n - 1])))
+            else:
+                used_t2s.update(read)
+                inputs = {i: self.bridges_t2s[str(i)](t_pos[i - 1]) for i in read}
+                with self._ghost(student, f'ts{k}'):
+                    later, extra, out = tail.run_from_stage(student, k, inputs, context)
+            outs[direction].append(out)
+
+        # B_ts bridges of unsampled paths: a zero term keeps them in the graph for DDP.
+        unused = _keep_in_graph([b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s])
+        feat = lam * sum(feats) if feats else t_pos[0].new_zeros(())
+        losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
+        for name, loss in self.output_losses.items():
+            if self.student_kd:
+                losses[f'loss_fcfd_stage_{name}_s'] = _output_loss(loss, s_outputs[name], target[name], weight)
+            for direction in ('st', 'ts'):
+                terms = [_output_loss(loss, o[name], target[name], weight) for o in outs[direction]]
+                losses[f'loss_fcfd_stage_{name}_{direction}'] = self.mixture_weight * sum(terms) if terms else \
+                    t_pos[0].new_zeros(())
         return losses

@@ -1,10 +1,11 @@
-"""``FCFDDistill``: MMRazor algorithm for Function-Consistent Feature Distillation of detectors."""
+"""``FCFDDistill``: MMRazor algorithm for Function-Consistent Feature Distillation."""
 from __future__ import annotations
 
 import os
 from typing import Dict, List, Optional, Sequence
 
 import torch
+from mmengine.logging import MessageHub
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms.distill.configurable.single_teacher_distill import SingleTeacherDistill
 from mmrazor.models.task_modules.recorder import RecorderManager
@@ -13,30 +14,42 @@ from mmrazor.registry import MODELS
 
 from ..tails import build_tail
 from ..utils.model_cfg import resolve_model_cfg
-from .fcfd_core import FCFDNeckSwitch
+from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
+
+FCFD_KEYS = ('tail', 'neck', 'stages')
 
 
 @MODELS.register_module()
 class FCFDDistill(SingleTeacherDistill):
-    """FCFD on the FPN switch point of a detector (Faster R-CNN: spec §3.2; RetinaNet: our design).
+    """FCFD for detectors (FPN and/or backbone-stage switch points) and image classifiers.
 
-    One training step: teacher ``extract_feat`` (no grad) -> student loss pass, recording its FPN
-    outputs and head inputs/outputs -> FCFD terms (:class:`FCFDNeckSwitch`) -> any extra MMRazor
-    losses of ``distiller`` ("FCFD + X"). Prediction, checkpoints of the teacher
-    (``teacher_ckpt``), freezing and ``teacher_norm_eval`` are MMRazor's ``SingleTeacherDistill``.
+    One training step: teacher backbone (+ neck) under ``no_grad`` -> student loss pass,
+    recording its switch-point features and head inputs/outputs -> teacher target (head on its
+    own features, once) -> FCFD terms (:mod:`fcfd_mm.algorithms.fcfd_core`) -> any extra MMRazor
+    losses of ``distiller`` ("FCFD + X"). Prediction (student only), ``teacher_ckpt``, freezing
+    and ``teacher_norm_eval`` are MMRazor's ``SingleTeacherDistill``.
 
     Args:
-        fcfd: FCFD settings; keys:
-            ``tail`` (adapter config, e.g. ``dict(type='DenseHeadTail', anchor_weighting=None)``;
-            picked from the student when absent), ``paths`` (subset of ``('s', 'st', 'ts')``),
-            ``path_weights``, ``bridge`` (connector config), ``appearance_loss``,
-            ``output_losses`` (``{'cls': cfg, 'reg': cfg}``).
+        fcfd: ``dict(tail=..., neck=..., stages=...)``:
+
+            * ``tail``: the model-family adapter (``RoIBoxHeadTail``, ``DenseHeadTail``,
+              ``ImageClassifierTail``), picked from the student when absent;
+            * ``neck``: FPN switch point settings (:class:`FCFDNeckSwitch`: ``paths``,
+              ``path_weights``, ``bridge``, ``appearance_loss``, ``output_losses``); on by default
+              for detectors, ``None`` turns it off;
+            * ``stages``: backbone-stage switch point settings (:class:`FCFDStageSwitch`:
+              ``positions``, ``num_paths``, ``mode``, ``l2_weight``, ``mixture_weight``,
+              ``l2_warmup``, ``student_kd``, ``pooled_last``, ``ghost_bn``, ``seed``, ``bridge``,
+              ``s2t_activation`` / ``t2s_activation`` ('auto': LeakyReLU(0.1) into networks whose
+              stages take post-ReLU inputs), ``feature_loss``, ``output_losses``); on by default
+              for classifiers, off (``None``) for detectors.
         distiller: MMRazor distiller for extra losses (default: none). Its teacher recorders see
-            only the teacher's backbone and neck (the teacher head runs inside FCFD).
+            the teacher's backbone and neck (the teacher head runs inside FCFD).
         inherit_teacher: student submodules initialised from the teacher's after weight init,
             e.g. ``('neck', 'rpn_head', 'roi_head')`` (the INHERIT variant, spec §3.3).
         **kwargs: ``architecture``, ``teacher``, ``teacher_ckpt``, ``teacher_norm_eval``... as in
-            ``SingleTeacherDistill``.
+            ``SingleTeacherDistill``; ``architecture`` / ``teacher`` may be
+            ``dict(cfg_path='local/config.py')``.
     """
 
     def __init__(self, fcfd: Optional[dict] = None, distiller: Optional[dict] = None,
@@ -55,23 +68,68 @@ class FCFDDistill(SingleTeacherDistill):
         if teacher_ckpt:
             self.load_teacher_checkpoint(teacher_ckpt)
         fcfd = dict(fcfd or {})
-        self.tail = build_tail(self.student, self.teacher, fcfd.pop('tail', None))
-        self.fcfd_recorders = RecorderManager(self.tail.student_recorders())
+        unknown = set(fcfd) - set(FCFD_KEYS)
+        if unknown:
+            raise ValueError(f'fcfd has unknown key(s) {sorted(unknown)}; it takes {list(FCFD_KEYS)} (FPN settings '
+                             f'such as paths or bridge go under fcfd.neck, stage settings under fcfd.stages).')
+        self.tail = build_tail(self.student, self.teacher, fcfd.get('tail'))
+        neck_cfg = fcfd.get('neck', {} if self.tail.has_neck_switch else None)
+        stages_cfg = fcfd.get('stages', None if self.tail.has_neck_switch else {})
+        if neck_cfg is not None and not self.tail.has_neck_switch:
+            raise ValueError(f'fcfd.neck: {type(self.tail).__name__} has no FPN switch point; use fcfd.stages.')
+        if neck_cfg is None and stages_cfg is None:
+            raise ValueError('fcfd.neck and fcfd.stages are both off: nothing to distil. Enable at least one.')
+        recorders = dict(self.tail.student_recorders())
+        self.fcfd_neck = self._build_neck(dict(neck_cfg)) if neck_cfg is not None else None
+        self.fcfd_stages = self._build_stages(dict(stages_cfg), neck_on=neck_cfg is not None) \
+            if stages_cfg is not None else None
+        if self.fcfd_stages is not None:
+            recorders.update(self.tail.stage_recorders())
+        self.fcfd_recorders = RecorderManager(recorders)
         self.fcfd_recorders.initialize(self.student)
-        fcfd.setdefault('paths', self.tail.default_paths())
-        fcfd.setdefault('output_losses', self.tail.default_output_losses())
-        self.fcfd = FCFDNeckSwitch(
-            student_channels=self.tail.neck_channels(self.student),
-            teacher_channels=self.tail.neck_channels(self.teacher),
-            num_levels=self.tail.num_levels(self.student),
-            t2s_levels=self.tail.head_levels(self.student),
-            weighted_outputs=getattr(self.tail, 'anchor_weighting', None) is not None, **fcfd)
         self.inherit_teacher = tuple(inherit_teacher)
         for name in self.inherit_teacher:
             for role, model in (('student', self.student), ('teacher', self.teacher)):
                 if not hasattr(model, name):
                     raise ValueError(f'inherit_teacher: the {role} has no submodule {name!r}; choose from '
                                      f'{[n for n, _ in self.student.named_children()]}.')
+
+    # ------------------------------------------------------------------------ construction
+    @property
+    def _weighted(self) -> bool:
+        return getattr(self.tail, 'anchor_weighting', None) is not None
+
+    def _build_neck(self, cfg: dict) -> FCFDNeckSwitch:
+        cfg.setdefault('paths', self.tail.default_paths())
+        cfg.setdefault('output_losses', self.tail.default_output_losses())
+        return FCFDNeckSwitch(
+            student_channels=self.tail.neck_channels(self.student),
+            teacher_channels=self.tail.neck_channels(self.teacher),
+            num_levels=self.tail.num_levels(self.student), t2s_levels=self.tail.head_levels(self.student),
+            weighted_outputs=self._weighted, **cfg)
+
+    def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
+        for role, model in (('student', self.student), ('teacher', self.teacher)):
+            self.tail.check_stages(model, role)
+        s_shapes, t_shapes = self.tail.probe_positions(self.student), self.tail.probe_positions(self.teacher)
+        if len(s_shapes) != len(t_shapes):
+            raise ValueError(f'fcfd.stages: the student has {len(s_shapes)} stages and the teacher {len(t_shapes)}; '
+                             f'FCFD switches between corresponding stages, so both need the same number.')
+        scales = [t[1] / s[1] for s, t in zip(s_shapes, t_shapes)]
+        n = len(s_shapes)
+        for role, key, receiver in (('teacher', 's2t_activation', self.teacher),
+                                    ('student', 't2s_activation', self.student)):
+            if cfg.get(key, 'auto') == 'auto':
+                cfg[key] = 'leaky_relu' if self.tail.receives_post_relu(receiver) else None
+        cfg.setdefault('positions', tuple(range(1, n + 1)))
+        cfg.setdefault('output_losses', self.tail.default_output_losses())
+        cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
+        cfg.setdefault('pooled_last', not self.tail.has_neck_switch)
+        return FCFDStageSwitch(
+            student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
+            max_switch=self.tail.max_switch(n),
+            neck_reads=self.tail.neck_reads(self.student) if self.tail.has_neck_switch else None,
+            weighted_outputs=self._weighted, **cfg)
 
     def load_teacher_checkpoint(self, path: str) -> None:
         """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
@@ -105,6 +163,10 @@ class FCFDDistill(SingleTeacherDistill):
             copied.append(name)
         return copied
 
+    # ------------------------------------------------------------------------ training step
+    def _fcfd_modules(self) -> List[torch.nn.Module]:
+        return [m for m in (self.fcfd_neck, self.fcfd_stages) if m is not None]
+
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
@@ -112,7 +174,7 @@ class FCFDDistill(SingleTeacherDistill):
         if distilling:
             self.distiller.set_deliveries_override(False)
             with self.distiller.teacher_recorders, self.distiller.deliveries, torch.no_grad():
-                t_feats = self.tail.teacher_features(self.teacher, batch_inputs)
+                t_pos, t_neck = self.tail.teacher_forward(self.teacher, batch_inputs)
             self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries, self.fcfd_recorders:
             student_losses = self.student(batch_inputs, data_samples, mode='loss')
@@ -121,13 +183,28 @@ class FCFDDistill(SingleTeacherDistill):
         if not distilling:
             # After StopDistillHook the bridges get no gradient; a zero term keeps them in the
             # graph so DDP (find_unused_parameters=False) still sees a gradient for every parameter.
-            losses['distill.loss_fcfd_stopped'] = sum(p.sum() for p in self.fcfd.parameters()) * 0.0
+            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(self._fcfd_modules())
             return losses
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-        context = self.tail.head_context(self.fcfd_recorders)
-        s_outputs = self.tail.student_outputs(self.fcfd_recorders, context) if 's' in self.fcfd.paths else None
-        fcfd_losses = self.fcfd(self.tail, self.student, self.teacher,
-                                s_feats=self.tail.student_features(self.fcfd_recorders), t_feats=t_feats,
-                                context=context, s_outputs=s_outputs)
+
+        tail, records = self.tail, self.fcfd_recorders
+        context = tail.head_context(records)
+        with torch.no_grad():  # the target t: teacher head on teacher features, once per step
+            target = tail.run_head(self.teacher, t_neck if tail.has_neck_switch else t_pos, context)
+        weight = tail.row_weights(target) if self._weighted else None
+        needs_s = (self.fcfd_neck is not None and 's' in self.fcfd_neck.paths) or \
+            (self.fcfd_stages is not None and self.fcfd_stages.student_kd)
+        s_outputs = tail.student_outputs(records, context) if needs_s else None
+        fcfd_losses: Dict[str, torch.Tensor] = {}
+        if self.fcfd_neck is not None:
+            fcfd_losses.update(self.fcfd_neck(tail, self.student, self.teacher, s_feats=tail.student_features(records),
+                                              t_feats=t_neck, context=context, s_outputs=s_outputs, target=target,
+                                              weight=weight))
+        if self.fcfd_stages is not None:
+            hub = MessageHub.get_current_instance()
+            fcfd_losses.update(self.fcfd_stages(
+                tail, self.student, self.teacher, s_pos=tail.student_positions(records), t_pos=t_pos,
+                t_extra=t_neck, context=context, s_outputs=s_outputs, target=target, weight=weight,
+                epoch=int(hub.get_info('epoch', 0) or 0), iteration=int(hub.get_info('iter', 0) or 0)))
         losses.update(add_prefix(fcfd_losses, 'distill'))
         return losses

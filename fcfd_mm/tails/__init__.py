@@ -4,10 +4,11 @@ from typing import Optional
 from torch import nn
 
 from .base import FCFDTail, UnsupportedModelError
+from .classifier import ImageClassifierTail
 from .dense_head import DenseHeadTail
 from .roi_box_head import RoIBoxHeadTail
 
-TAILS = {'RoIBoxHeadTail': RoIBoxHeadTail, 'DenseHeadTail': DenseHeadTail}
+TAILS = {'RoIBoxHeadTail': RoIBoxHeadTail, 'DenseHeadTail': DenseHeadTail, 'ImageClassifierTail': ImageClassifierTail}
 
 
 def build_tail(student: nn.Module, teacher: nn.Module, cfg: Optional[dict] = None) -> FCFDTail:
@@ -22,10 +23,12 @@ def build_tail(student: nn.Module, teacher: nn.Module, cfg: Optional[dict] = Non
             f'FCFD has no adapter for {type(student).__name__}'
             f'{" with " + type(getattr(student, "roi_head", None) or getattr(student, "bbox_head", None)).__name__ if hasattr(student, "roi_head") or hasattr(student, "bbox_head") else ""}. '
             f'Supported: Faster R-CNN-style two-stage detectors with FPN + StandardRoIHead (RoIBoxHeadTail) and '
-            f'RetinaNet-style single-stage detectors with FPN + a sigmoid anchor head (DenseHeadTail).')
+            f'RetinaNet-style single-stage detectors with FPN + a sigmoid anchor head (DenseHeadTail), mmpretrain '
+            f'ImageClassifiers with a staged backbone (ImageClassifierTail).')
     if name not in TAILS:
         raise KeyError(f'fcfd.tail.type={name!r} is unknown; choose one of {sorted(TAILS)}.')
     return TAILS[name](student, teacher, **cfg)
 
 
-__all__ = ['FCFDTail', 'UnsupportedModelError', 'RoIBoxHeadTail', 'DenseHeadTail', 'TAILS', 'build_tail']
+__all__ = ['FCFDTail', 'UnsupportedModelError', 'RoIBoxHeadTail', 'DenseHeadTail', 'ImageClassifierTail', 'TAILS',
+           'build_tail']

@@ -11,12 +11,18 @@ and lives in :mod:`fcfd_mm.algorithms.fcfd_core`:
 
 Head outputs are returned as a dict of 2-D tensors ``{'cls': (N, C), 'reg': (N, D)}`` whose
 rows are the units the output losses average over (RoIs, or anchors).
+
+Stage switch points (backbone stage boundaries, positions ``1..N``) need three more things:
+the position features of both networks, how to run a network *after* position ``k`` on
+(bridged) features (:meth:`FCFDTail.run_from_stage`), and which positions the part after the
+backbone reads (an FPN reads all of them, a classifier only the last).
 """
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import torch
 from torch import Tensor, nn
 
 HeadOutputs = Dict[str, Tensor]
@@ -35,6 +41,10 @@ class FCFDTail(metaclass=ABCMeta):
 
     #: the output names and the default distance for each: 'cls' and 'reg'
     output_names: Tuple[str, ...] = ('cls', 'reg')
+    #: whether the family has an FPN (neck output) switch point
+    has_neck_switch: bool = True
+    #: input side used to probe the backbones' position shapes (channels, resolution ratios)
+    probe_size: int = 64
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         self.check_pair(student, teacher)
@@ -83,6 +93,66 @@ class FCFDTail(metaclass=ABCMeta):
     def default_paths(self) -> Tuple[str, ...]:
         """Function-consistency paths run when the config gives none (see fcfd_core.PATHS)."""
         return ('s', 'st', 'ts')
+
+    # ------------------------------------------------------------------ stage switch points
+    def stage_recorders(self) -> Dict[str, dict]:
+        """Recorder of the student's backbone outputs (the position features)."""
+        return dict(backbone=dict(type='ModuleOutputs', source='backbone'))
+
+    def student_positions(self, records) -> Tuple[Tensor, ...]:
+        return tuple(records.get_recorder('backbone').get_record_data(0))
+
+    def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        """(position features, neck features) of the teacher; called under ``no_grad``."""
+        positions = tuple(teacher.backbone(batch_inputs))
+        return positions, tuple(teacher.neck(positions))
+
+    def check_stages(self, model: nn.Module, role: str) -> None:
+        """Raise if ``model``'s backbone cannot be run from a stage boundary."""
+        raise UnsupportedModelError(f'{type(self).__name__} has no stage switch points for the {role}.')
+
+    def max_switch(self, num_positions: int) -> int:
+        """Last position a hybrid path may switch at (the neck still follows: N)."""
+        return num_positions
+
+    def neck_reads(self, model: nn.Module) -> Optional[List[int]]:
+        """Positions the part after the backbone reads (``None``: only the last, as a classifier)."""
+        neck = model.neck
+        start = int(getattr(neck, 'start_level', 0))
+        end = getattr(neck, 'backbone_end_level', len(neck.in_channels))
+        return list(range(start + 1, int(end) + 1))
+
+    def receives_post_relu(self, model: nn.Module) -> bool:
+        """Whether ``model``'s stages take post-ReLU inputs (then bridges into it get LeakyReLU)."""
+        return bool(getattr(model.backbone, 'receives_post_relu', True))
+
+    @torch.no_grad()
+    def probe_positions(self, model: nn.Module) -> List[Tuple[int, int, int]]:
+        """``(C, H, W)`` of each position feature for a ``probe_size`` square input (eval mode)."""
+        backbone = model.backbone
+        was_training = backbone.training
+        backbone.eval()
+        try:
+            outs = backbone(torch.zeros(1, 3, self.probe_size, self.probe_size))
+        finally:
+            backbone.train(was_training)
+        return [tuple(o.shape[1:]) for o in outs]
+
+    def run_stages_from(self, model: nn.Module, k: int, h: Tensor) -> List[Tensor]:
+        """Run ``model``'s backbone stages after position ``k`` on ``h``: positions ``k+1..N``."""
+        raise NotImplementedError
+
+    def run_from_stage(self, model: nn.Module, k: int, bridged: Dict[int, Tensor],
+                       context: Any) -> Tuple[List[Tensor], List[Tensor], HeadOutputs]:
+        """Run ``model`` after position ``k``: its later stages on ``bridged[k]``, then its neck on
+        ``bridged`` positions <= k plus the later ones, then its head.
+
+        Returns ``(later position features, neck features, head outputs)``.
+        """
+        later = self.run_stages_from(model, k, bridged[k])
+        positions = tuple([bridged.get(i) for i in range(1, k + 1)] + list(later))
+        neck = tuple(model.neck(positions))
+        return later, list(neck), self.run_head(model, neck, context)
 
     @staticmethod
     def neck_channels(model: nn.Module) -> int:

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
+from .detector_stages import DetectorStagesMixin
 
 
 def _flatten_levels(per_level: List[Tensor], width: int) -> Tensor:
@@ -22,7 +23,7 @@ def _flatten_levels(per_level: List[Tensor], width: int) -> Tensor:
     return torch.cat([t.permute(0, 2, 3, 1).reshape(b, -1, width) for t in per_level], dim=1).reshape(-1, width)
 
 
-class DenseHeadTail(FCFDTail):
+class DenseHeadTail(DetectorStagesMixin, FCFDTail):
     """RetinaNet-style detectors: ``SingleStageDetector`` + FPN + an anchor head with sigmoid classes.
 
     Args:

@@ -12,9 +12,10 @@ from typing import Any, Dict, Sequence
 from torch import Tensor, nn
 
 from .base import FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
+from .detector_stages import DetectorStagesMixin
 
 
-class RoIBoxHeadTail(FCFDTail):
+class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
     """Faster R-CNN style detectors: ``TwoStageDetector`` + FPN + ``StandardRoIHead`` with a box head."""
 
     @classmethod

@@ -57,11 +57,11 @@ def dense_head_ref(model, feats):
 # ---------------------------------------------------------------- values
 def test_frcnn_every_term_matches_the_formula():
     tau = 2.0
-    alg = build_fcfd('frcnn', dict(
+    alg = build_fcfd('frcnn', dict(neck=dict(
         path_weights=dict(s=1.0, st=0.5, ts=2.0),
         appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=0.7),
         output_losses=dict(cls=dict(type='KLDivergence', tau=tau, loss_weight=1.0),
-                           reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=3.0))))
+                           reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=3.0)))))
     data = batch(alg)
     losses = alg.loss(data["inputs"], data["data_samples"])
     assert FCFD_KEYS_FRCNN <= set(losses)
@@ -73,8 +73,8 @@ def test_frcnn_every_term_matches_the_formula():
     with torch.no_grad():
         t_feats = alg.teacher.extract_feat(x)
         s_feats = alg.student.extract_feat(x)
-        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd.bridges_s2t, s_feats)]
-        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd.bridges_t2s, t_feats)]
+        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_s2t, s_feats)]
+        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_t2s, t_feats)]
         z_t, d_t = roi_head_ref(alg.teacher, t_feats, rois)
         outs = dict(s=roi_head_ref(alg.student, s_feats, rois), st=roi_head_ref(alg.teacher, bs, rois),
                     ts=roi_head_ref(alg.student, bt, rois))
@@ -93,17 +93,17 @@ def test_frcnn_every_term_matches_the_formula():
 def test_retinanet_every_term_matches_the_formula(weighting):
     tau = 3.0
     alg = build_fcfd('retina', dict(
-        tail=dict(type='DenseHeadTail', anchor_weighting=weighting), paths=('s', 'st', 'ts'),
-        output_losses=dict(cls=dict(type='SigmoidKDLoss', tau=tau, loss_weight=1.5),
-                           reg=dict(type='WeightedMSELoss', loss_weight=2.0))))
+        tail=dict(type='DenseHeadTail', anchor_weighting=weighting), neck=dict(
+            paths=('s', 'st', 'ts'), output_losses=dict(cls=dict(type='SigmoidKDLoss', tau=tau, loss_weight=1.5),
+                                                        reg=dict(type='WeightedMSELoss', loss_weight=2.0)))))
     data = batch(alg)
     losses = alg.loss(data["inputs"], data["data_samples"])
     x = data['inputs']
     with torch.no_grad():
         t_feats = alg.teacher.extract_feat(x)
         s_feats = alg.student.extract_feat(x)
-        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd.bridges_s2t, s_feats)]
-        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd.bridges_t2s, t_feats)]
+        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_s2t, s_feats)]
+        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_t2s, t_feats)]
         z_t, d_t = dense_head_ref(alg.teacher, t_feats)
         outs = dict(s=dense_head_ref(alg.student, s_feats), st=dense_head_ref(alg.teacher, bs),
                     ts=dense_head_ref(alg.student, bt))
@@ -138,9 +138,9 @@ def _has_grad(loss, module):
 
 @pytest.mark.parametrize('family', ['frcnn', 'retina'])
 def test_gradient_routing(family):
-    alg = build_fcfd(family, dict(paths=('s', 'st', 'ts')) if family == 'retina' else None)
+    alg = build_fcfd(family, dict(neck=dict(paths=('s', 'st', 'ts'))) if family == 'retina' else None)
     losses = alg.loss(*batch(alg).values())
-    s, f = alg.student, alg.fcfd
+    s, f = alg.student, alg.fcfd_neck
     head = s.roi_head if family == 'frcnn' else s.bbox_head
     st = losses['distill.loss_fcfd_cls_st'] + losses['distill.loss_fcfd_reg_st']
     ts = losses['distill.loss_fcfd_cls_ts'] + losses['distill.loss_fcfd_reg_ts']
@@ -164,7 +164,7 @@ def test_training_step_leaves_teacher_and_its_statistics_untouched(family):
     data = batch(alg)
     t_state = copy.deepcopy(alg.teacher.state_dict())
     s_bn = alg.student.backbone.bn1.running_mean.clone()
-    b_weight = alg.fcfd.bridges_s2t[0].block.conv.weight.detach().clone()
+    b_weight = alg.fcfd_neck.bridges_s2t[0].block.conv.weight.detach().clone()
     optim = OptimWrapper(torch.optim.SGD([p for p in alg.parameters() if p.requires_grad], lr=0.01))
     log = alg.train_step(data, optim)
     assert any('fcfd' in k for k in log)
@@ -172,7 +172,7 @@ def test_training_step_leaves_teacher_and_its_statistics_untouched(family):
         assert torch.equal(v, t_state[k]), f'teacher {k} changed'
     assert any('running_mean' in k for k in t_state)  # the check covered BN statistics
     assert not torch.equal(alg.student.backbone.bn1.running_mean, s_bn)  # the student does train
-    assert not torch.equal(alg.fcfd.bridges_s2t[0].block.conv.weight, b_weight)  # and the bridges
+    assert not torch.equal(alg.fcfd_neck.bridges_s2t[0].block.conv.weight, b_weight)  # and the bridges
 
 
 def test_prediction_is_the_students():
@@ -192,7 +192,7 @@ def test_stop_distillation_drops_fcfd_terms_and_keeps_every_parameter_in_the_gra
     fcfd_keys = [k for k in losses if 'fcfd' in k]
     assert fcfd_keys == ['distill.loss_fcfd_stopped'] and losses['distill.loss_fcfd_stopped'].item() == 0
     alg.parse_losses(losses)[0].backward()
-    assert all(p.grad is not None for p in alg.fcfd.parameters())
+    assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
 
 
 def test_inherit_copies_teacher_neck_and_heads():
@@ -255,11 +255,17 @@ def test_unsupported_detector_is_refused():
 
 def test_bridge_channel_mismatch_is_refused():
     from mmrazor.registry import MODELS
-    with pytest.raises(ValueError, match='in_channels=64 does not match'):
-        MODELS.build(fcfd_cfg('frcnn', dict(bridge=dict(type='FCFDBridge', in_channels=64))))
+    with pytest.raises(ValueError, match='bridge in_channels=64 does not match'):
+        MODELS.build(fcfd_cfg('frcnn', dict(neck=dict(bridge=dict(type='FCFDBridge', in_channels=64)))))
 
 
 def test_unknown_path_is_refused():
     from mmrazor.registry import MODELS
     with pytest.raises(ValueError, match='unknown path'):
-        MODELS.build(fcfd_cfg('frcnn', dict(paths=('s', 'tt'))))
+        MODELS.build(fcfd_cfg('frcnn', dict(neck=dict(paths=('s', 'tt')))))
+
+
+def test_flat_fcfd_settings_are_pointed_to_fcfd_neck():
+    from mmrazor.registry import MODELS
+    with pytest.raises(ValueError, match='go under fcfd.neck'):
+        MODELS.build(fcfd_cfg('frcnn', dict(paths=('s',))))

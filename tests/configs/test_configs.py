@@ -49,12 +49,12 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
     cfg.model.teacher_ckpt = None
     alg, losses = _loss_step(cfg.model)
     assert alg.teacher.backbone.depth == 101 and alg.student.backbone.depth == 50
-    assert alg.fcfd.bridges_s2t[0].in_channels == 256 and alg.fcfd.bridges_s2t[0].out_channels == 256
+    assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
     fcfd_keys = {k for k in losses if 'loss_fcfd' in k}
     if 'frcnn' in name:
-        assert len(fcfd_keys) == 7 and len(alg.fcfd.bridges_t2s) == 4
+        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
     else:
-        assert len(fcfd_keys) == 5 and len(alg.fcfd.bridges_t2s) == 5
+        assert len(fcfd_keys) == 5 and len(alg.fcfd_neck.bridges_t2s) == 5
     if 'pkd' in name:
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
     if 'inherit' in name:
