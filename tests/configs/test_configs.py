@@ -11,11 +11,13 @@ import fcfd_mm  # noqa: F401
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py', 'fcfd_retina_r101_r50_coco.py',
            'fcfd_pkd_frcnn_r101_r50_coco.py']
+STAGES = ['fcfd_stages_frcnn_r101_r50_coco.py', 'fcfd_stages_fpn_frcnn_r101_r50_coco.py',
+          'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py']
 ALL = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
 
 
 def test_mission_configs_are_shipped():
-    assert set(MISSION) <= set(ALL)
+    assert set(MISSION) <= set(ALL) and set(STAGES) <= set(ALL)
 
 
 @pytest.mark.parametrize('name', ALL)
@@ -50,6 +52,7 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
     alg, losses = _loss_step(cfg.model)
     assert alg.teacher.backbone.depth == 101 and alg.student.backbone.depth == 50
     assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
+    assert alg.fcfd_stages is None
     fcfd_keys = {k for k in losses if 'loss_fcfd' in k}
     if 'frcnn' in name:
         assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
@@ -66,3 +69,19 @@ def test_mission_config_with_missing_teacher_checkpoint_names_the_fix():
     cfg = Config.fromfile(str(CONFIGS / 'fcfd_frcnn_r101_r50_coco.py'))
     with pytest.raises(FileNotFoundError, match=r'model\.teacher_ckpt'):
         MODELS.build(cfg.model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', STAGES)
+def test_stage_config_builds_and_runs_a_loss_step(name):
+    from mmengine.logging import MessageHub
+    MessageHub.get_current_instance().update_info('iter', 0)
+    cfg = Config.fromfile(str(CONFIGS / name))
+    cfg.model.teacher_ckpt = None
+    alg, losses = _loss_step(cfg.model)
+    st = alg.fcfd_stages
+    assert [b.in_channels for b in st.bridges_s2t.values()] == [256, 512, 1024, 2048]
+    assert st.num_paths == 2 and len(st.candidates) == 8
+    assert {'distill.loss_fcfd_stage_app', 'distill.loss_fcfd_stage_feat'} <= set(losses)
+    assert (alg.fcfd_neck is not None) == ('fpn' in name)
+    assert st.neck_reads == ((2, 3, 4) if 'retina' in name else (1, 2, 3, 4))
