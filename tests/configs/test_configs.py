@@ -85,3 +85,39 @@ def test_stage_config_builds_and_runs_a_loss_step(name):
     assert {'distill.loss_fcfd_stage_app', 'distill.loss_fcfd_stage_feat'} <= set(losses)
     assert (alg.fcfd_neck is not None) == ('fpn' in name)
     assert st.neck_reads == ((2, 3, 4) if 'retina' in name else (1, 2, 3, 4))
+
+
+CLASSIFICATION = sorted(n for n in ALL if n.startswith('classification/'))
+
+
+def test_classification_config_set_is_complete():
+    assert len([n for n in CLASSIFICATION if 'cifar100' in n]) == 10
+    assert len([n for n in CLASSIFICATION if 'imagenet' in n]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', CLASSIFICATION)
+def test_classification_config_builds_and_runs_a_loss_step_at_its_input_size(name):
+    from mmengine.logging import MessageHub
+    from mmpretrain.structures import DataSample
+    from mmrazor.registry import MODELS
+    MessageHub.get_current_instance().update_info('iter', 0)
+    cfg = Config.fromfile(str(CONFIGS / name))
+    cfg.model.teacher_ckpt = None
+    torch.manual_seed(0)
+    alg = MODELS.build(cfg.model)
+    alg.train()
+    size = 224 if 'imagenet' in name else 32
+    classes = 1000 if 'imagenet' in name else 100
+    x = torch.randint(0, 255, (2, 3, size, size)).float()
+    data = alg.data_preprocessor(
+        dict(inputs=list(x), data_samples=[DataSample().set_gt_label(1), DataSample().set_gt_label(classes - 1)]),
+        True)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    total, _ = alg.parse_losses(losses)
+    total.backward()
+    assert torch.isfinite(total)
+    assert alg.student.head.num_classes == alg.teacher.head.num_classes == classes
+    st = alg.fcfd_stages
+    assert st.num_paths == 2 and st.pooled_last and st.l2_warmup['length'] == (5 if size == 224 else 20)
+    assert alg.fcfd_neck is None and not alg.teacher_norm_eval

@@ -1,0 +1,66 @@
+# FCFD on CIFAR-100 with the RepDistiller / CRD networks (spec §2): the shared part of the ten
+# pair configs. Per pair: student, teacher (+ its converted checkpoint), T, lambda, mu, LR.
+#   SGD (momentum 0.9, Nesterov, wd 5e-4), batch 64, 240 epochs, LR x0.1 at 150/180/210;
+#   random crop 32 (pad 4) + flip; CE + T^2 KL(p_t || p_s) + lambda r(e) [L_app + hybrid-feature
+#   MSEs + pooled-vector MSEs] + mu sum T^2 KL(p_t || p_hybrid); 2 hybrid paths per step from
+#   {positions 1..N-1} x {S->T, T->S}; L2 warm-up over 20 epochs; teacher BN in train mode with
+#   ghost BN buffers for hybrid passes (official behaviour).
+# Teachers: RepDistiller's `<name>_vanilla/ckpt_epoch_240.pth`, converted once with
+#   python tools/convert_repdistiller.py <name> ckpt_epoch_240.pth checkpoints/cifar100/<name>.pth
+# CIFAR-100 (python version) is read from data/cifar100 (`--cfg-options` to move it).
+_base_ = [
+    'mmpretrain::_base_/datasets/cifar100_bs16.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+train_dataloader = dict(batch_size=64, num_workers=4)
+val_dataloader = dict(batch_size=128, num_workers=4)
+test_dataloader = val_dataloader
+
+cifar_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor', num_classes=100,
+                          mean=[129.304, 124.070, 112.434], std=[68.170, 65.392, 70.418], to_rgb=False)
+data_preprocessor = None  # the algorithm carries its own (below)
+
+model = dict(
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    data_preprocessor=cifar_preprocessor,
+    architecture=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='RepCifarResNet', arch='resnet8x4'),
+        neck=dict(type='ReLUGlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+    teacher=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='RepCifarResNet', arch='resnet32x4'),
+        neck=dict(type='ReLUGlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+    teacher_ckpt='checkpoints/cifar100/resnet32x4.pth',
+    teacher_norm_eval=False,  # official: teacher BN normalises with batch statistics
+    fcfd=dict(
+        tail=dict(type='ImageClassifierTail', tau=4.0, probe_size=32),
+        stages=dict(
+            num_paths=2,
+            mode='bi',
+            student_kd=True,  # T^2 KL(p_t || p_s), weight 1
+            l2_weight=5.0,
+            mixture_weight=1.0,
+            l2_warmup=dict(length=20, by_epoch=True),
+            pooled_last=True,
+            ghost_bn=True,
+            seed=0,
+            s2t_activation='auto',  # LeakyReLU(0.1) into networks with post-ReLU stage inputs
+            t2s_activation='auto',
+            feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+            output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
+
+find_unused_parameters = False  # unsampled bridges get a zero term each step
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
+param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
+train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
+val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
+test_cfg = dict()
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, save_best='auto', max_keep_ckpts=2))

@@ -1,0 +1,53 @@
+# FCFD on ImageNet (spec §2.3): SGD (momentum 0.9, Nesterov, wd 1e-4), LR 0.1, batch 256
+# (8 GPUs x 32), 100 epochs, LR x0.1 at 30/60/90; RandomResizedCrop 224 + flip, test resize 256 +
+# center crop 224; T = 1; L2 warm-up over 5 epochs; the student trains from scratch. Teachers are
+# torchvision's V1 weights, converted once with
+#   python tools/convert_repdistiller.py torchvision_resnet34 resnet34-b627a593.pth checkpoints/imagenet/resnet34.pth
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+data_preprocessor = None  # the algorithm carries its own (below)
+
+model = dict(
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', num_classes=1000,
+                           mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
+    architecture=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='StagedResNet', depth=18),
+        neck=dict(type='ReLUGlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+    teacher=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='StagedResNet', depth=34),
+        neck=dict(type='ReLUGlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
+    teacher_ckpt='checkpoints/imagenet/resnet34.pth',
+    teacher_norm_eval=False,
+    fcfd=dict(
+        tail=dict(type='ImageClassifierTail', tau=1.0, probe_size=224),
+        stages=dict(
+            num_paths=2,
+            mode='bi',
+            student_kd=True,
+            l2_weight=0.02,
+            mixture_weight=1.0,
+            l2_warmup=dict(length=5, by_epoch=True),
+            pooled_last=True,
+            ghost_bn=True,
+            seed=0,
+            feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
+            output_losses=dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0)))))
+
+find_unused_parameters = False
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
+param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
+train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
+val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=256)

@@ -1,0 +1,10 @@
+# FCFD on CIFAR-100: vgg13 (teacher) -> MobileNetV2 (student). Spec §2.3: LR 0.01, T=4, lambda=5, mu=1.
+_base_ = ['./_base_/fcfd_cifar100.py']
+model = dict(
+    architecture=dict(backbone=dict(_delete_=True, type='RepCifarMobileNetV2', arch='mobile_half'), head=dict(in_channels=1280)),
+    teacher=dict(backbone=dict(_delete_=True, type='RepCifarVGG', arch='vgg13'), head=dict(in_channels=512)),
+    teacher_ckpt='checkpoints/cifar100/vgg13.pth',
+    fcfd=dict(
+        tail=dict(tau=4.0),
+        stages=dict(l2_weight=5, mixture_weight=1, output_losses=dict(cls=dict(tau=4.0)))))
+optim_wrapper = dict(optimizer=dict(lr=0.01))
