@@ -2,6 +2,7 @@
 """Distillation you can watch on a CPU: teacher, student alone, student with FCFD, side by side.
 
     python tools/demo.py [--family frcnn|retinanet] [--teacher-iters 1200] [--student-iters 600]
+    python tools/demo.py --family classification [--teacher-iters 30] [--student-iters 30]   # epochs
 
 Steps (each a normal tools/train.py / tools/test.py run you can repeat by hand):
  1. draw the demo dataset (tools/make_demo_data.py) if data/fcfd_demo is missing;
@@ -23,7 +24,13 @@ CONFIGS = {
               'configs/demo/fcfd_frcnn_demo.py'),
     'retinanet': ('configs/demo/retinanet_demo_teacher.py', 'configs/demo/retinanet_demo_student.py',
                   'configs/demo/fcfd_retina_demo.py'),
+    'classification': ('configs/classification/demo/resnet20_demo_teacher.py',
+                       'configs/classification/demo/resnet8_demo_student.py',
+                       'configs/classification/demo/fcfd_resnet20_resnet8_demo.py'),
 }
+#: per family: (metric key, metric label, demo data folder, data generator arguments)
+METRICS = {'frcnn': ('coco/bbox_mAP', 'mAP'), 'retinanet': ('coco/bbox_mAP', 'mAP'),
+           'classification': ('accuracy/top1', 'top-1 %')}
 
 
 def run(cmd, log_file):
@@ -36,11 +43,20 @@ def run(cmd, log_file):
     return time.time() - t0
 
 
-def schedule_options(iters):
-    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
-            f'default_hooks.checkpoint.interval={iters}',
-            f'param_scheduler.1.end={iters}',
-            f'param_scheduler.1.milestones=[{int(iters * 0.75)},{int(iters * 0.9)}]']
+def schedule_options(family, length):
+    """Shorten/lengthen a demo schedule: iterations (detection) or epochs (classification)."""
+    if family == 'classification':
+        return [f'train_cfg.max_epochs={length}', f'train_cfg.val_interval={length + 1}',
+                f'default_hooks.checkpoint.interval={length}',
+                f'param_scheduler.milestones=[{int(length * 2 / 3)},{int(length * 5 / 6)}]']
+    return [f'train_cfg.max_iters={length}', f'train_cfg.val_interval={length + 1}',
+            f'default_hooks.checkpoint.interval={length}',
+            f'param_scheduler.1.end={length}',
+            f'param_scheduler.1.milestones=[{int(length * 0.75)},{int(length * 0.9)}]']
+
+
+def checkpoint_name(family, length):
+    return f'epoch_{length}.pth' if family == 'classification' else f'iter_{length}.pth'
 
 
 def seconds_per_iter(work_dir):
@@ -59,46 +75,55 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--family', choices=sorted(CONFIGS), default='frcnn')
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--teacher-iters', type=int, default=1200)
-    p.add_argument('--student-iters', type=int, default=600)
+    p.add_argument('--teacher-iters', type=int, help='teacher schedule: iterations (detection, 1200) or epochs '
+                                                      '(classification, 30)')
+    p.add_argument('--student-iters', type=int, help='student schedule: iterations (detection, 600) or epochs '
+                                                      '(classification, 30)')
     p.add_argument('--teacher-ckpt', help='use this trained demo teacher instead of training one')
     a = p.parse_args(argv)
+    cls = a.family == 'classification'
+    t_len = a.teacher_iters or (30 if cls else 1200)
+    s_len = a.student_iters or (30 if cls else 600)
     teacher_cfg, student_cfg, fcfd_cfg = CONFIGS[a.family]
+    metric, metric_label = METRICS[a.family]
     work = osp.abspath(osp.join(a.work_dir, a.family))
     os.makedirs(work, exist_ok=True)
     py = sys.executable
-    if not osp.isfile(osp.join(REPO, 'data/fcfd_demo/annotations/instances_val.json')):
-        run([py, 'tools/make_demo_data.py'], osp.join(work, 'make_data.log'))
+    data_marker = 'data/fcfd_cls_demo/val/.done' if cls else 'data/fcfd_demo/annotations/instances_val.json'
+    if not osp.isfile(osp.join(REPO, data_marker)):
+        run([py, 'tools/make_demo_data.py', '--task', 'classification' if cls else 'detection'],
+            osp.join(work, 'make_data.log'))
 
-    teacher_ckpt = osp.abspath(a.teacher_ckpt) if a.teacher_ckpt else osp.join(work, 'teacher', f'iter_{a.teacher_iters}.pth')
-    rows = []
+    teacher_ckpt = osp.abspath(a.teacher_ckpt) if a.teacher_ckpt else \
+        osp.join(work, 'teacher', checkpoint_name(a.family, t_len))
     if not osp.isfile(teacher_ckpt):
         if a.teacher_ckpt:
             sys.exit(f'--teacher-ckpt {a.teacher_ckpt!r} does not exist')
-        print(f'[demo] training the teacher ({a.teacher_iters} iterations)...', flush=True)
+        print(f'[demo] training the teacher ({t_len} {"epochs" if cls else "iterations"})...', flush=True)
         run([py, 'tools/train.py', teacher_cfg, '--work-dir', osp.join(work, 'teacher'), '--cfg-options',
-             *schedule_options(a.teacher_iters)], osp.join(work, 'teacher.log'))
+             *schedule_options(a.family, t_len)], osp.join(work, 'teacher.log'))
     runs = [('teacher', teacher_cfg, teacher_ckpt, osp.join(work, 'teacher'))]
     for name, cfg, extra in (('student', student_cfg, []),
                              ('student+FCFD', fcfd_cfg, [f'model.teacher_ckpt={teacher_ckpt}'])):
         wd = osp.join(work, name.replace('+', '_'))
-        print(f'[demo] training the {name} ({a.student_iters} iterations)...', flush=True)
-        run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule_options(a.student_iters),
+        print(f'[demo] training the {name} ({s_len} {"epochs" if cls else "iterations"})...', flush=True)
+        run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule_options(a.family, s_len),
              *extra], osp.join(work, name.replace('+', '_') + '.log'))
-        runs.append((name, cfg, osp.join(wd, f'iter_{a.student_iters}.pth'), wd))
+        runs.append((name, cfg, osp.join(wd, checkpoint_name(a.family, s_len)), wd))
+    rows = []
     for name, cfg, ckpt, wd in runs:
         extra = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'] if cfg == fcfd_cfg else []
         run([py, 'tools/test.py', cfg, ckpt, '--work-dir', osp.join(wd, 'test'), *extra],
             osp.join(work, name.replace('+', '_') + '_test.log'))
         with open(osp.join(wd, 'test', 'test_metrics.json')) as f:
             m = json.load(f)
-        rows.append((name, m['coco/bbox_mAP'], m['coco/bbox_mAP_50'], seconds_per_iter(wd)))
-    print(f'\nDemo ({a.family}, {a.student_iters} student iterations, COCO bbox mAP on the demo val set)')
-    print(f'{"model":<16}{"mAP":>8}{"mAP@50":>9}{"s/iter":>9}')
-    for name, m, m50, t in rows:
-        print(f'{name:<16}{m:>8.3f}{m50:>9.3f}{t:>9.3f}')
+        rows.append((name, m[metric], seconds_per_iter(wd)))
+    print(f'\nDemo ({a.family}; {s_len} student {"epochs" if cls else "iterations"}; {metric} on the demo val set)')
+    print(f'{"model":<16}{metric_label:>10}{"s/iter":>9}')
+    for name, value, t in rows:
+        print(f'{name:<16}{value:>10.3f}{t:>9.3f}')
     with open(osp.join(work, 'demo_results.json'), 'w') as f:
-        json.dump([dict(model=r[0], bbox_mAP=r[1], bbox_mAP_50=r[2], s_per_iter=r[3]) for r in rows], f, indent=1)
+        json.dump([dict(model=r[0], metric=metric, value=r[1], s_per_iter=r[2]) for r in rows], f, indent=1)
 
 
 if __name__ == '__main__':

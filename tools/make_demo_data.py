@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Draw the demo detection dataset (COCO format) that configs/demo/ train on.
+"""Draw the demo datasets: detection (COCO format, configs/demo/) or classification
+(mmpretrain CustomDataset folders, configs/classification/demo/).
 
     python tools/make_demo_data.py [--root data/fcfd_demo] [--num-train 240] [--num-val 60] [--size 128]
+    python tools/make_demo_data.py --task classification [--root data/fcfd_cls_demo]
 """
 import argparse
 import os.path as osp
@@ -9,19 +11,25 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from fcfd_mm.datasets.demo_shapes import generate_demo_coco  # noqa: E402
+from fcfd_mm.datasets.demo_shapes import generate_demo_classification, generate_demo_coco  # noqa: E402
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--root', default='data/fcfd_demo')
-    p.add_argument('--num-train', type=int, default=240)
-    p.add_argument('--num-val', type=int, default=60)
-    p.add_argument('--size', type=int, default=128, help='image side in pixels')
+    p.add_argument('--task', choices=['detection', 'classification'], default='detection')
+    p.add_argument('--root', help='default: data/fcfd_demo (detection), data/fcfd_cls_demo (classification)')
+    p.add_argument('--num-train', type=int, help='images (detection, 240) or images per class (classification, 300)')
+    p.add_argument('--num-val', type=int, help='images (detection, 60) or images per class (classification, 60)')
+    p.add_argument('--size', type=int, help='image side in pixels (128 detection, 32 classification)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--overwrite', action='store_true')
     a = p.parse_args(argv)
-    files = generate_demo_coco(a.root, a.num_train, a.num_val, a.size, a.seed, a.overwrite)
+    if a.task == 'detection':
+        files = generate_demo_coco(a.root or 'data/fcfd_demo', a.num_train or 240, a.num_val or 60, a.size or 128,
+                                   a.seed, a.overwrite)
+    else:
+        files = generate_demo_classification(a.root or 'data/fcfd_cls_demo', a.num_train or 300, a.num_val or 60,
+                                             a.size or 32, a.seed, a.overwrite)
     for split, f in files.items():
         print(f'{split}: {f}')
 

@@ -40,10 +40,10 @@ def _background(rng: np.random.RandomState, size: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, label: int, box: Tuple[float, float, float, float],
-                colour: Tuple[int, int, int]) -> None:
+def _draw_shape(draw: ImageDraw.ImageDraw, name: str, box: Tuple[float, float, float, float],
+                colour) -> None:
     x0, y0, x1, y1 = box
-    name = CLASSES[label]
+    cx, cy, w = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0
     if name == 'circle':
         draw.ellipse(box, fill=colour)
     elif name == 'square':
@@ -53,8 +53,14 @@ def _draw_shape(draw: ImageDraw.ImageDraw, label: int, box: Tuple[float, float, 
     elif name == 'ring':
         width = max(2, int(0.22 * (x1 - x0)))
         draw.ellipse(box, outline=colour, width=width)
-    else:  # pragma: no cover - CLASSES and this function change together
-        raise ValueError(name)
+    elif name == 'cross':
+        t = max(1.0, 0.15 * w)
+        draw.rectangle((cx - t, y0, cx + t, y1), fill=colour)
+        draw.rectangle((x0, cy - t, x1, cy + t), fill=colour)
+    elif name == 'diamond':
+        draw.polygon([(cx, y0), (x1, cy), (cx, y1), (x0, cy)], fill=colour)
+    else:
+        raise ValueError(f'unknown shape {name!r}')
 
 
 def _iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -84,8 +90,8 @@ def draw_image(seed: int, size: int = 128, max_objects: int = 5) -> Tuple[np.nda
         label = int(rng.randint(len(CLASSES)))
         colour = tuple(int(c) for c in rng.randint(0, 256, 3))
         mask = Image.new('L', (size, size), 0)
-        _draw_shape(ImageDraw.Draw(mask), label, box, 255)
-        _draw_shape(ImageDraw.Draw(canvas), label, box, colour)
+        _draw_shape(ImageDraw.Draw(mask), CLASSES[label], box, 255)
+        _draw_shape(ImageDraw.Draw(canvas), CLASSES[label], box, colour)
         ys, xs = np.nonzero(np.asarray(mask))
         if len(xs) == 0:
             continue
@@ -132,4 +138,50 @@ def generate_demo_coco(root: str, num_train: int = 240, num_val: int = 60, size:
         with open(tmp, 'w') as f:
             json.dump(coco, f)
         os.replace(tmp, ann_file)  # the json appears only once every image is on disk
+    return out
+
+
+#: classes of the classification demo: one shape per image decides the class
+CLS_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'ring', 'cross', 'diamond')
+
+
+def draw_classification_image(seed: int, label: int, size: int = 32) -> np.ndarray:
+    """One ``size x size x 3`` uint8 image: textured background, the class shape (34-80 % of the
+    side, random place and colour) and two small distractor dots."""
+    rng = np.random.RandomState(seed)
+    canvas = Image.fromarray(_background(rng, size))
+    draw = ImageDraw.Draw(canvas)
+    side = rng.uniform(0.34, 0.8) * size
+    x0, y0 = rng.uniform(0, size - side), rng.uniform(0, size - side)
+    _draw_shape(draw, CLS_CLASSES[label], (x0, y0, x0 + side, y0 + side), tuple(int(c) for c in rng.randint(0, 256, 3)))
+    for _ in range(2):
+        r = rng.uniform(1.0, 2.5)
+        cx, cy = rng.uniform(0, size, 2)
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(int(c) for c in rng.randint(0, 256, 3)))
+    return np.asarray(canvas)
+
+
+def generate_demo_classification(root: str, per_class_train: int = 300, per_class_val: int = 60, size: int = 32,
+                                 seed: int = 0, overwrite: bool = False) -> Dict[str, str]:
+    """Write ``root/{train,val}/<class>/NNNNNN.png`` (mmpretrain ``CustomDataset`` layout).
+
+    Deterministic like :func:`generate_demo_coco`; a split whose ``.done`` marker exists is kept
+    unless ``overwrite``. Returns ``{split: folder}``.
+    """
+    if per_class_train < 1 or per_class_val < 1 or size < 16:
+        raise ValueError('need per_class_train >= 1, per_class_val >= 1 and size >= 16')
+    out = {}
+    for split, count, offset in (('train', per_class_train, 0), ('val', per_class_val, 500_000)):
+        folder = os.path.join(root, split)
+        out[split] = folder
+        marker = os.path.join(folder, '.done')
+        if os.path.isfile(marker) and not overwrite:
+            continue
+        for label, name in enumerate(CLS_CLASSES):
+            os.makedirs(os.path.join(folder, name), exist_ok=True)
+            for idx in range(count):
+                img = draw_classification_image(seed * 1_000_003 + offset + label * 10_000 + idx, label, size)
+                Image.fromarray(img).save(os.path.join(folder, name, f'{idx:06d}.png'))
+        with open(marker, 'w') as f:
+            f.write('ok\n')
     return out

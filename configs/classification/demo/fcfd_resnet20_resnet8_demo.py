@@ -1,0 +1,31 @@
+# Classification demo: FCFD from the demo resnet20 teacher into the resnet8 student, with the
+# official resnet56 -> resnet20 settings (T=4, lambda=0.02, mu=1, 2 hybrid paths per step, train-
+# mode teacher BN with ghost buffers); the L2 warm-up is shortened to the demo's 30 epochs (3).
+_base_ = ['./resnet8_demo_student.py']
+teacher_ckpt = 'work_dirs/demo/classification/teacher/epoch_30.pth'
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', num_classes=6, mean=[127.5, 127.5, 127.5],
+                           std=[64.0, 64.0, 64.0], to_rgb=True),
+    architecture=dict(cfg_path='{{fileDirname}}/resnet8_demo_student.py'),
+    teacher=dict(cfg_path='{{fileDirname}}/resnet20_demo_teacher.py'),
+    teacher_ckpt=teacher_ckpt,
+    teacher_norm_eval=False,
+    fcfd=dict(
+        tail=dict(type='ImageClassifierTail', tau=4.0, probe_size=32),
+        stages=dict(
+            num_paths=2,
+            mode='bi',
+            student_kd=True,
+            l2_weight=0.02,
+            mixture_weight=1.0,
+            l2_warmup=dict(length=3, by_epoch=True),
+            pooled_last=True,
+            ghost_bn=True,
+            seed=0,
+            output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
+data_preprocessor = None
+find_unused_parameters = False
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,0 +1,8 @@
+# Classification demo teacher: RepDistiller resnet20 (0.28M parameters), 6 classes.
+_base_ = ['./_base_/cls_demo.py']
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='RepCifarResNet', arch='resnet20'),
+    neck=dict(type='ReLUGlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=6, in_channels=64, loss=dict(type='CrossEntropyLoss')))
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
