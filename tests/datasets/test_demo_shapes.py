@@ -49,3 +49,19 @@ def test_train_and_val_differ(tiny_demo_data):
     val = json.loads((tiny_demo_data / 'annotations' / 'instances_val.json').read_text())
     assert (tiny_demo_data / 'train' / '000000.png').read_bytes() != (tiny_demo_data / 'val' / '000000.png').read_bytes()
     assert train['annotations'][0]['bbox'] != val['annotations'][0]['bbox']
+
+
+def test_classification_demo_data_layout_and_determinism(tmp_path):
+    from PIL import Image
+
+    from fcfd_mm.datasets import DEMO_CLS_CLASSES, generate_demo_classification
+    a = generate_demo_classification(str(tmp_path / 'a'), per_class_train=3, per_class_val=2, size=32, seed=4)
+    generate_demo_classification(str(tmp_path / 'b'), per_class_train=3, per_class_val=2, size=32, seed=4)
+    assert _digest(tmp_path / 'a') == _digest(tmp_path / 'b')
+    for split, n in (('train', 3), ('val', 2)):
+        classes = sorted(p.name for p in (tmp_path / 'a' / split).iterdir() if p.is_dir())
+        assert classes == sorted(DEMO_CLS_CLASSES)
+        for c in classes:
+            files = sorted((tmp_path / 'a' / split / c).glob('*.png'))
+            assert len(files) == n and Image.open(files[0]).size == (32, 32)
+    assert a['train'].endswith('train')

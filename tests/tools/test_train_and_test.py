@@ -97,3 +97,24 @@ def test_resume_names_a_missing_checkpoint(tmp_path):
     from tools.train import main
     msg = _main_error(main, ['configs/demo/faster-rcnn_demo_student.py', '--resume', str(tmp_path / 'x.pth')])
     assert 'resume checkpoint file not found' in msg
+
+
+def test_classification_demo_fcfd_trains_and_tests(tmp_path):
+    """The classification demo's FCFD config through tools/train.py and tools/test.py (tiny data)."""
+    from fcfd_mm.datasets import generate_demo_classification
+    root = tmp_path / 'cls_data'
+    generate_demo_classification(str(root), per_class_train=6, per_class_val=3, size=32, seed=2)
+    data = [f'train_dataloader.dataset.data_root={root}/', f'val_dataloader.dataset.data_root={root}/',
+            f'test_dataloader.dataset.data_root={root}/', 'train_dataloader.batch_size=12']
+    work = tmp_path / 'work'
+    res = run_tool(['python', 'tools/train.py', 'configs/classification/demo/fcfd_resnet20_resnet8_demo.py',
+                    '--work-dir', str(work), '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_epochs=1',
+                    'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
+                    'default_hooks.logger.interval=1', *data])
+    log = res.stdout + res.stderr
+    assert 'distill.loss_fcfd_stage_cls_s' in log and 'teacher.accuracy/top1' in log
+    run_tool(['python', 'tools/test.py', 'configs/classification/demo/fcfd_resnet20_resnet8_demo.py',
+              str(work / 'epoch_1.pth'), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+              'model.teacher_ckpt=None', *data])
+    metrics = json.loads((tmp_path / 'test' / 'test_metrics.json').read_text())
+    assert 0 <= metrics['accuracy/top1'] <= 100
