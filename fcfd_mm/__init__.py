@@ -13,4 +13,4 @@ from . import algorithms, connectors, losses  # noqa: E402,F401  (registration)
 from . import models  # noqa: E402,F401  (registration: staged backbones, neck, in mmpretrain's MODELS)
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'algorithms', 'connectors', 'losses']
+__all__ = ['__version__', 'compat', 'algorithms', 'connectors', 'losses', 'models']

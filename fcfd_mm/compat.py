@@ -19,8 +19,8 @@ otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
 3. CPU-only distributed training through MMEngine: ``_init_dist_pytorch`` calls
    ``torch.cuda.set_device`` unconditionally and asks for nccl, and ``Runner.wrap_model`` passes
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
-   (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we use gloo, skip ``set_device`` and drop
-   ``device_ids``. With CUDA, nothing changes.
+   (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we use gloo,
+   skip ``set_device`` and drop ``device_ids``. With CUDA, nothing changes.
 """
 from __future__ import annotations
 

@@ -16,46 +16,28 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import fcfd_mm  # noqa: E402,F401
-from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_config_file, check_data_roots  # noqa: E402
+from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
+from fcfd_mm.utils.tool_cfg import add_common_args, load_tool_config, parse_common  # noqa: E402
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Test (evaluate) a model (fcfd-mm)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file (offline evaluation)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value pairs')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_common(parser, argv)
 
 
 def build_cfg(args):
-    import torch
-    from mmengine.config import Config
-    cfg = Config.fromfile(check_config_file(args.config))
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args)
     cfg.load_from = check_checkpoint_file(args.checkpoint)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise FCFDUserError(f'--out must end with .pkl or .pickle, got {args.out!r}.')
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='mmdet.DumpDetResults', out_file_path=args.out))
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     check_data_roots(cfg, loaders=('test_dataloader',))
     return cfg
 

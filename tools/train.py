@@ -9,18 +9,17 @@ first (its compat layer fixes the torch-2 stack, see README), distributed runs w
 machines (gloo), and missing configs, checkpoints or data roots fail at once with the fix.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
 import fcfd_mm  # noqa: E402,F401  (applies fcfd_mm.compat before mmengine/mmrazor load models)
-from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_config_file, check_data_roots  # noqa: E402
+from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
+from fcfd_mm.utils.tool_cfg import add_common_args, load_tool_config, parse_common  # noqa: E402
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description='Train a model (fcfd-mm)')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -29,28 +28,13 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in work_dir if none is given')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value pairs, e.g. train_cfg.max_iters=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_common(parser, argv)
 
 
 def build_cfg(args):
     import torch
-    from mmengine.config import Config
-    cfg = Config.fromfile(check_config_file(args.config))
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args)
     if args.amp:
         if not torch.cuda.is_available():
             raise FCFDUserError('--amp needs a CUDA GPU; drop --amp to train in fp32 on the CPU.')
@@ -69,8 +53,6 @@ def build_cfg(args):
         cfg.load_from = check_checkpoint_file(args.resume, 'resume checkpoint')
     elif cfg.get('load_from'):
         check_checkpoint_file(cfg.load_from, 'load_from checkpoint')
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     check_data_roots(cfg)
     return cfg
 

@@ -19,12 +19,13 @@ def build_tail(student: nn.Module, teacher: nn.Module, cfg: Optional[dict] = Non
         for cls in TAILS.values():
             if cls.supports(student):
                 return cls(student, teacher, **cfg)
+        head = getattr(student, 'roi_head', None) or getattr(student, 'bbox_head', None)
+        with_head = f' with {type(head).__name__}' if head is not None else ''
         raise UnsupportedModelError(
-            f'FCFD has no adapter for {type(student).__name__}'
-            f'{" with " + type(getattr(student, "roi_head", None) or getattr(student, "bbox_head", None)).__name__ if hasattr(student, "roi_head") or hasattr(student, "bbox_head") else ""}. '
-            f'Supported: Faster R-CNN-style two-stage detectors with FPN + StandardRoIHead (RoIBoxHeadTail) and '
-            f'RetinaNet-style single-stage detectors with FPN + a sigmoid anchor head (DenseHeadTail), mmpretrain '
-            f'ImageClassifiers with a staged backbone (ImageClassifierTail).')
+            f'FCFD has no adapter for {type(student).__name__}{with_head}. Supported: Faster R-CNN-style '
+            'two-stage detectors with FPN + StandardRoIHead (RoIBoxHeadTail), RetinaNet-style single-stage '
+            'detectors with FPN + a sigmoid anchor head (DenseHeadTail), mmpretrain ImageClassifiers with a '
+            'staged backbone (ImageClassifierTail).')
     if name not in TAILS:
         raise KeyError(f'fcfd.tail.type={name!r} is unknown; choose one of {sorted(TAILS)}.')
     return TAILS[name](student, teacher, **cfg)

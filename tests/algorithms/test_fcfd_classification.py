@@ -5,7 +5,6 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 
 from tests.algorithms.test_fcfd_distill import kl_ref, mse_ref
 from tests.algorithms.test_fcfd_stages import bridge_ref, set_progress
