@@ -1,0 +1,231 @@
+#!/usr/bin/env python
+"""Training-step overhead of FCFD vs the methods users would pick instead, side by side.
+
+    python benchmarks/overhead.py [--family frcnn retinanet] [--size 320] [--batch 2] [--repeats 5]
+                                  [--pair real|demo] [--memory] [--out benchmarks/results]
+
+In one process and on identical inputs, times one training step (forward + backward + SGD
+step) of: the student alone; MMRazor's FitNet-style L2 on the FPN (3x3 conv + BN connectors);
+MMRazor's PKD and CWD (FpnTeacherDistill); FCFD on the FPN; FCFD on the backbone stages. Also
+times the teacher's ``extract_feat`` alone; ``floor`` = student step + teacher extract_feat.
+Reports medians over ``--repeats`` steps after ``--warmup`` steps, each method's ratio to the
+student step and to the floor. ``--memory`` also runs each method in a fresh subprocess and
+reports its peak resident memory (``ru_maxrss``; the whole process, model and data included).
+Writes ``overhead_<pair>_<size>.json`` and a PNG bar chart. Ratios, not seconds, are the result:
+absolute times depend on the machine and its load.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+
+import fcfd_mm  # noqa: E402,F401
+
+METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_stages')
+REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
+        'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
+DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
+        'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
+
+
+def detector_cfg(path: str) -> dict:
+    """The model config of an mmdet / local config, weights initialised randomly (no download)."""
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    cfg = get_config(path) if '::' in path else Config.fromfile(path)
+    model = copy.deepcopy(cfg.model)
+    model.backbone.init_cfg = None
+    model._scope_ = 'mmdet'
+    return model
+
+
+def fpn_losses(kind: str, levels: int, channels: int) -> dict:
+    """MMRazor distiller settings for FitNet-style L2, PKD or CWD on the FPN levels."""
+    losses, mappings, connectors = {}, {}, {}
+    for i in range(levels):
+        name = f'loss_{kind}_fpn{i}'
+        s = dict(from_student=True, recorder='fpn', data_idx=i)
+        t = dict(from_student=False, recorder='fpn', data_idx=i)
+        if kind == 'fitnet':
+            connectors[f'fitnet{i}'] = dict(type='ConvModuleConnector', in_channel=channels, out_channel=channels,
+                                            kernel_size=3, padding=1, norm_cfg=dict(type='BN'), act_cfg=None)
+            losses[name] = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
+            mappings[name] = dict(s_feature=dict(s, connector=f'fitnet{i}'), t_feature=t)
+        elif kind == 'pkd':
+            losses[name] = dict(type='PKDLoss', loss_weight=6)
+            mappings[name] = dict(preds_S=s, preds_T=t)
+        else:
+            losses[name] = dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)
+            mappings[name] = dict(preds_S=s, preds_T=t)
+    return dict(type='ConfigurableDistiller', student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
+                teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')), connectors=connectors,
+                distill_losses=losses, loss_forward_mappings=mappings)
+
+
+def build(method: str, student: dict, teacher: dict):
+    from mmdet.registry import MODELS as DET
+    from mmrazor.registry import MODELS
+    if method == 'student':
+        return DET.build(copy.deepcopy(student))
+    common = dict(_scope_='mmrazor', architecture=copy.deepcopy(student), teacher=copy.deepcopy(teacher))
+    if method in ('fitnet', 'pkd', 'cwd'):
+        levels = 4 if method == 'pkd' else student['neck']['num_outs']
+        return MODELS.build(dict(type='FpnTeacherDistill', distiller=fpn_losses(method, levels,
+                                                                                 student['neck']['out_channels']),
+                                 **common))
+    fcfd = dict(neck=None, stages=dict()) if method == 'fcfd_stages' else dict()
+    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd, **common))
+
+
+def make_batch(model, size: int, batch: int, num_classes: int):
+    from mmdet.testing import demo_mm_inputs
+    packed = demo_mm_inputs(batch_size=batch, image_shapes=[(3, size, size)] * batch, num_items=[4] * batch,
+                            num_classes=num_classes)
+    return model.data_preprocessor(packed, True)
+
+
+def step_times(model, data, warmup: int, repeats: int) -> list:
+    """Seconds per full training step (loss, backward, SGD step)."""
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
+    times = []
+    for i in range(warmup + repeats):
+        t0 = time.perf_counter()
+        losses = model.loss(data['inputs'], data['data_samples'])
+        total, _ = model.parse_losses(losses)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def teacher_times(teacher, data, warmup: int, repeats: int) -> list:
+    teacher.eval()
+    times = []
+    with torch.no_grad():
+        for i in range(warmup + repeats):
+            t0 = time.perf_counter()
+            teacher.extract_feat(data['inputs'])
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return times
+
+
+def run_family(family: str, args) -> dict:
+    from mmengine.logging import MessageHub
+    MessageHub.get_current_instance().update_info('iter', 0)
+    s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
+    student, teacher = detector_cfg(s_path), detector_cfg(t_path)
+    num_classes = student['roi_head']['bbox_head']['num_classes'] if family == 'frcnn' else \
+        student['bbox_head']['num_classes']
+    result = dict(family=family, pair=args.pair, size=args.size, batch=args.batch, repeats=args.repeats,
+                  methods={})
+    data = None
+    for method in ['teacher_extract_feat'] + list(args.methods):
+        torch.manual_seed(0)
+        if method == 'teacher_extract_feat':
+            from mmdet.registry import MODELS as DET
+            model = DET.build(copy.deepcopy(teacher))
+        else:
+            model = build(method, student, teacher)
+        if data is None:
+            data = make_batch(model, args.size, args.batch, num_classes)
+        times = teacher_times(model, data, args.warmup, args.repeats) if method == 'teacher_extract_feat' else \
+            step_times(model, data, args.warmup, args.repeats)
+        result['methods'][method] = dict(median_s=statistics.median(times), times_s=times)
+        print(f'[{family}] {method:<22} median {statistics.median(times):7.3f} s', flush=True)
+        del model
+    m = result['methods']
+    floor = m['student']['median_s'] + m['teacher_extract_feat']['median_s']
+    result['floor_s'] = floor
+    for name, v in m.items():
+        v['x_student'] = v['median_s'] / m['student']['median_s']
+        v['x_floor'] = v['median_s'] / floor
+    if args.memory:
+        for method in args.methods:
+            cmd = [sys.executable, __file__, '--family', family, '--pair', args.pair, '--size', str(args.size),
+                   '--batch', str(args.batch), '--warmup', '1', '--repeats', '2', '--methods', method,
+                   '--rss-only']
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            m[method]['peak_rss_gb'] = json.loads(out.strip().splitlines()[-1])['peak_rss_gb']
+    return result
+
+
+def print_table(result: dict) -> None:
+    print(f"\n{result['family']} ({result['pair']} pair, {result['size']}x{result['size']}, batch {result['batch']}, "
+          f"median of {result['repeats']} steps; floor = student step + teacher extract_feat "
+          f"= {result['floor_s']:.3f} s)")
+    print(f"{'method':<22}{'s/step':>9}{'x student':>11}{'x floor':>9}{'peak RSS GB':>13}")
+    for name, v in result['methods'].items():
+        rss = f"{v['peak_rss_gb']:.2f}" if 'peak_rss_gb' in v else '-'
+        print(f"{name:<22}{v['median_s']:>9.3f}{v['x_student']:>11.2f}{v['x_floor']:>9.2f}{rss:>13}")
+
+
+def plot(results: list, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, r in zip(axes[0], results):
+        names = [n for n in r['methods'] if n != 'teacher_extract_feat']
+        ax.bar(names, [r['methods'][n]['x_floor'] for n in names], color='#4c72b0')
+        ax.axhline(1.0, color='k', lw=0.8, ls='--')
+        ax.set_title(f"{r['family']} ({r['pair']}, {r['size']}px, batch {r['batch']})")
+        ax.set_ylabel('step time / floor')
+        ax.tick_params(axis='x', rotation=30)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--family', nargs='+', choices=['frcnn', 'retinanet'], default=['frcnn', 'retinanet'])
+    p.add_argument('--pair', choices=['real', 'demo'], default='real', help='R101->R50 (real) or the demo detectors')
+    p.add_argument('--size', type=int, default=320)
+    p.add_argument('--batch', type=int, default=2)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+    p.add_argument('--memory', action='store_true', help='peak RSS per method, each in a fresh subprocess')
+    p.add_argument('--rss-only', action='store_true', help=argparse.SUPPRESS)
+    p.add_argument('--out', default='benchmarks/results')
+    args = p.parse_args(argv)
+    if 'student' not in args.methods and not args.rss_only:
+        args.methods = ['student'] + list(args.methods)
+    if args.rss_only:  # child of --memory: one method, report this process's peak RSS
+        family = args.family[0]
+        s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
+        student, teacher = detector_cfg(s_path), detector_cfg(t_path)
+        model = build(args.methods[-1], student, teacher)
+        ncls = student['roi_head']['bbox_head']['num_classes'] if family == 'frcnn' else student['bbox_head']['num_classes']
+        step_times(model, make_batch(model, args.size, args.batch, ncls), args.warmup, args.repeats)
+        print(json.dumps(dict(peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)))
+        return
+    os.makedirs(args.out, exist_ok=True)
+    results = [run_family(f, args) for f in args.family]
+    for r in results:
+        print_table(r)
+    stem = osp.join(args.out, f'overhead_{args.pair}_{args.size}')
+    with open(stem + '.json', 'w') as f:
+        json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), results=results), f, indent=1)
+    plot(results, stem + '.png')
+    print(f'\nwrote {stem}.json and {stem}.png')
+
+
+if __name__ == '__main__':
+    main()
