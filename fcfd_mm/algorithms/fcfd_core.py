@@ -334,14 +334,17 @@ class FCFDStageSwitch(nn.Module):
                              f'{len(t_pos)} (teacher).')
         lam = self.l2_weight * self.warmup_factor(epoch, iteration)
         t_pos = [t.detach() for t in t_pos]
-        bridged_s = {i: self.bridges_s2t[str(i)](s_pos[i - 1]) for i in map(int, self.bridges_s2t)}
+        paths = self.draw(iteration)
+        # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
+        used_s2t = set(self.positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
+        bridged_s = {i: self.bridges_s2t[str(i)](s_pos[i - 1]) for i in sorted(used_s2t)}
         app = [self.feature_loss(bridged_s[i], t_pos[i - 1]) for i in self.positions]
         if self.pooled_last and n in self.positions:
             app.append(self.feature_loss(pooled_embedding(bridged_s[n]), pooled_embedding(t_pos[n - 1])))
         feats: List[Tensor] = []
         outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
         used_t2s = set()
-        for k, direction in self.draw(iteration):
+        for k, direction in paths:
             read = self.read(k)
             if direction == 'st':
                 with self._ghost(teacher, f'st{k}'):
@@ -358,8 +361,9 @@ class FCFDStageSwitch(nn.Module):
                     later, extra, out = tail.run_from_stage(student, k, inputs, context)
             outs[direction].append(out)
 
-        # B_ts bridges of unsampled paths: a zero term keeps them in the graph for DDP.
-        unused = _keep_in_graph([b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s])
+        # bridges of unsampled paths: a zero term keeps them in the graph for DDP.
+        unused = _keep_in_graph([b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] +
+                                [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s])
         feat = lam * sum(feats) if feats else t_pos[0].new_zeros(())
         losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():

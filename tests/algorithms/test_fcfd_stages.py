@@ -118,6 +118,21 @@ def test_unsampled_bridges_stay_in_the_graph_for_ddp():
         assert (int(i) <= k) == any(p.grad.abs().sum() > 0 for p in bridge.parameters())
 
 
+def test_s2t_bridges_fed_only_by_hybrid_paths_stay_in_the_graph():
+    """positions=(3,): an S->T path at 3 also bridges positions 1-2 for the FPN; unsampled, they get zeros."""
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=1, mode='t2s')))
+    set_progress()
+    assert sorted(alg.fcfd_stages.bridges_s2t) == ['3'] and sorted(alg.fcfd_stages.bridges_t2s) == ['1', '2', '3']
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=0)))
+    assert sorted(alg.fcfd_stages.bridges_s2t) == ['1', '2', '3']
+    losses = alg.loss(*batch(alg).values())
+    alg.parse_losses(losses)[0].backward()
+    for i, bridge in alg.fcfd_stages.bridges_s2t.items():
+        grads = [p.grad for p in bridge.parameters()]
+        assert all(g is not None for g in grads), i
+        assert (i == '3') == any(g.abs().sum() > 0 for g in grads)
+
+
 def test_ghost_bn_keeps_main_statistics_equal_to_the_pure_paths():
     """Student BN is in train mode (demo configs: norm_eval=False): T->S hybrids must not move it."""
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
