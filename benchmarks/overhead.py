@@ -11,6 +11,8 @@ times the teacher's ``extract_feat`` alone; ``floor`` = student step + teacher e
 Reports medians over ``--repeats`` steps after ``--warmup`` steps, each method's ratio to the
 student step and to the floor. ``--memory`` also runs each method in a fresh subprocess and
 reports its peak resident memory (``ru_maxrss``; the whole process, model and data included).
+On ``--device cuda`` the steps are synchronised and the peak is ``torch.cuda.max_memory_allocated``
+per method, in the same process (``benchmarks/gpu_overhead.sh`` runs it at the real size).
 Writes ``overhead_<pair>_<size>.json`` and a PNG bar chart. Ratios, not seconds, are the result:
 absolute times depend on the machine and its load.
 """
@@ -89,38 +91,49 @@ def build(method: str, student: dict, teacher: dict):
     return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd, **common))
 
 
-def make_batch(model, size: int, batch: int, num_classes: int):
+def make_batch(model, size, batch: int, num_classes: int):
+    """``size``: [side] or [height, width]."""
     from mmdet.testing import demo_mm_inputs
-    packed = demo_mm_inputs(batch_size=batch, image_shapes=[(3, size, size)] * batch, num_items=[4] * batch,
+    h, w = (size[0], size[-1]) if isinstance(size, (list, tuple)) else (size, size)
+    packed = demo_mm_inputs(batch_size=batch, image_shapes=[(3, h, w)] * batch, num_items=[4] * batch,
                             num_classes=num_classes)
     return model.data_preprocessor(packed, True)
 
 
-def step_times(model, data, warmup: int, repeats: int) -> list:
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def step_times(model, data, warmup: int, repeats: int, device: str = 'cpu') -> list:
     """Seconds per full training step (loss, backward, SGD step)."""
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
     times = []
     for i in range(warmup + repeats):
+        _sync(device)
         t0 = time.perf_counter()
         losses = model.loss(data['inputs'], data['data_samples'])
         total, _ = model.parse_losses(losses)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
+        _sync(device)
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     return times
 
 
-def teacher_times(teacher, data, warmup: int, repeats: int) -> list:
+def teacher_times(teacher, data, warmup: int, repeats: int, device: str = 'cpu') -> list:
     teacher.eval()
     times = []
     with torch.no_grad():
         for i in range(warmup + repeats):
+            _sync(device)
             t0 = time.perf_counter()
             teacher.extract_feat(data['inputs'])
+            _sync(device)
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
     return times
@@ -143,11 +156,16 @@ def run_family(family: str, args) -> dict:
             model = DET.build(copy.deepcopy(teacher))
         else:
             model = build(method, student, teacher)
+        model.to(args.device)
         if data is None:
             data = make_batch(model, args.size, args.batch, num_classes)
-        times = teacher_times(model, data, args.warmup, args.repeats) if method == 'teacher_extract_feat' else \
-            step_times(model, data, args.warmup, args.repeats)
+        if args.device.startswith('cuda'):
+            torch.cuda.reset_peak_memory_stats()
+        times = teacher_times(model, data, args.warmup, args.repeats, args.device) \
+            if method == 'teacher_extract_feat' else step_times(model, data, args.warmup, args.repeats, args.device)
         result['methods'][method] = dict(median_s=statistics.median(times), times_s=times)
+        if args.device.startswith('cuda'):
+            result['methods'][method]['peak_gpu_gb'] = torch.cuda.max_memory_allocated() / 2**30
         print(f'[{family}] {method:<22} median {statistics.median(times):7.3f} s', flush=True)
         del model
     m = result['methods']
@@ -156,9 +174,9 @@ def run_family(family: str, args) -> dict:
     for name, v in m.items():
         v['x_student'] = v['median_s'] / m['student']['median_s']
         v['x_floor'] = v['median_s'] / floor
-    if args.memory:
+    if args.memory and args.device == 'cpu':
         for method in args.methods:
-            cmd = [sys.executable, __file__, '--family', family, '--pair', args.pair, '--size', str(args.size),
+            cmd = [sys.executable, __file__, '--family', family, '--pair', args.pair, '--size', *map(str, args.size),
                    '--batch', str(args.batch), '--warmup', '1', '--repeats', '2', '--methods', method,
                    '--rss-only']
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -167,13 +185,14 @@ def run_family(family: str, args) -> dict:
 
 
 def print_table(result: dict) -> None:
-    print(f"\n{result['family']} ({result['pair']} pair, {result['size']}x{result['size']}, batch {result['batch']}, "
+    print(f"\n{result['family']} ({result['pair']} pair, {'x'.join(map(str, result['size']))}, batch {result['batch']}, "
           f"median of {result['repeats']} steps; floor = student step + teacher extract_feat "
           f"= {result['floor_s']:.3f} s)")
-    print(f"{'method':<22}{'s/step':>9}{'x student':>11}{'x floor':>9}{'peak RSS GB':>13}")
+    print(f"{'method':<22}{'s/step':>9}{'x student':>11}{'x floor':>9}{'peak GB':>9}")
     for name, v in result['methods'].items():
-        rss = f"{v['peak_rss_gb']:.2f}" if 'peak_rss_gb' in v else '-'
-        print(f"{name:<22}{v['median_s']:>9.3f}{v['x_student']:>11.2f}{v['x_floor']:>9.2f}{rss:>13}")
+        peak = v.get('peak_rss_gb', v.get('peak_gpu_gb'))
+        peak = f'{peak:.2f}' if peak is not None else '-'
+        print(f"{name:<22}{v['median_s']:>9.3f}{v['x_student']:>11.2f}{v['x_floor']:>9.2f}{peak:>9}")
 
 
 def plot(results: list, path: str) -> None:
@@ -185,7 +204,7 @@ def plot(results: list, path: str) -> None:
         names = [n for n in r['methods'] if n != 'teacher_extract_feat']
         ax.bar(names, [r['methods'][n]['x_floor'] for n in names], color='#4c72b0')
         ax.axhline(1.0, color='k', lw=0.8, ls='--')
-        ax.set_title(f"{r['family']} ({r['pair']}, {r['size']}px, batch {r['batch']})")
+        ax.set_title(f"{r['family']} ({r['pair']}, {'x'.join(map(str, r['size']))}, batch {r['batch']})")
         ax.set_ylabel('step time / floor')
         ax.tick_params(axis='x', rotation=30)
     fig.tight_layout()
@@ -196,12 +215,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--family', nargs='+', choices=['frcnn', 'retinanet'], default=['frcnn', 'retinanet'])
     p.add_argument('--pair', choices=['real', 'demo'], default='real', help='R101->R50 (real) or the demo detectors')
-    p.add_argument('--size', type=int, default=320)
+    p.add_argument('--size', type=int, nargs='+', default=[320], help='SIDE or HEIGHT WIDTH of the input')
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
-    p.add_argument('--memory', action='store_true', help='peak RSS per method, each in a fresh subprocess')
+    p.add_argument('--memory', action='store_true', help='peak RSS per method, each in a fresh subprocess (CPU)')
+    p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     p.add_argument('--rss-only', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--out', default='benchmarks/results')
     args = p.parse_args(argv)
@@ -220,9 +240,10 @@ def main(argv=None):
     results = [run_family(f, args) for f in args.family]
     for r in results:
         print_table(r)
-    stem = osp.join(args.out, f'overhead_{args.pair}_{args.size}')
+    stem = osp.join(args.out, f"overhead_{args.pair}_{'x'.join(map(str, args.size))}_{args.device.split(':')[0]}")
     with open(stem + '.json', 'w') as f:
-        json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), results=results), f, indent=1)
+        json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), device=args.device,
+                       results=results), f, indent=1)
     plot(results, stem + '.png')
     print(f'\nwrote {stem}.json and {stem}.png')
 
