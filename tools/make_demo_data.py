@@ -18,8 +18,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--task', choices=['detection', 'classification'], default='detection')
     p.add_argument('--root', help='default: data/fcfd_demo (detection), data/fcfd_cls_demo (classification)')
-    p.add_argument('--num-train', type=int, help='images (detection, 240) or images per class (classification, 300)')
-    p.add_argument('--num-val', type=int, help='images (detection, 60) or images per class (classification, 60)')
+    p.add_argument('--num-train', type=int, help='images (detection, 240) or images per class (classification, 200)')
+    p.add_argument('--num-val', type=int, help='images (detection, 60) or images per class (classification, 100)')
     p.add_argument('--size', type=int, help='image side in pixels (128 detection, 32 classification)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--overwrite', action='store_true')
@@ -28,7 +28,7 @@ def main(argv=None):
         files = generate_demo_coco(a.root or 'data/fcfd_demo', a.num_train or 240, a.num_val or 60, a.size or 128,
                                    a.seed, a.overwrite)
     else:
-        files = generate_demo_classification(a.root or 'data/fcfd_cls_demo', a.num_train or 300, a.num_val or 60,
+        files = generate_demo_classification(a.root or 'data/fcfd_cls_demo', a.num_train or 200, a.num_val or 100,
                                              a.size or 32, a.seed, a.overwrite)
     for split, f in files.items():
         print(f'{split}: {f}')

@@ -146,22 +146,22 @@ CLS_CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'ring', 'cross',
 
 
 def draw_classification_image(seed: int, label: int, size: int = 32) -> np.ndarray:
-    """One ``size x size x 3`` uint8 image: textured background, the class shape (34-80 % of the
-    side, random place and colour) and two small distractor dots."""
+    """One ``size x size x 3`` uint8 image: textured background, the class shape (30-70 % of the
+    side, random place and colour) and three distractor dots (up to 5 px wide)."""
     rng = np.random.RandomState(seed)
     canvas = Image.fromarray(_background(rng, size))
     draw = ImageDraw.Draw(canvas)
-    side = rng.uniform(0.34, 0.8) * size
+    side = rng.uniform(0.3, 0.7) * size
     x0, y0 = rng.uniform(0, size - side), rng.uniform(0, size - side)
     _draw_shape(draw, CLS_CLASSES[label], (x0, y0, x0 + side, y0 + side), tuple(int(c) for c in rng.randint(0, 256, 3)))
-    for _ in range(2):
+    for _ in range(3):
         r = rng.uniform(1.0, 2.5)
         cx, cy = rng.uniform(0, size, 2)
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(int(c) for c in rng.randint(0, 256, 3)))
     return np.asarray(canvas)
 
 
-def generate_demo_classification(root: str, per_class_train: int = 300, per_class_val: int = 60, size: int = 32,
+def generate_demo_classification(root: str, per_class_train: int = 200, per_class_val: int = 100, size: int = 32,
                                  seed: int = 0, overwrite: bool = False) -> Dict[str, str]:
     """Write ``root/{train,val}/<class>/NNNNNN.png`` (mmpretrain ``CustomDataset`` layout).
 
