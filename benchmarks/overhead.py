@@ -8,7 +8,9 @@ In one process and on identical inputs, times one training step (forward + backw
 step) of: the student alone; MMRazor's FitNet-style L2 on the FPN (3x3 conv + BN connectors);
 MMRazor's PKD and CWD (FpnTeacherDistill); FCFD on the FPN; FCFD on the backbone stages. Also
 times the teacher's ``extract_feat`` alone; ``floor`` = student step + teacher extract_feat.
-Reports medians over ``--repeats`` steps after ``--warmup`` steps, each method's ratio to the
+All models are built first and timed round-robin (one step of each per round), so drifts of the
+machine's speed hit every method alike. Reports medians over ``--repeats`` rounds after
+``--warmup`` rounds, each method's ratio to the
 student step and to the floor. ``--memory`` also runs each method in a fresh subprocess and
 reports its peak resident memory (``ru_maxrss``; the whole process, model and data included).
 On ``--device cuda`` the steps are synchronised and the peak is ``torch.cuda.max_memory_allocated``
@@ -105,13 +107,12 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def step_times(model, data, warmup: int, repeats: int, device: str = 'cpu') -> list:
-    """Seconds per full training step (loss, backward, SGD step)."""
+def train_step(model, data, device: str = 'cpu'):
+    """A closure that runs one full training step (loss, backward, SGD step) and returns its seconds."""
     model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9)
-    times = []
-    for i in range(warmup + repeats):
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
+
+    def run() -> float:
         _sync(device)
         t0 = time.perf_counter()
         losses = model.loss(data['inputs'], data['data_samples'])
@@ -120,23 +121,24 @@ def step_times(model, data, warmup: int, repeats: int, device: str = 'cpu') -> l
         total.backward()
         opt.step()
         _sync(device)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return times
+        return time.perf_counter() - t0
+
+    return run
 
 
-def teacher_times(teacher, data, warmup: int, repeats: int, device: str = 'cpu') -> list:
+def teacher_step(teacher, data, device: str = 'cpu'):
+    """A closure that runs the teacher's ``extract_feat`` (no grad) and returns its seconds."""
     teacher.eval()
-    times = []
-    with torch.no_grad():
-        for i in range(warmup + repeats):
-            _sync(device)
-            t0 = time.perf_counter()
+
+    def run() -> float:
+        _sync(device)
+        t0 = time.perf_counter()
+        with torch.no_grad():
             teacher.extract_feat(data['inputs'])
-            _sync(device)
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
-    return times
+        _sync(device)
+        return time.perf_counter() - t0
+
+    return run
 
 
 def run_family(family: str, args) -> dict:
@@ -148,26 +150,36 @@ def run_family(family: str, args) -> dict:
         student['bbox_head']['num_classes']
     result = dict(family=family, pair=args.pair, size=args.size, batch=args.batch, repeats=args.repeats,
                   methods={})
-    data = None
+    # Build every model first, then time them round-robin (one step of each per round), so a
+    # drift of the machine's speed (other load, allocator warm-up) hits every method alike.
+    from mmdet.registry import MODELS as DET
+    models, runners, data = {}, {}, None
     for method in ['teacher_extract_feat'] + list(args.methods):
         torch.manual_seed(0)
-        if method == 'teacher_extract_feat':
-            from mmdet.registry import MODELS as DET
-            model = DET.build(copy.deepcopy(teacher))
-        else:
-            model = build(method, student, teacher)
+        model = DET.build(copy.deepcopy(teacher)) if method == 'teacher_extract_feat' else build(method, student,
+                                                                                                   teacher)
         model.to(args.device)
         if data is None:
             data = make_batch(model, args.size, args.batch, num_classes)
-        if args.device.startswith('cuda'):
+        models[method] = model
+        runners[method] = teacher_step(model, data, args.device) if method == 'teacher_extract_feat' else \
+            train_step(model, data, args.device)
+    times = {m: [] for m in models}
+    for r in range(args.warmup + args.repeats):
+        for method, run in runners.items():
+            elapsed = run()
+            if r >= args.warmup:
+                times[method].append(elapsed)
+    for method, ts in times.items():
+        result['methods'][method] = dict(median_s=statistics.median(ts), times_s=ts)
+        print(f'[{family}] {method:<22} median {statistics.median(ts):7.3f} s', flush=True)
+    if args.device.startswith('cuda'):  # peak memory per method, one at a time
+        for method, run in runners.items():
+            torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-        times = teacher_times(model, data, args.warmup, args.repeats, args.device) \
-            if method == 'teacher_extract_feat' else step_times(model, data, args.warmup, args.repeats, args.device)
-        result['methods'][method] = dict(median_s=statistics.median(times), times_s=times)
-        if args.device.startswith('cuda'):
+            run()
             result['methods'][method]['peak_gpu_gb'] = torch.cuda.max_memory_allocated() / 2**30
-        print(f'[{family}] {method:<22} median {statistics.median(times):7.3f} s', flush=True)
-        del model
+    del models, runners
     m = result['methods']
     floor = m['student']['median_s'] + m['teacher_extract_feat']['median_s']
     result['floor_s'] = floor
@@ -233,7 +245,9 @@ def main(argv=None):
         student, teacher = detector_cfg(s_path), detector_cfg(t_path)
         model = build(args.methods[-1], student, teacher)
         ncls = student['roi_head']['bbox_head']['num_classes'] if family == 'frcnn' else student['bbox_head']['num_classes']
-        step_times(model, make_batch(model, args.size, args.batch, ncls), args.warmup, args.repeats)
+        run = train_step(model, make_batch(model, args.size, args.batch, ncls))
+        for _ in range(args.warmup + args.repeats):
+            run()
         print(json.dumps(dict(peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)))
         return
     os.makedirs(args.out, exist_ok=True)
