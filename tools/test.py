@@ -58,6 +58,9 @@ def main(argv=None):
         os.makedirs(cfg.work_dir, exist_ok=True)
         with open(osp.join(cfg.work_dir, 'test_metrics.json'), 'w') as f:
             json.dump(metrics, f, indent=1)
+        if not metrics:
+            print('warning: the evaluator returned no metrics (for CocoMetric: the model detected nothing '
+                  'above the score threshold, i.e. mAP 0)')
         print('test metrics: ' + json.dumps(metrics))
 
 
