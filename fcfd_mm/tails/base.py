@@ -39,8 +39,6 @@ class FCFDTail(metaclass=ABCMeta):
         student, teacher: the two models (mmdet detectors); validated on construction.
     """
 
-    #: the output names and the default distance for each: 'cls' and 'reg'
-    output_names: Tuple[str, ...] = ('cls', 'reg')
     #: whether the family has an FPN (neck output) switch point
     has_neck_switch: bool = True
     #: input side used to probe the backbones' position shapes (channels, resolution ratios)

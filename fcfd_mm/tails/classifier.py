@@ -19,7 +19,6 @@ class ImageClassifierTail(FCFDTail):
         probe_size: input side used to read the position shapes (32 for CIFAR, 224 for ImageNet).
     """
 
-    output_names = ('cls',)
     has_neck_switch = False
 
     def __init__(self, student: nn.Module, teacher: nn.Module, tau: float = 4.0, probe_size: int = 32) -> None:
