@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.algorithms.test_fcfd_distill import kl_ref, mse_ref
-from tests.algorithms.test_fcfd_stages import bridge_ref, set_progress
+from tests.algorithms.test_fcfd_distill import bridge_ref, kl_ref, mse_ref
+from tests.algorithms.test_fcfd_stages import set_progress
 
 
 def classifier(arch_cfg, feat_dim):

@@ -14,12 +14,15 @@ FCFD_KEYS_FRCNN = {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in
 
 # ---------------------------------------------------------------- independent reference maths
 def bridge_ref(bridge, x):
-    """Conv (weights of the bridge) then batch-statistics BN, written with functional ops."""
+    """conv -> batch-statistics BN -> optional LeakyReLU(0.1), with functional ops."""
     conv, bn = bridge.block.conv, bridge.block.norm
-    y = F.conv2d(x, conv.weight, conv.bias, stride=conv.stride, padding=conv.padding)
-    mean = y.mean(dim=(0, 2, 3), keepdim=True)
-    var = y.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
-    return (y - mean) / torch.sqrt(var + bn.eps) * bn.weight[None, :, None, None] + bn.bias[None, :, None, None]
+    if isinstance(conv, torch.nn.ConvTranspose2d):
+        y = F.conv_transpose2d(x, conv.weight, conv.bias, stride=conv.stride, padding=conv.padding)
+    else:
+        y = F.conv2d(x, conv.weight, conv.bias, stride=conv.stride, padding=conv.padding)
+    mean, var = y.mean(dim=(0, 2, 3), keepdim=True), y.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    y = (y - mean) / torch.sqrt(var + bn.eps) * bn.weight[None, :, None, None] + bn.bias[None, :, None, None]
+    return F.leaky_relu(y, 0.1) if bridge.block.with_activation else y
 
 
 def kl_ref(z_s, z_t, tau):

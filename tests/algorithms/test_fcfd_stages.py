@@ -4,24 +4,11 @@ import copy
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.logging import MessageHub
 
 from fcfd_mm.algorithms.fcfd_core import FCFDStageSwitch, linear_warmup, sample_paths
-from tests.algorithms.test_fcfd_distill import kl_ref, mse_ref, roi_head_ref
+from tests.algorithms.test_fcfd_distill import bridge_ref, kl_ref, mse_ref, roi_head_ref
 from tests.tiny_models import batch, build_fcfd, fcfd_cfg, tiny_detector_cfg
-
-
-def bridge_ref(bridge, x):
-    """conv -> batch-statistics BN -> optional LeakyReLU(0.1), with functional ops."""
-    conv, bn = bridge.block.conv, bridge.block.norm
-    if isinstance(conv, torch.nn.ConvTranspose2d):
-        y = F.conv_transpose2d(x, conv.weight, conv.bias, stride=conv.stride, padding=conv.padding)
-    else:
-        y = F.conv2d(x, conv.weight, conv.bias, stride=conv.stride, padding=conv.padding)
-    mean, var = y.mean(dim=(0, 2, 3), keepdim=True), y.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
-    y = (y - mean) / torch.sqrt(var + bn.eps) * bn.weight[None, :, None, None] + bn.bias[None, :, None, None]
-    return F.leaky_relu(y, 0.1) if bridge.block.with_activation else y
 
 
 def layers_after(model, k, h):
