@@ -73,6 +73,10 @@ def main(argv=None):
     p.add_argument('--teacher-ckpt')
     p.add_argument('--work-dir', default='work_dirs/efficacy')
     p.add_argument('--out', default='benchmarks/results')
+    p.add_argument('--tag', default='', help='suffix of the run names and of the JSON file (for variants)')
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help='extra key=value overrides for every non-baseline method, e.g. '
+                        'model.fcfd.tail.anchor_weighting=teacher_score')
     a = p.parse_args(argv)
     py = sys.executable
     work = osp.abspath(osp.join(a.work_dir, a.family))
@@ -88,11 +92,13 @@ def main(argv=None):
                 f'param_scheduler.1.milestones=[{int(a.iters * 0.75)},{int(a.iters * 0.9)}]']
     results = {}
     for method in a.methods:
-        cfg = method_config(a.family, method, teacher, osp.join(work, f'{method}.py'))
+        name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
+        cfg = method_config(a.family, method, teacher, osp.join(work, f'{name}.py'))
+        extra = a.cfg_options if method != 'no_kd' else []
         for seed in a.seeds:
-            wd = osp.join(work, f'{method}_seed{seed}')
-            run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule, f'randomness.seed={seed}'],
-                wd + '_train.log')
+            wd = osp.join(work, f'{name}_seed{seed}')
+            run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule, *extra,
+                 f'randomness.seed={seed}'], wd + '_train.log')
             run([py, 'tools/test.py', cfg, osp.join(wd, f'iter_{a.iters}.pth'), '--work-dir', osp.join(wd, 'test')],
                 wd + '_test.log')
             with open(osp.join(wd, 'test', 'test_metrics.json')) as fh:
@@ -107,9 +113,10 @@ def main(argv=None):
         gain = f'{mean - base:+.3f}' if base is not None else ''
         print(f'{method:<12}{mean:>8.3f} +- {std:.3f}  {gain}')
     os.makedirs(a.out, exist_ok=True)
-    with open(osp.join(a.out, f'efficacy_{a.family}.json'), 'w') as fh:
-        json.dump(dict(family=a.family, iters=a.iters, seeds=a.seeds, teacher_ckpt=teacher, bbox_mAP=results), fh,
-                  indent=1)
+    suffix = f'_{a.tag}' if a.tag else ''
+    with open(osp.join(a.out, f'efficacy_{a.family}{suffix}.json'), 'w') as fh:
+        json.dump(dict(family=a.family, iters=a.iters, seeds=a.seeds, teacher_ckpt=teacher,
+                       cfg_options=a.cfg_options, bbox_mAP=results), fh, indent=1)
 
 
 if __name__ == '__main__':

@@ -105,6 +105,8 @@ def _accepts_weight(loss: nn.Module) -> bool:
 
 
 def _output_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+    if pred.shape[0] == 0:  # no RoI left after the overhead controls: a zero that keeps the graph
+        return pred.sum() * 0.0
     return loss(pred, target) if weight is None else loss(pred, target, weight=weight)
 
 
@@ -157,13 +159,30 @@ class FCFDNeckSwitch(nn.Module):
         appearance_loss: distance between bridged student and teacher features.
         path_weights: ``{path: weight}`` multiplying that path's output losses (default 1).
         weighted_outputs: whether the adapter supplies per-row weights for the output losses.
+        levels: overhead control (not in the official code): 0-based FPN levels with bridges and
+            the appearance term; the head paths then run only on the RoIs / anchors of those
+            levels (the adapter's ``restrict_levels``). ``None`` (official): every level.
     """
 
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, t2s_levels: int,
                  paths: Sequence[str], output_losses: Dict[str, dict],
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
-                 path_weights: Optional[Dict[str, float]] = None, weighted_outputs: bool = False) -> None:
+                 path_weights: Optional[Dict[str, float]] = None, weighted_outputs: bool = False,
+                 levels: Optional[Sequence[int]] = None) -> None:
         super().__init__()
+        self.num_levels = int(num_levels)
+        self.levels = tuple(range(num_levels)) if levels is None else tuple(sorted({int(lv) for lv in levels}))
+        bad = [lv for lv in self.levels if not 0 <= lv < num_levels]
+        if bad or not self.levels:
+            raise ValueError(f'fcfd.neck.levels={None if levels is None else list(levels)}: level(s) '
+                             f'{bad or "none"} do not exist; the FPN has levels 0..{num_levels - 1} '
+                             f'(0 = the highest resolution, e.g. P2 for Faster R-CNN, P3 for RetinaNet).')
+        head_kept = tuple(lv for lv in self.levels if lv < t2s_levels)
+        if not head_kept:
+            raise ValueError(f'fcfd.neck.levels={list(self.levels)} contains no level the head reads '
+                             f'(0..{t2s_levels - 1}); the function-consistency paths would be empty.')
+        #: head-read levels the consistency paths use, or None when the head reads all of its levels
+        self.head_levels = head_kept if len(head_kept) < t2s_levels else None
         unknown = set(paths) - set(PATHS)
         if unknown:
             raise ValueError(f'fcfd.neck.paths has unknown path(s) {sorted(unknown)}; choose from {list(PATHS)}.')
@@ -173,13 +192,16 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'fcfd.neck.path_weights names path(s) {sorted(extra)} that are not in '
                              f'fcfd.neck.paths {list(self.paths)}.')
         self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
+        # one B_st per level in ``levels`` (in that order)
         self.bridges_s2t = nn.ModuleList(
             _build_bridge(bridge, student_channels, teacher_channels, 'fcfd.neck (student->teacher FPN)')
-            for _ in range(num_levels))
-        # B_ts is only built where a path uses it, so DDP sees no parameter without a gradient.
+            for _ in self.levels)
+        # B_ts only where a path uses it (the head-read levels), so DDP sees no parameter without a gradient.
+        self.t2s_levels = head_kept if 'ts' in self.paths else ()
         self.bridges_t2s = nn.ModuleList(
             _build_bridge(bridge, teacher_channels, student_channels, 'fcfd.neck (teacher->student FPN)')
-            for _ in range(t2s_levels)) if 'ts' in self.paths else nn.ModuleList()
+            for _ in self.t2s_levels)
+        self.t2s_width = int(t2s_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.neck')
 
@@ -198,23 +220,27 @@ class FCFDNeckSwitch(nn.Module):
         Returns:
             ``{'loss_fcfd_app': ..., 'loss_fcfd_cls_st': ..., ...}``, scalars.
         """
-        if not (len(s_feats) == len(t_feats) == len(self.bridges_s2t)):
-            raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but '
-                             f'{len(self.bridges_s2t)} bridges. Use the same neck.num_outs for both models.')
+        if not (len(s_feats) == len(t_feats) == self.num_levels):
+            raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
+                             f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
         losses: Dict[str, Tensor] = {}
-        bridged_s = [bridge(f) for bridge, f in zip(self.bridges_s2t, s_feats)]
-        for bs, ft in zip(bridged_s, t_feats):
-            if bs.shape != ft.shape:
+        bridged_s = {lv: bridge(s_feats[lv]) for lv, bridge in zip(self.levels, self.bridges_s2t)}
+        for lv, bs in bridged_s.items():
+            if bs.shape != t_feats[lv].shape:
                 raise ValueError(f'FCFD: bridged student feature {tuple(bs.shape)} and teacher feature '
-                                 f'{tuple(ft.shape)} differ; both detectors need the same input size and FPN strides.')
-        losses['loss_fcfd_app'] = sum(self.appearance_loss(bs, ft.detach()) for bs, ft in zip(bridged_s, t_feats))
+                                 f'{tuple(t_feats[lv].shape)} differ; both detectors need the same input size and '
+                                 f'FPN strides.')
+        losses['loss_fcfd_app'] = sum(self.appearance_loss(bs, t_feats[lv].detach()) for lv, bs in bridged_s.items())
         for path in self.paths:
             if path == 's':
                 out = s_outputs
             elif path == 'st':  # not under no_grad: gradients reach B_st and the student through H_t
-                out = tail.run_head(teacher, bridged_s, context)
+                # levels without a bridge are never read (the context excludes their RoIs / anchors)
+                out = tail.run_head(teacher, [bridged_s.get(lv, f) for lv, f in enumerate(t_feats)], context)
             else:
-                out = tail.run_head(student, [b(f.detach()) for b, f in zip(self.bridges_t2s, t_feats)], context)
+                bridged_t = {lv: b(t_feats[lv].detach()) for lv, b in zip(self.t2s_levels, self.bridges_t2s)}
+                out = tail.run_head(student, [bridged_t.get(lv, s_feats[lv].detach())
+                                              for lv in range(self.t2s_width)], context)
             for name, loss in self.output_losses.items():
                 losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * _output_loss(
                     loss, out[name], target[name], weight)

@@ -189,6 +189,8 @@ class FCFDDistill(SingleTeacherDistill):
 
         tail, records = self.tail, self.fcfd_recorders
         context = tail.head_context(records)
+        if self.fcfd_neck is not None and self.fcfd_neck.head_levels is not None:
+            context = tail.restrict_levels(self.student, context, self.fcfd_neck.head_levels)
         with torch.no_grad():  # the target t: teacher head on teacher features, once per step
             target = tail.run_head(self.teacher, t_neck if tail.has_neck_switch else t_pos, context)
         weight = tail.row_weights(target) if self._weighted else None

@@ -80,6 +80,12 @@ class FCFDTail(metaclass=ABCMeta):
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Any) -> HeadOutputs:
         """Run ``model``'s head on ``feats`` (FPN-like tuple in ``model``'s channel space)."""
 
+    def restrict_levels(self, model: nn.Module, context: Any, levels: Sequence[int]) -> Any:
+        """The context with the consistency terms limited to FPN ``levels`` (0-based indices of
+        the neck outputs), so that bridges at the other levels are not needed."""
+        raise NotImplementedError(f'{type(self).__name__} cannot restrict its head to FPN levels; '
+                                  f'drop fcfd.neck.levels.')
+
     def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:
         """Optional ``(N,)`` weights for the rows of the output losses (``None``: uniform)."""
         return None

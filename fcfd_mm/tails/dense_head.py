@@ -5,10 +5,14 @@ has no RetinaNet. The dense head runs on a (bridged) FPN tuple; its per-level ou
 ``(B, A*C, H, W)`` / ``(B, A*4, H, W)`` are flattened to one row per anchor:
 ``cls (B * sum_l H_l W_l A, C)`` sigmoid logits and ``reg (..., 4)`` box deltas.
 Optionally anchors are weighted by the teacher's max class probability.
+
+Overhead control: with ``fcfd.neck.levels`` the consistency terms run the head on those FPN
+levels only (:meth:`DenseHeadTail.restrict_levels`); the head is shared across levels, so a level
+left out costs nothing. Its context is then the tuple of kept level indices (``None``: all).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -80,15 +84,25 @@ class DenseHeadTail(DetectorStagesMixin, FCFDTail):
         return dict(cls=_flatten_levels(list(cls_scores), self.num_classes),
                     reg=_flatten_levels(list(bbox_preds), self.box_code_size))
 
-    def student_outputs(self, records, context: Any) -> HeadOutputs:
+    def restrict_levels(self, model: nn.Module, context: Optional[Tuple[int, ...]],
+                        levels: Sequence[int]) -> Tuple[int, ...]:
+        """Run the consistency terms on FPN ``levels`` (0 = P3 for RetinaNet) only."""
+        kept = tuple(sorted(levels))
+        return kept if context is None else tuple(lv for lv in context if lv in kept)
+
+    def student_outputs(self, records, context: Optional[Tuple[int, ...]]) -> HeadOutputs:
         recorder = records.get_recorder('dense_head')
         if len(recorder.data_buffer) != 1:
             raise RuntimeError(f'DenseHeadTail expected one student head forward per loss pass, '
                                f'saw {len(recorder.data_buffer)}.')
         cls_scores, bbox_preds = recorder.get_record_data(0)[:2]
+        if context is not None:
+            cls_scores, bbox_preds = [cls_scores[lv] for lv in context], [bbox_preds[lv] for lv in context]
         return self._to_rows(cls_scores, bbox_preds)
 
-    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Any) -> HeadOutputs:
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[Tuple[int, ...]]) -> HeadOutputs:
+        if context is not None:
+            feats = [feats[lv] for lv in context]
         cls_scores, bbox_preds = model.bbox_head(tuple(feats))[:2]
         return self._to_rows(cls_scores, bbox_preds)
 

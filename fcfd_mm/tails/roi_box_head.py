@@ -4,19 +4,59 @@ The box head (RoIAlign on P2-P5 -> shared FCs -> cls / reg predictors) runs on t
 *student's* RoI head sampled in its loss pass (recorded, so the RoIs are the same ones the
 student's detection loss used). Outputs per RoI: class logits ``(N_roi, num_classes + 1)`` and
 class-specific box deltas ``(N_roi, 4 * num_classes)``.
+
+Overhead controls (not in the official code, which uses every sampled RoI on P2-P5): the
+consistency terms can run on at most ``consistency_rois`` of each image's sampled RoIs, and on
+the RoIs of chosen FPN levels only (``fcfd.neck.levels``, see :meth:`RoIBoxHeadTail.restrict_levels`).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from .base import FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
 from .detector_stages import DetectorStagesMixin
 
 
+@dataclass
+class RoIContext:
+    """The RoIs the consistency terms run on.
+
+    Attributes:
+        rois: ``(N, 5)`` ``[batch_idx, x1, y1, x2, y2]`` in input pixels (no gradient).
+        index: rows of the student's recorded box-head outputs that ``rois`` are (``(N,)`` long),
+            or ``None`` when ``rois`` are all the sampled RoIs in their recorded order.
+    """
+    rois: Tensor
+    index: Optional[Tensor] = None
+
+    def select(self, rows: Tensor) -> 'RoIContext':
+        """The sub-context of ``rows`` (indices into ``rois``)."""
+        return RoIContext(self.rois[rows], rows if self.index is None else self.index[rows])
+
+
 class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
-    """Faster R-CNN style detectors: ``TwoStageDetector`` + FPN + ``StandardRoIHead`` with a box head."""
+    """Faster R-CNN style detectors: ``TwoStageDetector`` + FPN + ``StandardRoIHead`` with a box head.
+
+    Args:
+        consistency_rois: at most this many of each image's sampled RoIs (drawn uniformly, without
+            replacement) enter the function-consistency terms (target, paths ``s`` / ``st`` / ``ts``
+            and the stage paths); ``None`` (official): all of them (512 per image in the 1x
+            configs). The student's detection loss always uses every sampled RoI.
+        seed: seed of the RoI draw (a generator owned by the adapter; the global RNG is untouched).
+    """
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
+                 seed: int = 0) -> None:
+        if consistency_rois is not None and (int(consistency_rois) != consistency_rois or consistency_rois < 1):
+            raise ValueError(f'RoIBoxHeadTail: consistency_rois must be a positive integer (RoIs per image) or None '
+                             f'(all sampled RoIs), got {consistency_rois!r}.')
+        self.consistency_rois = None if consistency_rois is None else int(consistency_rois)
+        self._generator = torch.Generator().manual_seed(int(seed))
+        super().__init__(student, teacher)
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:
@@ -62,17 +102,41 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
             # outputs of the box head = (cls_score, bbox_pred) on those rois
             box_head=dict(type='ModuleOutputs', source='roi_head.bbox_head'))
 
-    def head_context(self, records) -> Tensor:
+    def head_context(self, records) -> RoIContext:
         recorder = records.get_recorder('roi_extractor')
         if len(recorder.data_buffer) != 1:
             raise RuntimeError(f'RoIBoxHeadTail expected the student RoI head to run its box RoI extractor once '
                                f'per loss pass, saw {len(recorder.data_buffer)} calls.')
-        return recorder.get_record_data(0, 1).detach()  # rois: proposals carry no gradient in mmdet
+        context = RoIContext(recorder.get_record_data(0, 1).detach())  # proposals carry no gradient in mmdet
+        if self.consistency_rois is None:
+            return context
+        return context.select(self._draw_rois(context.rois[:, 0]))
 
-    def student_outputs(self, records, context: Any) -> HeadOutputs:
+    def _draw_rois(self, batch_idx: Tensor) -> Tensor:
+        """Sorted indices of at most ``consistency_rois`` RoIs of each image, drawn uniformly."""
+        keep = []
+        for b in torch.unique(batch_idx):
+            rows = torch.nonzero(batch_idx == b).squeeze(1)
+            if rows.numel() > self.consistency_rois:
+                pick = torch.randperm(rows.numel(), generator=self._generator)[:self.consistency_rois]
+                rows = rows[pick.to(rows.device)]
+            keep.append(rows)
+        return torch.sort(torch.cat(keep)).values
+
+    def restrict_levels(self, model: nn.Module, context: RoIContext, levels: Sequence[int]) -> RoIContext:
+        """Keep the RoIs that the RoI extractor maps to FPN ``levels`` (0 = P2): the consistency
+        terms then never read the other levels, whose bridges need not run."""
+        extractor = model.roi_head.bbox_roi_extractor
+        mapped = extractor.map_roi_levels(context.rois, extractor.num_inputs)
+        wanted = torch.tensor(sorted(levels), device=mapped.device)
+        return context.select(torch.nonzero(torch.isin(mapped, wanted)).squeeze(1))
+
+    def student_outputs(self, records, context: RoIContext) -> HeadOutputs:
         cls_score, bbox_pred = records.get_recorder('box_head').get_record_data(0)
+        if context.index is not None:
+            cls_score, bbox_pred = cls_score[context.index], bbox_pred[context.index]
         return dict(cls=cls_score, reg=bbox_pred)
 
-    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Tensor) -> HeadOutputs:
-        out = model.roi_head._bbox_forward(tuple(feats), context)
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: RoIContext) -> HeadOutputs:
+        out = model.roi_head._bbox_forward(tuple(feats), context.rois)
         return dict(cls=out['cls_score'], reg=out['bbox_pred'])
