@@ -2,6 +2,8 @@
 """What each distillation method buys on the demo: the same demo student, schedule and seed(s),
 trained with no KD, MMRazor's FitNet-style L2 / PKD / CWD on the FPN, FCFD on the FPN and FCFD
 on the backbone stages, from the same trained demo teacher; COCO bbox mAP on the demo val set.
+``fcfd_fpn_fast`` is FCFD on the FPN with the overhead controls of ``overhead.py`` (its
+``fcfd_settings``), to check how much of the gain they keep.
 
     python benchmarks/efficacy.py [--family retinanet|frcnn] [--iters 600] [--seeds 0 1 2]
                                   [--teacher-ckpt CKPT] [--methods ...] [--out benchmarks/results]
@@ -25,7 +27,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 
-METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_stages')
+METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
 FAMILY = {'frcnn': dict(student='configs/demo/faster-rcnn_demo_student.py',
                         teacher='configs/demo/faster-rcnn_demo_teacher.py', fcfd='configs/demo/fcfd_frcnn_demo.py'),
           'retinanet': dict(student='configs/demo/retinanet_demo_student.py',
@@ -53,6 +55,12 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
                              distiller=fpn_losses(method, levels, neck.out_channels))
         elif method == 'fcfd_stages':
             cfg.model.fcfd = dict(tail=cfg.model.fcfd.tail, neck=None, stages=dict())
+        elif method == 'fcfd_fpn_fast':  # the overhead controls timed by overhead.py
+            from overhead import fcfd_settings
+            student = Config.fromfile(osp.join(REPO, f['student'])).model
+            fast = fcfd_settings(method, family, student)
+            cfg.model.fcfd.tail.update(fast['tail'])
+            cfg.model.fcfd.neck.update(fast.get('neck', {}))
     cfg.dump(path)
     return path
 

@@ -37,7 +37,23 @@ import torch  # noqa: E402
 
 import fcfd_mm  # noqa: E402,F401
 
-METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_stages')
+METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
+DEFAULT_METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
+
+
+def fcfd_settings(method: str, family: str, student: dict) -> dict:
+    """``FCFDDistill(fcfd=...)`` of each FCFD method. ``fcfd_fpn``: the faithful defaults.
+    ``fcfd_fpn_fast``: the overhead controls set for speed, every path kept (README
+    "Performance"): Faster R-CNN runs the consistency terms on a quarter of each image's sampled
+    RoIs (128 of 512 in the 1x configs); RetinaNet on FPN levels P4-P7 (P3 left out)."""
+    if method == 'fcfd_stages':
+        return dict(neck=None, stages=dict())
+    if method == 'fcfd_fpn':
+        return dict()
+    if family == 'frcnn':
+        rois = max(1, student['train_cfg']['rcnn']['sampler']['num'] // 4)
+        return dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=rois))
+    return dict(tail=dict(type='DenseHeadTail'), neck=dict(levels=(1, 2, 3, 4)))
 REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
         'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
 DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
@@ -78,7 +94,7 @@ def fpn_losses(kind: str, levels: int, channels: int) -> dict:
                 distill_losses=losses, loss_forward_mappings=mappings)
 
 
-def build(method: str, student: dict, teacher: dict):
+def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
     from mmdet.registry import MODELS as DET
     from mmrazor.registry import MODELS
     if method == 'student':
@@ -89,8 +105,7 @@ def build(method: str, student: dict, teacher: dict):
         return MODELS.build(dict(type='FpnTeacherDistill', distiller=fpn_losses(method, levels,
                                                                                  student['neck']['out_channels']),
                                  **common))
-    fcfd = dict(neck=None, stages=dict()) if method == 'fcfd_stages' else dict()
-    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd, **common))
+    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd_settings(method, family, student), **common))
 
 
 def peak_rss_gb() -> float:
@@ -151,6 +166,60 @@ def teacher_step(teacher, data, device: str = 'cpu'):
     return run
 
 
+def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
+    """Closures timing each necessary part of an FCFD (FPN) step on its own, on the features,
+    RoIs / levels and paths of one real step: bridges forward + backward (B_st with input
+    gradient, B_ts on teacher features), the teacher target head (no graph), and the ``st`` /
+    ``ts`` head passes forward + backward (``st``: input gradient only, the teacher is frozen;
+    ``ts``: student head parameters and input). Path ``s`` reuses the student's loss pass."""
+    neck, tail = alg.fcfd_neck, alg.tail
+    alg.train()
+    alg.loss(data['inputs'], data['data_samples'])  # records the student's features and RoIs
+    context = tail.head_context(alg.fcfd_recorders)
+    if neck.head_levels is not None:
+        context = tail.restrict_levels(alg.student, context, neck.head_levels)
+    with torch.no_grad():
+        t_feats = [f.detach() for f in alg.teacher.extract_feat(data['inputs'])]
+    s_feats = [f.detach() for f in tail.student_features(alg.fcfd_recorders)]
+
+    def timed(fn):
+        def run() -> float:
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            alg.zero_grad(set_to_none=True)
+            return time.perf_counter() - t0
+        return run
+
+    def backward(outs):
+        sum(o.sum() for o in outs).backward()
+
+    def bridges():
+        xs = [s_feats[lv].clone().requires_grad_() for lv in neck.levels]
+        outs = [b(x) for b, x in zip(neck.bridges_s2t, xs)]
+        outs += [b(t_feats[lv]) for lv, b in zip(neck.t2s_levels, neck.bridges_t2s)]
+        backward(outs)
+
+    def target():
+        with torch.no_grad():
+            tail.run_head(alg.teacher, t_feats, context)
+
+    def st():
+        out = tail.run_head(alg.teacher, [f.clone().requires_grad_() for f in t_feats], context)
+        backward(out.values())
+
+    def ts():
+        out = tail.run_head(alg.student, [f.clone().requires_grad_() for f in s_feats[:neck.t2s_width]], context)
+        backward(out.values())
+
+    parts = dict(bridges=timed(bridges), target_head=timed(target))
+    for name, fn in (('st', st), ('ts', ts)):
+        if name in neck.paths:
+            parts[f'{name}_head_fwd_bwd'] = timed(fn)
+    return parts
+
+
 def run_family(family: str, args) -> dict:
     from mmengine.logging import MessageHub
     MessageHub.get_current_instance().update_info('iter', 0)
@@ -166,15 +235,19 @@ def run_family(family: str, args) -> dict:
     models, runners, data = {}, {}, None
     for method in ['teacher_extract_feat'] + list(args.methods):
         torch.manual_seed(0)
-        model = DET.build(copy.deepcopy(teacher)) if method == 'teacher_extract_feat' else build(method, student,
-                                                                                                   teacher)
+        model = DET.build(copy.deepcopy(teacher)) if method == 'teacher_extract_feat' else \
+            build(method, student, teacher, family)
         model.to(args.device)
         if data is None:
             data = make_batch(model, args.size, args.batch, num_classes)
         models[method] = model
         runners[method] = teacher_step(model, data, args.device) if method == 'teacher_extract_feat' else \
             train_step(model, data, args.device)
-    times = {m: [] for m in models}
+    if args.parts:  # FCFD's necessary parts, each timed on its own, in the same rounds
+        for method in [m for m in ('fcfd_fpn', 'fcfd_fpn_fast') if m in models]:
+            for part, run in fcfd_parts(models[method], data, args.device).items():
+                runners[f'{method}:{part}'] = run
+    times = {m: [] for m in runners}
     for r in range(args.warmup + args.repeats):
         for method, run in runners.items():
             elapsed = run()
@@ -193,9 +266,17 @@ def run_family(family: str, args) -> dict:
     m = result['methods']
     floor = m['student']['median_s'] + m['teacher_extract_feat']['median_s']
     result['floor_s'] = floor
+    parts = {k: m.pop(k) for k in [k for k in m if ':' in k]}
     for name, v in m.items():
         v['x_student'] = v['median_s'] / m['student']['median_s']
         v['x_floor'] = v['median_s'] / floor
+    for method in [k for k in ('fcfd_fpn', 'fcfd_fpn_fast') if any(p.startswith(k + ':') for p in parts)]:
+        own = {k.split(':')[1]: v['median_s'] for k, v in parts.items() if k.startswith(method + ':')}
+        total = floor + sum(own.values())
+        m[method]['parts_s'] = dict(student_step=m['student']['median_s'],
+                                    teacher_extract_feat=m['teacher_extract_feat']['median_s'], **own)
+        m[method]['sum_of_parts_s'] = total
+        m[method]['x_sum_of_parts'] = m[method]['median_s'] / total
     if args.memory and args.device == 'cpu':
         for method in args.methods:
             cmd = [sys.executable, __file__, '--family', family, '--pair', args.pair, '--size', *map(str, args.size),
@@ -215,6 +296,11 @@ def print_table(result: dict) -> None:
         peak = v.get('peak_rss_gb', v.get('peak_gpu_gb'))
         peak = f'{peak:.2f}' if peak is not None else '-'
         print(f"{name:<22}{v['median_s']:>9.3f}{v['x_student']:>11.2f}{v['x_floor']:>9.2f}{peak:>9}")
+    for name, v in result['methods'].items():
+        if 'parts_s' in v:
+            parts = ', '.join(f'{k} {t:.3f}' for k, t in v['parts_s'].items())
+            print(f"{name}: step {v['median_s']:.3f} s = {v['x_sum_of_parts']:.2f} x the sum of its parts "
+                  f"timed alone ({v['sum_of_parts_s']:.3f} s: {parts})")
 
 
 def plot(results: list, path: str) -> None:
@@ -241,7 +327,9 @@ def main(argv=None):
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--repeats', type=int, default=5)
-    p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+    p.add_argument('--methods', nargs='+', choices=METHODS, default=list(DEFAULT_METHODS))
+    p.add_argument('--parts', action='store_true',
+                   help="also time each necessary part of the FCFD FPN step on its own ('no waste' check)")
     p.add_argument('--memory', action='store_true', help='peak RSS per method, each in a fresh subprocess (CPU)')
     p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     p.add_argument('--rss-only', action='store_true', help='(internal) one method, print its peak RSS as JSON')
@@ -253,7 +341,7 @@ def main(argv=None):
         family = args.family[0]
         s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
         student, teacher = detector_cfg(s_path), detector_cfg(t_path)
-        model = build(args.methods[-1], student, teacher)
+        model = build(args.methods[-1], student, teacher, family)
         ncls = student['roi_head']['bbox_head']['num_classes'] if family == 'frcnn' else student['bbox_head']['num_classes']
         run = train_step(model, make_batch(model, args.size, args.batch, ncls))
         for _ in range(args.warmup + args.repeats):

@@ -12,7 +12,7 @@ the RoIs of chosen FPN levels only (``fcfd.neck.levels``, see :meth:`RoIBoxHeadT
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
