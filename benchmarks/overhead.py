@@ -38,7 +38,10 @@ import torch  # noqa: E402
 import fcfd_mm  # noqa: E402,F401
 
 METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
-DEFAULT_METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
+REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
+        'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
+DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
+        'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
 
 def fcfd_settings(method: str, family: str, student: dict) -> dict:
@@ -54,10 +57,6 @@ def fcfd_settings(method: str, family: str, student: dict) -> dict:
         rois = max(1, student['train_cfg']['rcnn']['sampler']['num'] // 4)
         return dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=rois))
     return dict(tail=dict(type='DenseHeadTail'), neck=dict(levels=(1, 2, 3, 4)))
-REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
-        'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
-DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
-        'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
 
 def detector_cfg(path: str) -> dict:
@@ -102,9 +101,8 @@ def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
     common = dict(_scope_='mmrazor', architecture=copy.deepcopy(student), teacher=copy.deepcopy(teacher))
     if method in ('fitnet', 'pkd', 'cwd'):
         levels = 4 if method == 'pkd' else student['neck']['num_outs']
-        return MODELS.build(dict(type='FpnTeacherDistill', distiller=fpn_losses(method, levels,
-                                                                                 student['neck']['out_channels']),
-                                 **common))
+        distiller = fpn_losses(method, levels, student['neck']['out_channels'])
+        return MODELS.build(dict(type='FpnTeacherDistill', distiller=distiller, **common))
     return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd_settings(method, family, student), **common))
 
 
@@ -327,7 +325,7 @@ def main(argv=None):
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--repeats', type=int, default=5)
-    p.add_argument('--methods', nargs='+', choices=METHODS, default=list(DEFAULT_METHODS))
+    p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
     p.add_argument('--parts', action='store_true',
                    help="also time each necessary part of the FCFD FPN step on its own ('no waste' check)")
     p.add_argument('--memory', action='store_true', help='peak RSS per method, each in a fresh subprocess (CPU)')
