@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 OUT=${1:-benchmarks/results}
 export FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} MAX_JOBS=${MAX_JOBS:-$(nproc)}
 python -c "import mmcv.ops" 2>/dev/null || FCFD_SKIP_TORCH=1 bash tools/install.sh
-python benchmarks/overhead.py --device cuda --size 320 --batch 2 --repeats 10 --out "$OUT"
-python benchmarks/overhead.py --device cuda --size 800 1333 --batch 1 --repeats 10 --out "$OUT"
+python benchmarks/overhead.py --device cuda --size 320 --batch 2 --repeats 10 --parts --out "$OUT"
+python benchmarks/overhead.py --device cuda --size 800 1333 --batch 1 --repeats 10 --parts --out "$OUT"
