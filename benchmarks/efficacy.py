@@ -81,6 +81,8 @@ def main(argv=None):
     p.add_argument('--teacher-ckpt')
     p.add_argument('--work-dir', default='work_dirs/efficacy')
     p.add_argument('--out', default='benchmarks/results')
+    p.add_argument('--reuse', action='store_true',
+                   help='read the mAP of runs whose test results already exist instead of training them again')
     p.add_argument('--tag', default='', help='suffix of the run names and of the JSON file (for variants)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='extra key=value overrides for every non-baseline method, e.g. '
@@ -105,11 +107,13 @@ def main(argv=None):
         extra = a.cfg_options if method != 'no_kd' else []
         for seed in a.seeds:
             wd = osp.join(work, f'{name}_seed{seed}')
-            run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule, *extra,
-                 f'randomness.seed={seed}'], wd + '_train.log')
-            run([py, 'tools/test.py', cfg, osp.join(wd, f'iter_{a.iters}.pth'), '--work-dir', osp.join(wd, 'test')],
-                wd + '_test.log')
-            with open(osp.join(wd, 'test', 'test_metrics.json')) as fh:
+            metrics = osp.join(wd, 'test', 'test_metrics.json')
+            if not (a.reuse and osp.isfile(metrics)):
+                run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule, *extra,
+                     f'randomness.seed={seed}'], wd + '_train.log')
+                run([py, 'tools/test.py', cfg, osp.join(wd, f'iter_{a.iters}.pth'), '--work-dir',
+                     osp.join(wd, 'test')], wd + '_test.log')
+            with open(metrics) as fh:
                 # CocoMetric returns no keys when the model detects nothing at all: that is mAP 0
                 results.setdefault(method, []).append(json.load(fh).get('coco/bbox_mAP', 0.0))
             print(f'{method:<12} seed {seed}: bbox mAP {results[method][-1]:.3f}', flush=True)

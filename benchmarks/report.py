@@ -1,0 +1,85 @@
+#!/usr/bin/env python
+"""Markdown tables from the JSON files the benchmarks write (the README's "Performance" tables).
+
+    python benchmarks/report.py benchmarks/results/overhead_real_320_cpu.json \
+                                benchmarks/results/efficacy_frcnn.json ...
+
+Overhead files give a step-time table per family (seconds, x student, x floor, peak memory and
+x PKD's peak when measured) and, where ``--parts`` was used, the 'no waste' breakdown. Efficacy
+files give mean +- std of COCO bbox mAP per method and the gain over no KD.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from typing import List
+
+LABELS = {'student': 'student alone', 'fitnet': 'FitNet-style L2 (3x3 conv + BN connectors)', 'pkd': 'MMRazor PKD',
+          'cwd': 'MMRazor CWD', 'fcfd_fpn': 'FCFD, FPN (faithful defaults)',
+          'fcfd_fpn_fast': 'FCFD, FPN, overhead controls (`fcfd_fpn_fast`)',
+          'fcfd_stages': 'FCFD, backbone stages (2 paths/step)', 'no_kd': 'no KD'}
+
+
+def overhead_tables(path: str) -> List[str]:
+    with open(path) as fh:
+        data = json.load(fh)
+    lines = []
+    for r in data['results']:
+        m = r['methods']
+        size = 'x'.join(map(str, r['size']))
+        lines += [f"**{r['family']}**, {r['pair']} pair, {size}, batch {r['batch']}, median of {r['repeats']} steps, "
+                  f"floor {r['floor_s']:.2f} s ({data['device']}, {data['threads']} threads)", '']
+        peak = any('peak_rss_gb' in v or 'peak_gpu_gb' in v for v in m.values())
+        head = '| method | s/step | x student | x floor |' + (' peak GiB | x PKD |' if peak else '')
+        lines += [head, '|' + '---|' * (head.count('|') - 1)]
+        pkd_peak = m.get('pkd', {}).get('peak_rss_gb', m.get('pkd', {}).get('peak_gpu_gb'))
+        for name, v in m.items():
+            if name == 'teacher_extract_feat':
+                continue
+            row = f"| {LABELS.get(name, name)} | {v['median_s']:.2f} | {v['x_student']:.2f} | {v['x_floor']:.2f} |"
+            if peak:
+                gb = v.get('peak_rss_gb', v.get('peak_gpu_gb'))
+                row += f' {gb:.2f} |' if gb is not None else ' - |'
+                row += f' {gb / pkd_peak:.2f} |' if gb is not None and pkd_peak else ' - |'
+            lines.append(row)
+        lines.append(f"| teacher `extract_feat` alone | {m['teacher_extract_feat']['median_s']:.2f} | | |"
+                     + (' | |' if peak else ''))
+        lines.append('')
+        for name, v in m.items():
+            if 'parts_s' in v:
+                parts = ' + '.join(f'{k} {t:.2f}' for k, t in v['parts_s'].items())
+                lines += [f"{LABELS.get(name, name)}: step {v['median_s']:.2f} s = **{v['x_sum_of_parts']:.2f} x** the "
+                          f"sum of its parts timed alone ({parts} = {v['sum_of_parts_s']:.2f} s)", '']
+    return lines
+
+
+def efficacy_table(path: str) -> List[str]:
+    with open(path) as fh:
+        data = json.load(fh)
+    res = data['bbox_mAP']
+    base = statistics.mean(res['no_kd']) if 'no_kd' in res else None
+    lines = [f"**{data['family']}** demo, {data['iters']} student iterations, seeds {data['seeds']}"
+             + (f", options {data['cfg_options']}" if data.get('cfg_options') else ''), '',
+             '| student trained with | bbox mAP (mean +- std) | runs | gain over no KD |', '|---|---|---|---|']
+    for name, values in res.items():
+        mean = statistics.mean(values)
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        gain = f'{mean - base:+.3f}' if base is not None else '-'
+        lines.append(f'| {LABELS.get(name, name)} | {mean:.3f} +- {std:.3f} | {", ".join(f"{x:.3f}" for x in values)} '
+                     f'| {gain} |')
+    return lines + ['']
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('files', nargs='+')
+    a = p.parse_args(argv)
+    for path in a.files:
+        with open(path) as fh:
+            kind = 'overhead' if 'results' in json.load(fh) else 'efficacy'
+        print('\n'.join(overhead_tables(path) if kind == 'overhead' else efficacy_table(path)))
+
+
+if __name__ == '__main__':
+    main()
