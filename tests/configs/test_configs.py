@@ -10,7 +10,7 @@ import fcfd_mm  # noqa: F401
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py', 'fcfd_retina_r101_r50_coco.py',
-           'fcfd_pkd_frcnn_r101_r50_coco.py']
+           'fcfd_pkd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_coco_fast.py', 'fcfd_retina_r101_r50_coco_fast.py']
 STAGES = ['fcfd_stages_frcnn_r101_r50_coco.py', 'fcfd_stages_fpn_frcnn_r101_r50_coco.py',
           'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py']
 ALL = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
@@ -54,7 +54,12 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
     assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
     assert alg.fcfd_stages is None
     fcfd_keys = {k for k in losses if 'loss_fcfd' in k}
-    if 'frcnn' in name:
+    if name.endswith('_fast.py') and 'frcnn' in name:
+        assert alg.tail.consistency_rois == 128
+    if name.endswith('_fast.py') and 'retina' in name:
+        assert alg.fcfd_neck.levels == (1, 2, 3, 4)
+        assert len(fcfd_keys) == 5 and len(alg.fcfd_neck.bridges_t2s) == 4
+    elif 'frcnn' in name:
         assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
     else:
         assert len(fcfd_keys) == 5 and len(alg.fcfd_neck.bridges_t2s) == 5
