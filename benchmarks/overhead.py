@@ -15,7 +15,9 @@ student step and to the floor. ``--memory`` also runs each method in a fresh sub
 reports its peak resident memory (``VmHWM``; the whole process, model and data included).
 On ``--device cuda`` the steps are synchronised and the peak is ``torch.cuda.max_memory_allocated``
 per method, in the same process (``benchmarks/gpu_overhead.sh`` runs it at the real size).
-Writes ``overhead_<pair>_<size>.json`` and a PNG bar chart. Ratios, not seconds, are the result:
+Writes ``overhead_<pair>_<size>_<device>[_<family>].json`` and a PNG bar chart (the family
+suffix when only one family is run). ``--parts`` also times each necessary part of the FCFD
+(FPN) step on its own and reports the step as a multiple of their sum ('no waste'). Ratios, not seconds, are the result:
 absolute times depend on the machine and its load.
 """
 from __future__ import annotations
@@ -350,7 +352,8 @@ def main(argv=None):
     results = [run_family(f, args) for f in args.family]
     for r in results:
         print_table(r)
-    stem = osp.join(args.out, f"overhead_{args.pair}_{'x'.join(map(str, args.size))}_{args.device.split(':')[0]}")
+    only = '' if sorted(args.family) == ['frcnn', 'retinanet'] else '_' + '_'.join(args.family)
+    stem = osp.join(args.out, f"overhead_{args.pair}_{'x'.join(map(str, args.size))}_{args.device.split(':')[0]}{only}")
     with open(stem + '.json', 'w') as f:
         json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), device=args.device,
                        results=results), f, indent=1)

@@ -14,7 +14,7 @@ def test_overhead_parts_breakdown_runs_and_adds_up(tmp_path):
     import overhead
     overhead.main(['--family', 'frcnn', '--pair', 'demo', '--size', '64', '--batch', '2', '--warmup', '0',
                    '--repeats', '1', '--methods', 'fcfd_fpn', 'fcfd_fpn_fast', '--parts', '--out', str(tmp_path)])
-    result = json.loads((tmp_path / 'overhead_demo_64_cpu.json').read_text())['results'][0]
+    result = json.loads((tmp_path / 'overhead_demo_64_cpu_frcnn.json').read_text())['results'][0]
     methods = result['methods']
     assert set(methods) == {'teacher_extract_feat', 'student', 'fcfd_fpn', 'fcfd_fpn_fast'}  # parts folded in
     full, fast = methods['fcfd_fpn'], methods['fcfd_fpn_fast']
@@ -23,7 +23,7 @@ def test_overhead_parts_breakdown_runs_and_adds_up(tmp_path):
     for v in (full, fast):
         assert v['sum_of_parts_s'] == pytest.approx(sum(v['parts_s'].values()))
         assert v['x_sum_of_parts'] == pytest.approx(v['median_s'] / v['sum_of_parts_s'])
-    assert (tmp_path / 'overhead_demo_64_cpu.png').is_file()
+    assert (tmp_path / 'overhead_demo_64_cpu_frcnn.png').is_file()
 
 
 @pytest.mark.parametrize('family, key, value', [('frcnn', 'consistency_rois', 32), ('retinanet', 'levels', (1, 2, 3, 4))])
