@@ -1,9 +1,13 @@
 # FCFD-style distillation for RetinaNet R101-FPN (teacher) -> R50-FPN (student), COCO 2017, 1x.
 # The plugin's own extension (design.md; the official FCFD code has no RetinaNet): bridges on
-# P3-P7 both ways, appearance MSE, dense-head paths st (bridged student -> frozen teacher head)
-# and ts (bridged teacher -> student head); per-class sigmoid KD (T=1) on scores and MSE on box
-# deltas, averaged over anchors. Add 's' to paths for plain dense-head KD, and
-# tail.anchor_weighting='teacher_score' to weight anchors by the teacher's max class score.
+# P3-P7 both ways, appearance MSE, dense-head paths s (student head, plain KD), st (bridged
+# student -> frozen teacher head) and ts (bridged teacher -> student head); per-class sigmoid KD
+# (T=1) on scores and MSE on box deltas, averaged over anchors weighted by the teacher's max class
+# score; class-score KD weight 5.
+# Chosen on the RetinaNet demo (README "Performance", 2 seeds each): this setting reached bbox mAP
+# 0.273 +- 0.008 against 0.188 +- 0.018 for design.md's plain defaults (paths st / ts, uniform
+# anchors, weight 1) and 0.194 for FitNet-style L2. Not yet verified on COCO; the plain defaults
+# are tail.anchor_weighting=None, neck.paths=('st', 'ts'), output_losses.cls.loss_weight=1.0.
 #   bash tools/dist_train.sh configs/fcfd_retina_r101_r50_coco.py 8
 _base_ = [
     './_base_/coco_detection_ms.py',
@@ -21,13 +25,13 @@ model = dict(
     teacher=dict(cfg_path='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
-        tail=dict(type='DenseHeadTail', anchor_weighting=None),
+        tail=dict(type='DenseHeadTail', anchor_weighting='teacher_score'),
         neck=dict(
-            paths=('st', 'ts'),
+            paths=('s', 'st', 'ts'),
             bridge=dict(type='FCFDBridge'),
             appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
             output_losses=dict(
-                cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
                 reg=dict(type='WeightedMSELoss', loss_weight=1.0)))))
 
 find_unused_parameters = False

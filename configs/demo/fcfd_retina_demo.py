@@ -1,5 +1,7 @@
 # FCFD demo for RetinaNet (the plugin's own extension, see README): bridges on P3-P7 both ways,
-# appearance MSE, dense-head paths st / ts, sigmoid KD (T=1) on scores + MSE on box deltas.
+# appearance MSE, dense-head paths s / st / ts, sigmoid KD (T=1, weight 5) on scores + MSE on box
+# deltas, anchors weighted by the teacher's max class score: the setting of
+# configs/fcfd_retina_r101_r50_coco.py (see there and README "Performance" for how it was chosen).
 #   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first
 #   python tools/train.py configs/demo/fcfd_retina_demo.py
 _base_ = ['./retinanet_demo_student.py']
@@ -14,13 +16,13 @@ model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/retinanet_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
-        tail=dict(type='DenseHeadTail', anchor_weighting=None),
+        tail=dict(type='DenseHeadTail', anchor_weighting='teacher_score'),
         neck=dict(
-            paths=('st', 'ts'),
+            paths=('s', 'st', 'ts'),
             bridge=dict(type='FCFDBridge'),
             appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
             output_losses=dict(
-                cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
                 reg=dict(type='WeightedMSELoss', loss_weight=1.0)))))
 
 find_unused_parameters = False

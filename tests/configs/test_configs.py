@@ -58,11 +58,12 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
         assert alg.tail.consistency_rois == 128
     if name.endswith('_fast.py') and 'retina' in name:
         assert alg.fcfd_neck.levels == (1, 2, 3, 4)
-        assert len(fcfd_keys) == 5 and len(alg.fcfd_neck.bridges_t2s) == 4
+        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
     elif 'frcnn' in name:
         assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
-    else:
-        assert len(fcfd_keys) == 5 and len(alg.fcfd_neck.bridges_t2s) == 5
+    else:  # RetinaNet: paths s, st, ts on P3-P7, anchors weighted by the teacher's score
+        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 5
+        assert alg.tail.anchor_weighting == 'teacher_score'
     if 'pkd' in name:
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
     if 'inherit' in name:
