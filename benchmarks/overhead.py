@@ -118,6 +118,11 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def num_classes(student: dict, family: str) -> int:
+    head = student['roi_head']['bbox_head'] if family == 'frcnn' else student['bbox_head']
+    return head['num_classes']
+
+
 def make_batch(model, size, batch: int, num_classes: int):
     """``size``: [side] or [height, width]."""
     from mmdet.testing import demo_mm_inputs
@@ -132,38 +137,42 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _timed(fn, device: str):
+    """A closure that runs ``fn()`` (device-synchronised) and returns its seconds."""
+    def run() -> float:
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        return time.perf_counter() - t0
+
+    return run
+
+
 def train_step(model, data, device: str = 'cpu'):
     """A closure that runs one full training step (loss, backward, SGD step) and returns its seconds."""
     model.train()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
 
-    def run() -> float:
-        _sync(device)
-        t0 = time.perf_counter()
+    def step() -> None:
         losses = model.loss(data['inputs'], data['data_samples'])
         total, _ = model.parse_losses(losses)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-        _sync(device)
-        return time.perf_counter() - t0
 
-    return run
+    return _timed(step, device)
 
 
 def teacher_step(teacher, data, device: str = 'cpu'):
     """A closure that runs the teacher's ``extract_feat`` (no grad) and returns its seconds."""
     teacher.eval()
 
-    def run() -> float:
-        _sync(device)
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            teacher.extract_feat(data['inputs'])
-        _sync(device)
-        return time.perf_counter() - t0
+    @torch.no_grad()
+    def forward() -> None:
+        teacher.extract_feat(data['inputs'])
 
-    return run
+    return _timed(forward, device)
 
 
 def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
@@ -175,22 +184,19 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
     neck, tail = alg.fcfd_neck, alg.tail
     alg.train()
     alg.loss(data['inputs'], data['data_samples'])  # records the student's features and RoIs
-    context = tail.head_context(alg.fcfd_recorders)
-    if neck.head_levels is not None:
-        context = tail.restrict_levels(alg.student, context, neck.head_levels)
+    context = alg.consistency_context()
     with torch.no_grad():
         t_feats = [f.detach() for f in alg.teacher.extract_feat(data['inputs'])]
     s_feats = [f.detach() for f in tail.student_features(alg.fcfd_recorders)]
 
-    def timed(fn):
-        def run() -> float:
-            _sync(device)
-            t0 = time.perf_counter()
-            fn()
-            _sync(device)
+    def timed(fn):  # the parameter gradients a part leaves are dropped outside the timed region
+        run = _timed(fn, device)
+
+        def run_and_clear() -> float:
+            elapsed = run()
             alg.zero_grad(set_to_none=True)
-            return time.perf_counter() - t0
-        return run
+            return elapsed
+        return run_and_clear
 
     def backward(outs):
         sum(o.sum() for o in outs).backward()
@@ -225,8 +231,6 @@ def run_family(family: str, args) -> dict:
     MessageHub.get_current_instance().update_info('iter', 0)
     s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
     student, teacher = detector_cfg(s_path), detector_cfg(t_path)
-    num_classes = student['roi_head']['bbox_head']['num_classes'] if family == 'frcnn' else \
-        student['bbox_head']['num_classes']
     result = dict(family=family, pair=args.pair, size=args.size, batch=args.batch, repeats=args.repeats,
                   methods={})
     # Build every model first, then time them round-robin (one step of each per round), so a
@@ -239,7 +243,7 @@ def run_family(family: str, args) -> dict:
             build(method, student, teacher, family)
         model.to(args.device)
         if data is None:
-            data = make_batch(model, args.size, args.batch, num_classes)
+            data = make_batch(model, args.size, args.batch, num_classes(student, family))
         models[method] = model
         runners[method] = teacher_step(model, data, args.device) if method == 'teacher_extract_feat' else \
             train_step(model, data, args.device)
@@ -342,8 +346,7 @@ def main(argv=None):
         s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
         student, teacher = detector_cfg(s_path), detector_cfg(t_path)
         model = build(args.methods[-1], student, teacher, family)
-        ncls = student['roi_head']['bbox_head']['num_classes'] if family == 'frcnn' else student['bbox_head']['num_classes']
-        run = train_step(model, make_batch(model, args.size, args.batch, ncls))
+        run = train_step(model, make_batch(model, args.size, args.batch, num_classes(student, family)))
         for _ in range(args.warmup + args.repeats):
             run()
         print(json.dumps(dict(peak_rss_gb=peak_rss_gb())))

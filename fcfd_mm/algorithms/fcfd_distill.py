@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.logging import MessageHub
@@ -167,6 +167,15 @@ class FCFDDistill(SingleTeacherDistill):
     def _fcfd_modules(self) -> List[torch.nn.Module]:
         return [m for m in (self.fcfd_neck, self.fcfd_stages) if m is not None]
 
+    def consistency_context(self) -> Any:
+        """What the heads of the consistency terms run on (e.g. the RoIs), from the recorders of
+        the last student loss pass, limited by the overhead controls (``consistency_rois``,
+        ``fcfd.neck.levels``)."""
+        context = self.tail.head_context(self.fcfd_recorders)
+        if self.fcfd_neck is not None and self.fcfd_neck.head_levels is not None:
+            context = self.tail.restrict_levels(self.student, context, self.fcfd_neck.head_levels)
+        return context
+
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
@@ -188,9 +197,7 @@ class FCFDDistill(SingleTeacherDistill):
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
 
         tail, records = self.tail, self.fcfd_recorders
-        context = tail.head_context(records)
-        if self.fcfd_neck is not None and self.fcfd_neck.head_levels is not None:
-            context = tail.restrict_levels(self.student, context, self.fcfd_neck.head_levels)
+        context = self.consistency_context()
         with torch.no_grad():  # the target t: teacher head on teacher features, once per step
             target = tail.run_head(self.teacher, t_neck if tail.has_neck_switch else t_pos, context)
         weight = tail.row_weights(target) if self._weighted else None
