@@ -27,6 +27,18 @@ def test_config_parses_and_names_registered_types(name):
     if cfg.model.get('type') == 'FCFDDistill':
         assert cfg.custom_imports['imports'] == ['fcfd_mm']
         assert cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
+        # the safety hooks are on in every FCFD config, and the registry finds them from its scope
+        from mmengine.registry import HOOKS, DefaultScope
+        hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook'} <= set(hooks)
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
+            assert all(HOOKS.get(h) is not None for h in hooks)
+
+
+@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py'])
+def test_coco_configs_use_model_zoo_teachers(name):
+    url = Config.fromfile(str(CONFIGS / name)).model.teacher_ckpt
+    assert url.startswith('https://download.openmmlab.com/mmdetection/v2.0/') and url.endswith('.pth')
 
 
 def _loss_step(cfg_model):
@@ -73,7 +85,22 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
 def test_mission_config_with_missing_teacher_checkpoint_names_the_fix():
     from mmrazor.registry import MODELS
     cfg = Config.fromfile(str(CONFIGS / 'fcfd_frcnn_r101_r50_coco.py'))
+    cfg.model.teacher_ckpt = 'checkpoints/missing.pth'
     with pytest.raises(FileNotFoundError, match=r'model\.teacher_ckpt'):
+        MODELS.build(cfg.model)
+
+
+def test_mission_config_with_unreachable_teacher_url_names_the_fix(monkeypatch, tmp_path):
+    import torch
+    from mmrazor.registry import MODELS
+
+    def offline(url, dst, *args, **kwargs):
+        raise __import__('urllib.error').error.URLError('Name or service not known')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    cfg = Config.fromfile(str(CONFIGS / 'fcfd_frcnn_r101_r50_coco.py'))
+    with pytest.raises(RuntimeError, match=r'could not be downloaded.*model\.teacher_ckpt=/path/to/faster_rcnn_r101'):
         MODELS.build(cfg.model)
 
 
