@@ -13,11 +13,13 @@ MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py',
            'fcfd_pkd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_coco_fast.py', 'fcfd_retina_r101_r50_coco_fast.py']
 STAGES = ['fcfd_stages_frcnn_r101_r50_coco.py', 'fcfd_stages_fpn_frcnn_r101_r50_coco.py',
           'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py']
+PAIRS = {'fcfd_frcnn_r101_r18_coco.py': ('ResNet', 'ResNet'),  # the paper's other detection pairs
+         'fcfd_frcnn_r50_mobilenetv2_coco.py': ('MobileNetV2', 'ResNet')}
 ALL = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
 
 
 def test_mission_configs_are_shipped():
-    assert set(MISSION) <= set(ALL) and set(STAGES) <= set(ALL)
+    assert set(MISSION) <= set(ALL) and set(STAGES) <= set(ALL) and set(PAIRS) <= set(ALL)
 
 
 @pytest.mark.parametrize('name', ALL)
@@ -80,6 +82,21 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
     if 'inherit' in name:
         assert alg.inherit_teacher == ('neck', 'rpn_head', 'roi_head')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', sorted(PAIRS))
+def test_paper_pair_config_builds_and_runs_a_loss_step(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert cfg.model.teacher_ckpt.startswith('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/')
+    cfg.model.teacher_ckpt = None
+    alg, losses = _loss_step(cfg.model)
+    student, teacher = PAIRS[name]
+    assert (type(alg.student.backbone).__name__, type(alg.teacher.backbone).__name__) == (student, teacher)
+    assert alg.teacher.backbone.depth == (101 if 'r101' in name else 50)
+    assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} <= set(losses)
+    assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
 
 
 def test_mission_config_with_missing_teacher_checkpoint_names_the_fix():
