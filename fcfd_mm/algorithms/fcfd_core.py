@@ -29,12 +29,15 @@ spec §1). With ``F_s^i`` / ``F_t^i`` the position features and ``r`` the L2 war
 Hybrid runs swap in separate ("ghost") BN running statistics per path, so no main running
 statistics are updated by bridged inputs (spec §1.6). ``D_app`` / feature distances are MSE by
 default; output distances are softmax KL (RoI head, classifier) or sigmoid KD (dense head).
+
+AMP: every term is computed in float32 with autocast off (:func:`fp32_loss`), whatever precision
+the bridges, backbones and heads ran in under ``torch.autocast`` (fp16 / bf16).
 """
 from __future__ import annotations
 
 import contextlib
 import inspect
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -104,10 +107,31 @@ def _accepts_weight(loss: nn.Module) -> bool:
     return 'weight' in inspect.signature(loss.forward).parameters
 
 
-def _output_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
-    if pred.shape[0] == 0:  # no RoI left after the overhead controls: a zero that keeps the graph
-        return pred.sum() * 0.0
-    return loss(pred, target) if weight is None else loss(pred, target, weight=weight)
+def fp32_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+              transform: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+    """``loss(transform(pred), transform(target)[, weight])`` in float32, with autocast off.
+
+    Every FCFD term goes through here (AMP safety). Under autocast the bridges, backbones and
+    heads may run in fp16 / bf16 and hand over low-precision features and logits; the distances
+    between them (softmax KL, sigmoid KD, MSE) are reductions over up to millions of elements
+    whose fp16 / bf16 results lose most of their digits (and a squared fp16 difference overflows
+    above 65504), so inputs are cast to float32 and the loss runs with autocast disabled.
+    Gradients flow back through the casts into the low-precision graph. ``transform`` (e.g.
+    :func:`pooled_embedding`) is applied after the cast. An empty ``pred`` (no RoI left after the
+    overhead controls) gives a float32 zero that keeps the graph.
+    """
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        pred, target = pred.float(), target.float()
+        if transform is not None:
+            pred, target = transform(pred), transform(target)
+        if pred.shape[0] == 0:
+            return pred.sum() * 0.0
+        return loss(pred, target) if weight is None else loss(pred, target, weight=weight.float())
+
+
+def _fp32_zero(like: Tensor) -> Tensor:
+    """A float32 scalar zero on ``like``'s device (a term a step did not compute)."""
+    return torch.zeros((), dtype=torch.float32, device=like.device)
 
 
 def _build_output_losses(cfgs: Dict[str, dict], weighted: bool, where: str) -> nn.ModuleDict:
@@ -230,7 +254,8 @@ class FCFDNeckSwitch(nn.Module):
                 raise ValueError(f'FCFD: bridged student feature {tuple(bs.shape)} and teacher feature '
                                  f'{tuple(t_feats[lv].shape)} differ; both detectors need the same input size and '
                                  f'FPN strides.')
-        losses['loss_fcfd_app'] = sum(self.appearance_loss(bs, t_feats[lv].detach()) for lv, bs in bridged_s.items())
+        losses['loss_fcfd_app'] = sum(fp32_loss(self.appearance_loss, bs, t_feats[lv].detach())
+                                      for lv, bs in bridged_s.items())
         for path in self.paths:
             if path == 's':
                 out = s_outputs
@@ -242,7 +267,7 @@ class FCFDNeckSwitch(nn.Module):
                 out = tail.run_head(student, [bridged_t.get(lv, s_feats[lv].detach())
                                               for lv in range(self.t2s_width)], context)
             for name, loss in self.output_losses.items():
-                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * _output_loss(
+                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * fp32_loss(
                     loss, out[name], target[name], weight)
         return losses
 
@@ -364,9 +389,9 @@ class FCFDStageSwitch(nn.Module):
         # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
         used_s2t = set(self.positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
         bridged_s = {i: self.bridges_s2t[str(i)](s_pos[i - 1]) for i in sorted(used_s2t)}
-        app = [self.feature_loss(bridged_s[i], t_pos[i - 1]) for i in self.positions]
+        app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.positions]
         if self.pooled_last and n in self.positions:
-            app.append(self.feature_loss(pooled_embedding(bridged_s[n]), pooled_embedding(t_pos[n - 1])))
+            app.append(fp32_loss(self.feature_loss, bridged_s[n], t_pos[n - 1], transform=pooled_embedding))
         feats: List[Tensor] = []
         outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
         used_t2s = set()
@@ -375,11 +400,11 @@ class FCFDStageSwitch(nn.Module):
             if direction == 'st':
                 with self._ghost(teacher, f'st{k}'):
                     later, extra, out = tail.run_from_stage(teacher, k, {i: bridged_s[i] for i in read}, context)
-                feats += [self.feature_loss(h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
-                feats += [self.feature_loss(h, t.detach()) for h, t in zip(extra, t_extra)]
+                feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
+                feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]
                 if self.pooled_last:
                     last = later[-1] if later else bridged_s[k]
-                    feats.append(self.feature_loss(pooled_embedding(last), pooled_embedding(t_pos[n - 1])))
+                    feats.append(fp32_loss(self.feature_loss, last, t_pos[n - 1], transform=pooled_embedding))
             else:
                 used_t2s.update(read)
                 inputs = {i: self.bridges_t2s[str(i)](t_pos[i - 1]) for i in read}
@@ -390,13 +415,13 @@ class FCFDStageSwitch(nn.Module):
         # bridges of unsampled paths: a zero term keeps them in the graph for DDP.
         unused = _keep_in_graph([b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] +
                                 [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s])
-        feat = lam * sum(feats) if feats else t_pos[0].new_zeros(())
+        feat = lam * sum(feats) if feats else _fp32_zero(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():
             if self.student_kd:
-                losses[f'loss_fcfd_stage_{name}_s'] = _output_loss(loss, s_outputs[name], target[name], weight)
+                losses[f'loss_fcfd_stage_{name}_s'] = fp32_loss(loss, s_outputs[name], target[name], weight)
             for direction in ('st', 'ts'):
-                terms = [_output_loss(loss, o[name], target[name], weight) for o in outs[direction]]
+                terms = [fp32_loss(loss, o[name], target[name], weight) for o in outs[direction]]
                 losses[f'loss_fcfd_stage_{name}_{direction}'] = self.mixture_weight * sum(terms) if terms else \
-                    t_pos[0].new_zeros(())
+                    _fp32_zero(t_pos[0])
         return losses
