@@ -21,6 +21,11 @@ otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
    (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we use gloo,
    skip ``set_device`` and drop ``device_ids``. With CUDA, nothing changes.
+4. Mixed precision on the CPU (bf16 autocast, ``tools/train.py --amp`` without a GPU): mmcv
+   2.1.0's CPU kernels of ``nms`` and ``RoIAlign``, the two compiled ops a Faster R-CNN training
+   step runs, have no bfloat16 version ("not implemented for 'BFloat16'"). On bf16 CPU tensors
+   they now run in float32 (RoIAlign's output is cast back to the input's dtype, as mmdet's RoI
+   extractor expects); other dtypes and devices (mmcv's CUDA kernels have fp16) are unchanged.
 """
 from __future__ import annotations
 
@@ -176,13 +181,60 @@ def fix_cpu_distributed() -> bool:
     return True
 
 
+def _mmcv_cpu_kernels_have_bf16() -> bool:
+    from mmcv.ops import RoIAlign, nms
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]], dtype=torch.bfloat16)
+    try:
+        nms(boxes, torch.tensor([0.9, 0.8], dtype=torch.bfloat16), 0.5)
+        RoIAlign((2, 2))(torch.ones(1, 1, 4, 4, dtype=torch.bfloat16),
+                         torch.tensor([[0., 0., 0., 3., 3.]], dtype=torch.bfloat16))
+    except RuntimeError:  # "... not implemented for 'BFloat16'"
+        return False
+    return True
+
+
+def fix_mmcv_cpu_bf16_ops() -> bool:
+    """Run mmcv's ``nms`` and ``RoIAlign`` in float32 on bf16 CPU tensors (their CPU kernels lack bf16)."""
+    from mmcv.ops import RoIAlign
+    from mmcv.ops.nms import NMSop
+    if getattr(RoIAlign.forward, '_fcfd_patched', False) or _mmcv_cpu_kernels_have_bf16():
+        return False
+
+    def bf16_on_cpu(x: torch.Tensor) -> bool:
+        return x.device.type == 'cpu' and x.dtype == torch.bfloat16
+
+    original_nms = NMSop.forward
+
+    @functools.wraps(original_nms)
+    def nms_forward(ctx, bboxes, scores, *args):
+        if bf16_on_cpu(bboxes) or bf16_on_cpu(scores):
+            bboxes, scores = bboxes.float(), scores.float()  # returns indices: nothing to cast back
+        return original_nms(ctx, bboxes, scores, *args)
+
+    original_roi_align = RoIAlign.forward
+
+    @functools.wraps(original_roi_align)
+    def roi_align_forward(self, input: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+        if bf16_on_cpu(input) or bf16_on_cpu(rois):
+            # back in the input's dtype: mmdet's RoI extractor writes it into a tensor of that dtype;
+            # autograd casts the gradients through both casts.
+            return original_roi_align(self, input.float(), rois.float()).to(input.dtype)
+        return original_roi_align(self, input, rois)
+
+    nms_forward._fcfd_patched = roi_align_forward._fcfd_patched = True
+    NMSop.forward = staticmethod(nms_forward)
+    RoIAlign.forward = roi_align_forward
+    return True
+
+
 def apply_all() -> List[str]:
     """Apply every workaround that this environment needs; returns :data:`APPLIED`."""
     # mmengine imports pkg_resources (kept by the setuptools<82 pin), which warns on every import.
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
     for name, fix in (('mmrazor_torch2_import', fix_mmrazor_torch2_import),
                       ('weights_only_checkpoint_loading', fix_weights_only_checkpoint_loading),
-                      ('cpu_distributed', fix_cpu_distributed)):
+                      ('cpu_distributed', fix_cpu_distributed),
+                      ('mmcv_cpu_bf16_ops', fix_mmcv_cpu_bf16_ops)):
         if name in APPLIED:
             continue
         try:

@@ -102,3 +102,33 @@ def test_restricted_getattr_refuses_everything_but_history_buffer_statistics():
     for obj, name in ((HistoryBuffer, '__init__'), (torch, 'load'), (HistoryBuffer, '__class__')):
         with pytest.raises(pickle.UnpicklingError):
             compat._history_buffer_getattr(obj, name)
+
+
+def test_mmcv_nms_and_roi_align_take_bf16_cpu_tensors():
+    """Under CPU autocast Faster R-CNN hands mmcv bf16 boxes and features; its CPU kernels have no
+    bf16, so they run in float32: same indices as float32, RoIAlign's output in the input dtype."""
+    from mmcv.ops import RoIAlign, nms
+    from mmcv.utils import ext_loader
+    ext = ext_loader.load_ext('_ext', ['nms'])
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    with pytest.raises(RuntimeError, match='BFloat16'):  # the premise: the raw kernel refuses bf16
+        ext.nms(boxes.bfloat16(), scores.bfloat16(), iou_threshold=0.5, offset=0)
+    assert 'mmcv_cpu_bf16_ops' in compat.APPLIED
+    assert nms(boxes.bfloat16(), scores.bfloat16(), 0.5)[1].tolist() == nms(boxes, scores, 0.5)[1].tolist() == [0, 2]
+
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(2, 3, 16, 16, generator=gen)
+    rois = torch.tensor([[0., 1., 1., 9., 12.], [1., 4., 2., 15., 15.]])
+    layer = RoIAlign((4, 4), spatial_scale=1.0, sampling_ratio=2)
+    x16 = feats.bfloat16().requires_grad_()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out16 = layer(x16, rois.bfloat16())
+    assert out16.dtype == torch.bfloat16
+    x32 = x16.detach().float().requires_grad_()
+    out32 = layer(x32, rois)
+    torch.testing.assert_close(out16.float(), out32, rtol=1e-2, atol=1e-2)  # bf16 output rounding
+    out16.float().sum().backward()
+    out32.sum().backward()
+    assert x16.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(x16.grad.float(), x32.grad, rtol=1e-2, atol=1e-2)
