@@ -36,3 +36,21 @@ def test_efficacy_fast_method_config_carries_the_overhead_controls(tmp_path, fam
     got = fcfd.tail.get(key, fcfd.neck.get(key))
     assert tuple(got) == value if isinstance(value, tuple) else got == value
     assert Config.fromfile(path).model.teacher_ckpt == 'teacher.pth'
+
+
+def test_train_log_summary_flags_non_finite_losses_and_skips_warmup(tmp_path):
+    import train_log
+    run = tmp_path / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    rows = [dict(iter=i, loss=1.0 / i, time=t, **{'distill.loss_fcfd_app': 0.5})
+            for i, t in ((1, 9.0), (2, 1.0), (3, 3.0))]
+    rows.append({'coco/bbox_mAP': 0.1, 'step': 3})  # a validation line
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+    summary = train_log.summarize(str(tmp_path), skip=1)
+    assert summary['iters_logged'] == 3 and summary['last_iter'] == 3 and summary['all_finite']
+    assert summary['s_per_iter'] == 2.0  # median of 1.0 and 3.0: the first line is warm-up
+    assert train_log.main([str(tmp_path), '--out', str(tmp_path / 's.json')]) == 0
+    rows[2]['distill.loss_fcfd_app'] = float('nan')
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+    assert train_log.summarize(str(tmp_path))['non_finite'] == ['distill.loss_fcfd_app@3']
+    assert train_log.main([str(tmp_path)]) == 1

@@ -24,7 +24,8 @@ def parse_args(argv=None):
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', default=False,
-                        help='enable automatic-mixed-precision training (GPU only)')
+                        help='automatic mixed precision: fp16 autocast with dynamic loss scaling on a GPU (as mmdet), '
+                             'bf16 autocast without loss scaling on a CPU-only machine')
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in work_dir if none is given')
@@ -36,10 +37,13 @@ def build_cfg(args):
     import torch
     cfg = load_tool_config(args)
     if args.amp:
-        if not torch.cuda.is_available():
-            raise FCFDUserError('--amp needs a CUDA GPU; drop --amp to train in fp32 on the CPU.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        if torch.cuda.is_available():  # mmdet's --amp: fp16 autocast, dynamic loss scaling
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:  # CPU autocast has bf16 only; MMEngine's AmpOptimWrapper refuses a CPU-only machine
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+            cfg.optim_wrapper.pop('loss_scale', None)
+            cfg.optim_wrapper.dtype = 'bfloat16'
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:
             cfg.auto_scale_lr.enable = True

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.conftest import demo_data_options, run_tool
+from tests.conftest import REPO, demo_data_options, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,26 @@ def test_dist_train_runs_two_cpu_processes_of_the_fcfd_demo(tiny_demo_data, tmp_
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # mmengine's words for 2 ranks
     assert (tmp_path / 'iter_3.pth').is_file()
     assert 'distill.loss_fcfd_cls_st' in log and 'Expected to have finished reduction' not in log
+
+
+def test_train_amp_runs_the_fcfd_demo_with_finite_losses(tiny_demo_data, tmp_path):
+    """`--amp` end to end: bf16 autocast on a CPU-only machine (fp16 AmpOptimWrapper with a GPU)."""
+    import sys
+
+    import torch
+    sys.path.insert(0, str(REPO / 'benchmarks'))
+    import train_log
+    res = run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--amp', '--work-dir', str(tmp_path),
+                    '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
+                    'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
+                    'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)])
+    log = res.stdout + res.stderr
+    wrapper = "type='AmpOptimWrapper'" if torch.cuda.is_available() else "type='CPUAmpOptimWrapper'"
+    assert wrapper in log  # the config dump
+    summary = train_log.summarize(str(tmp_path), skip=0)
+    assert summary['iters_logged'] == 4 and summary['all_finite'], summary
+    assert {'distill.loss_fcfd_app', 'distill.loss_fcfd_cls_st', 'distill.loss_fcfd_reg_ts'} <= set(summary['losses'])
+    assert (tmp_path / 'iter_4.pth').is_file()
 
 
 def test_mmdet_packaged_train_builds_a_custom_imports_config(tiny_demo_data, tmp_path):
