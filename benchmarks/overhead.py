@@ -14,7 +14,7 @@ machine's speed hit every method alike. Reports medians over ``--repeats`` round
 student step and to the floor. ``--memory`` also runs each method in a fresh subprocess and
 reports its peak resident memory (``VmHWM``; the whole process, model and data included).
 On ``--device cuda`` the steps are synchronised and the peak is ``torch.cuda.max_memory_allocated``
-per method, in the same process (``benchmarks/gpu_overhead.sh`` runs it at the real size).
+per method, in the same process (``benchmarks/gpu_check.sh`` runs it at the real size).
 Writes ``overhead_<pair>_<size>_<device>[_<family>].json`` and a PNG bar chart (the family
 suffix when only one family is run). ``--parts`` also times each necessary part of the FCFD
 (FPN) step on its own and reports the step as a multiple of their sum ('no waste'). Ratios, not seconds, are the result:
@@ -323,7 +323,7 @@ def plot(results: list, path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--family', nargs='+', choices=['frcnn', 'retinanet'], default=['frcnn', 'retinanet'])
     p.add_argument('--pair', choices=['real', 'demo'], default='real', help='R101->R50 (real) or the demo detectors')
@@ -338,7 +338,11 @@ def main(argv=None):
     p.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     p.add_argument('--rss-only', action='store_true', help='(internal) one method, print its peak RSS as JSON')
     p.add_argument('--out', default='benchmarks/results')
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if 'student' not in args.methods and not args.rss_only:
         args.methods = ['student'] + list(args.methods)
     if args.rss_only:  # child of --memory: one method, report this process's peak RSS

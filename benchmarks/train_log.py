@@ -44,12 +44,16 @@ def summarize(work_dir: str, skip: int = 5) -> dict:
                 s_per_iter=statistics.median(times) if times else None)
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('work_dir')
     p.add_argument('--skip', type=int, default=5, help='logged lines left out of s/iter (warm-up)')
     p.add_argument('--out', help='also write the summary to this JSON file')
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     summary = summarize(args.work_dir, args.skip)
     text = json.dumps(summary, indent=1)
     print(text)

@@ -8,7 +8,10 @@ another torch is reused and fails at import (``undefined symbol: _ZN2at4_ops...`
 
 This script downloads the sdist from the package index, sets the C++ standard that the
 installed torch's headers ask for, builds with ``--no-build-isolation --no-cache-dir``, caches
-the wheel under a key that includes the torch version, installs it and checks ``mmcv.ops``.
+the wheel under a key that includes the torch version, installs it and checks ``mmcv.ops`` (on the GPU
+too when building with ``FORCE_CUDA=1`` where torch sees one). A wheel built elsewhere can be carried
+in at the top of the cache directory (``$FCFD_MMCV_CACHE/mmcv-<version>-*.whl``); it is used when
+it passes the same check.
 
 Usage: ``python tools/build_mmcv.py [--version 2.1.0] [--force]``
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import os
 import pathlib
 import re
@@ -30,6 +34,10 @@ CHECK_OPS = ('import torch; from mmcv.ops import nms, RoIAlign; '
              'b = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.]]); '
              's = torch.tensor([0.9, 0.8]); '
              'assert nms(b, s, 0.5)[1].tolist() == [0]')
+# the same ops on the GPU: a wheel built without FORCE_CUDA imports and runs on the CPU but lacks these
+CHECK_CUDA_OPS = ('; assert nms(b.cuda(), s.cuda(), 0.5)[1].tolist() == [0]; '
+                  "RoIAlign((2, 2))(torch.ones(1, 1, 4, 4, device='cuda'), torch.tensor([[0., 0., 0., 3., 3.]], "
+                  "device='cuda'))")
 
 
 def log(msg: str) -> None:
@@ -41,9 +49,10 @@ def run(cmd: list[str], **kw) -> None:
     subprocess.run(cmd, check=True, **kw)
 
 
-def ops_work() -> bool:
-    """True when ``mmcv.ops`` imports and runs against the installed torch."""
-    res = subprocess.run([sys.executable, '-c', CHECK_OPS], capture_output=True, text=True)
+def ops_work(cuda: bool = False) -> bool:
+    """True when ``mmcv.ops`` imports and runs against the installed torch (with ``cuda``: also on the GPU)."""
+    res = subprocess.run([sys.executable, '-c', CHECK_OPS + (CHECK_CUDA_OPS if cuda else '')],
+                         capture_output=True, text=True)
     if res.returncode != 0 and res.stderr:
         log('mmcv.ops check failed: ' + res.stderr.strip().splitlines()[-1])
     return res.returncode == 0
@@ -110,15 +119,21 @@ def build_wheel(version: str, std: str, flags: str, force_cuda: str, out_dir: pa
 def install_wheel(wheel: pathlib.Path) -> None:
     # mmengine pinned here so mmcv's own dependency on it does not pull another release.
     run([sys.executable, '-m', 'pip', 'install', '--force-reinstall', '--no-deps', str(wheel)])
-    run([sys.executable, '-m', 'pip', 'install', 'addict', 'mmengine==0.10.7', 'numpy', 'packaging',
-         'Pillow', 'pyyaml', 'yapf', 'opencv-python'])
+    deps = ['addict', 'mmengine==0.10.7', 'numpy', 'packaging', 'Pillow', 'pyyaml', 'yapf']
+    if importlib.util.find_spec('cv2') is None:  # any OpenCV build serves mmcv (e.g. opencv-python-headless)
+        deps.append('opencv-python')
+    run([sys.executable, '-m', 'pip', 'install', *deps])
 
 
-def main() -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', default='2.1.0', help='mmcv version (mmdet 3.3 and mmrazor 1.0 accept 2.0.0-2.1.0)')
     p.add_argument('--force', action='store_true', help='rebuild even if a working mmcv is installed or cached')
-    args = p.parse_args()
+    return p.parse_args(argv)
+
+
+def main() -> int:
+    args = parse_args()
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -129,29 +144,33 @@ def main() -> int:
     except ImportError:
         log('pkg_resources is missing (setuptools >= 82): pip install "setuptools<82" first.')
         return 1
-    if not args.force and installed_mmcv_version() == args.version and ops_work():
+    flags = os.environ.get('MMCV_CFLAGS', DEFAULT_FLAGS)
+    force_cuda = os.environ.get('FORCE_CUDA', '1' if torch.cuda.is_available() else '0')
+    cuda = force_cuda == '1' and torch.cuda.is_available()  # then the ops must also run on the GPU
+    if not args.force and installed_mmcv_version() == args.version and ops_work(cuda):
         log(f'mmcv {args.version} with working ops is already installed; nothing to do (--force rebuilds).')
         return 0
 
-    flags = os.environ.get('MMCV_CFLAGS', DEFAULT_FLAGS)
-    force_cuda = os.environ.get('FORCE_CUDA', '1' if torch.cuda.is_available() else '0')
     cache_dir = pathlib.Path(os.environ.get('FCFD_MMCV_CACHE', pathlib.Path.home() / '.cache' / 'fcfd_mm' / 'wheels'))
     key_dir = cache_dir / cache_key(args.version, flags, force_cuda)
-    cached = next(iter(sorted(key_dir.glob(f'mmcv-{args.version}-*.whl'))), None)
-    if cached is not None and not args.force:
+    # a wheel cached by an earlier build (under its key), else one carried in by hand (at the top of the cache)
+    pattern = f'mmcv-{args.version}-*.whl'
+    candidates = sorted(key_dir.glob(pattern)) + sorted(cache_dir.glob(pattern))
+    for cached in candidates if not args.force else []:
         log(f'using cached wheel {cached}')
         install_wheel(cached)
-        if ops_work():
+        if ops_work(cuda):
             return 0
-        log('cached wheel does not work with this torch; rebuilding')
-        cached.unlink()
+        log(f'cached wheel {cached} does not work with this torch{" on the GPU" if cuda else ""}; skipping it')
+        if cached.parent == key_dir:
+            cached.unlink()
 
     std = cxx_standard_for_torch()
     log(f'building mmcv {args.version} for torch {torch.__version__} with -std={std}, FORCE_CUDA={force_cuda}, '
         f'flags "{flags}" (about 8 minutes on 2 CPU cores)')
     cached = build_wheel(args.version, std, flags, force_cuda, key_dir)
     install_wheel(cached)
-    if not ops_work():
+    if not ops_work(cuda):
         log('mmcv built but mmcv.ops does not work; see the error above.')
         return 1
     log(f'mmcv {args.version} installed and mmcv.ops works; wheel cached at {cached}')

@@ -13,12 +13,21 @@
 #                            the cache key includes torch, Python, mmcv, CUDA and compiler flags.
 #   FORCE_CUDA=1             build mmcv's CUDA ops as well (needs nvcc; set TORCH_CUDA_ARCH_LIST)
 #   MAX_JOBS=N               parallel compile jobs (default: number of cores)
+#   FCFD_WHEELHOUSE=DIR      offline: install from DIR only (wheels + the mmcv sdist, listed in
+#                            requirements/wheelhouse.txt), without dependency resolution
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python}"
 pip_install() { "$PY" -m pip install --disable-pip-version-check "$@"; }
 
 t0=$(date +%s)
+if [ -n "${FCFD_WHEELHOUSE:-}" ]; then
+  # Every pip call below (tools/build_mmcv.py's too) then reads DIR only and pulls no dependencies:
+  # DIR holds the ones the machine lacks. --no-deps also keeps mmengine's `opencv-python` requirement
+  # from replacing an installed opencv-python-headless.
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$(cd "$FCFD_WHEELHOUSE" && pwd)" PIP_NO_DEPS=1
+  pip_install "$PIP_FIND_LINKS"/*.whl
+fi
 if [ "${FCFD_SKIP_TORCH:-0}" = "1" ]; then
   grep -v -E '^(torch|torchvision)==' "$here/requirements/build.txt" > /tmp/fcfd_build_req.txt
   pip_install -r /tmp/fcfd_build_req.txt

@@ -14,7 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from fcfd_mm.datasets.demo_shapes import generate_demo_classification, generate_demo_coco  # noqa: E402
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--task', choices=['detection', 'classification'], default='detection')
     p.add_argument('--root', help='default: data/fcfd_demo (detection), data/fcfd_cls_demo (classification)')
@@ -23,7 +23,11 @@ def main(argv=None):
     p.add_argument('--size', type=int, help='image side in pixels (128 detection, 32 classification)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--overwrite', action='store_true')
-    a = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
     if a.task == 'detection':
         files = generate_demo_coco(a.root or 'data/fcfd_demo', a.num_train or 240, a.num_val or 60, a.size or 128,
                                    a.seed, a.overwrite)
