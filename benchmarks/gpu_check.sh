@@ -16,7 +16,7 @@
 #   tests       python -m pytest -m "not slow" -x -q
 #   demo_data   python tools/make_demo_data.py
 #   train_fp32  100 iterations of configs/demo/fcfd_frcnn_demo.py through tools/train.py (random
-#   train_amp   teacher), without and with --amp (fp16 on a GPU); losses finite, s/iter
+#   train_amp   teacher, so no teacher check), without and with --amp (fp16 on a GPU); losses finite, s/iter
 #   dist_train  bash tools/dist_train.sh configs/demo/fcfd_frcnn_demo.py 1 (one process, nccl), 20 iterations
 #   overhead    benchmarks/overhead.py --device cuda at 800x1333, batch 1: student, MMRazor PKD and
 #               FCFD (FPN, with --parts), Faster R-CNN and RetinaNet R101 -> R50 (GPU_CHECK_FAMILIES)
@@ -130,8 +130,8 @@ train() {  # train NAME ITERS [tools/train.py options]: train, then the log's lo
   shift 2
   # shellcheck disable=SC2046  (data_options is a list of key=value words)
   "$PY" tools/train.py "$CONFIG" --work-dir "$WORK/train_$name" "$@" --cfg-options model.teacher_ckpt=None \
-    train_cfg.max_iters="$iters" train_cfg.val_interval="$iters" default_hooks.checkpoint.interval="$iters" \
-    default_hooks.logger.interval="$LOG_EVERY" $(data_options)
+    model.teacher_check=None train_cfg.max_iters="$iters" train_cfg.val_interval="$iters" \
+    default_hooks.checkpoint.interval="$iters" default_hooks.logger.interval="$LOG_EVERY" $(data_options)
   "$PY" benchmarks/train_log.py "$WORK/train_$name" --skip 2 --out "$WORK/train_$name.json"
 }
 
@@ -139,8 +139,9 @@ dist_train() {  # one process through torchrun (nccl on a GPU, gloo on the CPU)
   local log=$WORK/train_dist.log
   # shellcheck disable=SC2046
   PORT=${PORT:-29533} PYTHON="$PY" bash tools/dist_train.sh "$CONFIG" 1 --work-dir "$WORK/train_dist" \
-    --cfg-options model.teacher_ckpt=None train_cfg.max_iters="$DIST_ITERS" train_cfg.val_interval="$DIST_ITERS" \
-    default_hooks.checkpoint.interval="$DIST_ITERS" default_hooks.logger.interval=1 $(data_options) 2>&1 | tee "$log"
+    --cfg-options model.teacher_ckpt=None model.teacher_check=None train_cfg.max_iters="$DIST_ITERS" \
+    train_cfg.val_interval="$DIST_ITERS" default_hooks.checkpoint.interval="$DIST_ITERS" \
+    default_hooks.logger.interval=1 $(data_options) 2>&1 | tee "$log"
   grep -q 'Distributed training: True' "$log"
   "$PY" benchmarks/train_log.py "$WORK/train_dist" --skip 2 --out "$WORK/train_dist.json"
 }

@@ -52,7 +52,8 @@ def test_train_amp_runs_the_fcfd_demo_with_finite_losses(tiny_demo_data, tmp_pat
     sys.path.insert(0, str(REPO / 'benchmarks'))
     import train_log
     res = run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--amp', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=4', 'train_cfg.val_interval=100',
+                    '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=4',
+                    'train_cfg.val_interval=100',
                     'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
                     'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)])
     log = res.stdout + res.stderr
