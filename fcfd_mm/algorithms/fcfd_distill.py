@@ -73,6 +73,8 @@ class FCFDDistill(SingleTeacherDistill):
             raise ValueError(f'fcfd has unknown key(s) {sorted(unknown)}; it takes {list(FCFD_KEYS)} (FPN settings '
                              f'such as paths or bridge go under fcfd.neck, stage settings under fcfd.stages).')
         self.tail = build_tail(self.student, self.teacher, fcfd.get('tail'))
+        # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in checkpoints
+        self.fcfd_tail_state = torch.nn.ModuleDict(self.tail.state_modules())
         neck_cfg = fcfd.get('neck', {} if self.tail.has_neck_switch else None)
         stages_cfg = fcfd.get('stages', None if self.tail.has_neck_switch else {})
         if neck_cfg is not None and not self.tail.has_neck_switch:
