@@ -38,7 +38,9 @@ def build_cfg(args):
     if args.amp:
         if not torch.cuda.is_available():
             raise FCFDUserError('--amp needs a CUDA GPU; drop --amp to train in fp32 on the CPU.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # keep FCFD's clearing of unused bridges' gradients (FCFDOptimWrapper) under AMP
+        fcfd = cfg.optim_wrapper.get('type') in ('FCFDOptimWrapper', 'FCFDAmpOptimWrapper')
+        cfg.optim_wrapper.type = 'FCFDAmpOptimWrapper' if fcfd else 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:

@@ -325,6 +325,8 @@ class FCFDStageSwitch(nn.Module):
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.stages')
         self._ghost_buffers: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]] = {}
+        #: bridges the last forward did not use (they got only the zero keep-in-graph term)
+        self.unused_bridges: List[nn.Module] = []
 
     # The ghost BN buffers live in a plain dict (created on first use of each path); they are
     # written to / read from the state dict by hand so that checkpoints carry them, as
@@ -429,9 +431,11 @@ class FCFDStageSwitch(nn.Module):
                     later, extra, out = tail.run_from_stage(student, k, inputs, context)
             outs[direction].append(out)
 
-        # bridges of unsampled paths: a zero term keeps them in the graph for DDP.
-        unused = _keep_in_graph([b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] +
-                                [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s])
+        # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer
+        # wrapper then clears their (zero) gradients, as the official step leaves them None.
+        self.unused_bridges = [b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] + \
+            [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s]
+        unused = _keep_in_graph(self.unused_bridges)
         feat = lam * sum(feats) if feats else t_pos[0].new_zeros(())
         losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():

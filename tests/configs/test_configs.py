@@ -29,6 +29,21 @@ def test_config_parses_and_names_registered_types(name):
         assert cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
 
 
+@pytest.mark.parametrize('name', ALL)
+def test_fcfd_configs_keep_sgd_off_unused_bridges(name):
+    """Every FCFD config steps with FCFDOptimWrapper (grad None for bridges a step did not use)."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    if cfg.model.get('type') == 'FCFDDistill':
+        assert cfg.optim_wrapper.type == 'FCFDOptimWrapper'
+        assert cfg.find_unused_parameters is False
+
+
+def test_exported_student_config_uses_mmengines_wrapper():
+    from fcfd_mm.export import student_config
+    cfg = student_config(Config.fromfile(str(CONFIGS / 'demo' / 'fcfd_frcnn_demo.py')))
+    assert cfg.optim_wrapper.type == 'OptimWrapper' and cfg.optim_wrapper.clip_grad.max_norm == 10
+
+
 def _loss_step(cfg_model):
     from mmdet.testing import demo_mm_inputs
     from mmrazor.registry import MODELS

@@ -57,8 +57,10 @@ model = dict(
             feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
             output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
 
-find_unused_parameters = False  # unsampled bridges get a zero term each step
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
+find_unused_parameters = False  # unsampled bridges get a zero term each step (for DDP); FCFDOptimWrapper
+# then sets their gradient to None before the step, so SGD skips them as in the official code
+optim_wrapper = dict(type='FCFDOptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')

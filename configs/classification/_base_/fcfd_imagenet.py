@@ -44,8 +44,9 @@ model = dict(
             feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
             output_losses=dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0)))))
 
-find_unused_parameters = False
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
+find_unused_parameters = False  # unsampled bridges get a zero term (DDP); FCFDOptimWrapper: SGD skips them
+optim_wrapper = dict(type='FCFDOptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
