@@ -142,3 +142,21 @@ def test_classification_config_builds_and_runs_a_loss_step_at_its_input_size(nam
     st = alg.fcfd_stages
     assert st.num_paths == 2 and st.pooled_last and st.l2_warmup['length'] == (5 if size == 224 else 20)
     assert alg.fcfd_neck is None and not alg.teacher_norm_eval
+
+
+#: the official FCFD / RepDistiller CIFAR-100 normalisation, of 0-1 pixels (torchvision Normalize)
+CIFAR100_MEAN, CIFAR100_STD = (0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)
+
+
+@pytest.mark.parametrize('name', [n for n in CLASSIFICATION if 'cifar100' in n])
+def test_cifar_configs_normalise_like_the_official_code(name):
+    """The preprocessor takes 0-255 pixels: (x / 255 - mean) / std == (x - 255 mean) / (255 std)."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    pre = cfg.model.data_preprocessor
+    assert pre.type == 'mmpretrain.ClsDataPreprocessor' and pre.to_rgb is False  # CIFAR arrays are RGB already
+    x = torch.tensor([0.0, 37.0, 128.0, 255.0])
+    for c in range(3):
+        ours = (x - pre.mean[c]) / pre.std[c]
+        official = (x / 255 - CIFAR100_MEAN[c]) / CIFAR100_STD[c]
+        torch.testing.assert_close(ours, official, rtol=0, atol=1e-5)
+    assert cfg.get('data_preprocessor') is None  # no second, dataset-level normalisation

@@ -18,8 +18,11 @@ train_dataloader = dict(batch_size=64, num_workers=4)
 val_dataloader = dict(batch_size=128, num_workers=4)
 test_dataloader = val_dataloader
 
+# The official (and the RepDistiller / CRD teachers') CIFAR-100 normalisation, of 0-1 pixels; the
+# preprocessor takes 0-255 values, hence x 255 (mmpretrain's own CIFAR-100 constants differ slightly).
+cifar_mean, cifar_std = (0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)
 cifar_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor', num_classes=100,
-                          mean=[129.304, 124.070, 112.434], std=[68.170, 65.392, 70.418], to_rgb=False)
+                          mean=[m * 255 for m in cifar_mean], std=[s * 255 for s in cifar_std], to_rgb=False)
 data_preprocessor = None  # the algorithm carries its own (below)
 
 model = dict(
