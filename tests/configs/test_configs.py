@@ -160,3 +160,33 @@ def test_cifar_configs_normalise_like_the_official_code(name):
         official = (x / 255 - CIFAR100_MEAN[c]) / CIFAR100_STD[c]
         torch.testing.assert_close(ours, official, rtol=0, atol=1e-5)
     assert cfg.get('data_preprocessor') is None  # no second, dataset-level normalisation
+
+
+@pytest.mark.parametrize('name', CLASSIFICATION)
+def test_classification_students_get_their_networks_fc_init(name):
+    """The student head's init_cfg is the one of its network's own FC (fcfd_mm.models.zoo.HEAD_INIT)."""
+    from fcfd_mm.models.zoo import HEAD_INIT, all_model_cfgs, head_init_cfg
+    cfg = Config.fromfile(str(CONFIGS / name))
+    backbone = {k: v for k, v in cfg.model.architecture.backbone.items() if k != '_delete_'}
+    names = [n for n, b in all_model_cfgs().items() if b == backbone and n in HEAD_INIT]
+    init = cfg.model.architecture.head.get('init_cfg', 'mmpretrain default')
+    if backbone['type'] == 'MobileNetV1':  # no official FC init known: mmpretrain's default, stated
+        assert init == dict(type='Normal', layer='Linear', std=0.01)
+        return
+    assert names, backbone
+    expected = head_init_cfg(names[0])
+    assert init == expected or (init is not None and expected is not None and
+                                {k: v for k, v in init.items() if k != '_delete_'} == expected)
+
+
+def test_resnet8x4_config_student_fc_keeps_pytorchs_default_init_through_the_algorithm():
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(str(CONFIGS / 'classification' / 'fcfd_cifar100_resnet32x4_resnet8x4.py'))
+    cfg.model.teacher_ckpt = None
+    torch.manual_seed(0)
+    alg = MODELS.build(cfg.model)
+    alg.init_weights()  # what the runner calls
+    fc = alg.student.head.fc
+    bound = 1 / 256 ** 0.5
+    assert fc.weight.abs().max() <= bound and fc.bias.abs().max() <= bound
+    assert fc.bias.abs().max() > 0.5 * bound and abs(fc.weight.std().item() - bound / 3 ** 0.5) < 0.002

@@ -33,7 +33,9 @@ model = dict(
         _scope_='mmpretrain', type='ImageClassifier',
         backbone=dict(type='RepCifarResNet', arch='resnet8x4'),
         neck=dict(type='ReLUGlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
+        # the student's FC keeps PyTorch's default nn.Linear init, as RepDistiller's resnet / ShuffleNets
+        # (WRN: zero bias only; vgg / MobileNetV2: N(0, 0.01), set in those pair configs)
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=256, init_cfg=None,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     teacher=dict(
         _scope_='mmpretrain', type='ImageClassifier',

@@ -19,7 +19,8 @@ model = dict(
         _scope_='mmpretrain', type='ImageClassifier',
         backbone=dict(type='StagedResNet', depth=18),
         neck=dict(type='ReLUGlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+        # torchvision's ResNet leaves its FC at PyTorch's default nn.Linear init
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512, init_cfg=None,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     teacher=dict(
         _scope_='mmpretrain', type='ImageClassifier',
