@@ -28,7 +28,7 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['fcfd_mm', 'fcfd_mm.*']),
     install_requires=read_requirements('runtime.txt'),
-    extras_require={'tests': read_requirements('tests.txt')},
+    extras_require={'classification': read_requirements('classification.txt'), 'tests': read_requirements('tests.txt')},
     classifiers=[
         'Programming Language :: Python :: 3',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',

@@ -2,8 +2,10 @@
 
 Importing the package applies the stack's compat layer (``fcfd_mm.compat``) first, then
 registers into MMRazor's registry: ``FCFDDistill`` (algorithm), ``FCFDBridge`` (connector),
-``SigmoidKDLoss`` and ``WeightedMSELoss`` (losses); into MMEngine's ``OPTIM_WRAPPERS``:
-``FCFDOptimWrapper`` / ``FCFDAmpOptimWrapper``. Use it from any OpenMMLab config with
+``SigmoidKDLoss`` and ``WeightedMSELoss`` (losses); into MMEngine's: ``NonFiniteLossHook`` and
+``FCFDTeacherCheckHook`` (hooks), ``FCFDOptimWrapper`` / ``FCFDAmpOptimWrapper`` (optimizer
+wrappers); when mmpretrain is installed, the staged classification backbones (``fcfd_mm.models``)
+into mmpretrain's. Use it from any OpenMMLab config with
 ``custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)``.
 """
 from . import compat
@@ -11,7 +13,13 @@ from . import compat
 compat.apply_all()
 
 from . import algorithms, connectors, engine, losses  # noqa: E402,F401  (registration)
-from . import models  # noqa: E402,F401  (registration: staged backbones, neck, in mmpretrain's MODELS)
+try:  # the classification parts need mmpretrain; detection-only environments work without it
+    import mmpretrain  # noqa: F401
+except ImportError:
+    HAS_MMPRETRAIN = False
+else:
+    HAS_MMPRETRAIN = True
+    from . import models  # noqa: E402,F401  (registration: staged backbones, neck, in mmpretrain's MODELS)
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'algorithms', 'connectors', 'engine', 'losses', 'models']
+__all__ = ['__version__', 'HAS_MMPRETRAIN', 'compat', 'algorithms', 'connectors', 'engine', 'losses']

@@ -4,8 +4,8 @@
 #   python3 -m venv .venv && . .venv/bin/activate && bash tools/install.sh
 #
 # Steps: build requirements (torch, setuptools<82) -> mmcv 2.1.0 compiled from its PyPI sdist
-# against the installed torch (C++ standard patched to what torch's headers need) -> runtime
-# requirements -> fcfd_mm (editable) -> import check.
+# against the installed torch (C++ standard patched to what torch's headers need) -> runtime,
+# classification (mmpretrain) and test requirements -> fcfd_mm (editable) -> import check.
 #
 # Environment knobs:
 #   FCFD_SKIP_TORCH=1        keep the torch already installed (e.g. a CUDA build) instead of the pin
@@ -30,7 +30,8 @@ echo "[install] build requirements: $(( $(date +%s) - t0 )) s"
 "$PY" "$here/tools/build_mmcv.py"
 echo "[install] mmcv: $(( $(date +%s) - t0 )) s"
 
-pip_install -r "$here/requirements/runtime.txt" -r "$here/requirements/tests.txt"
+pip_install -r "$here/requirements/runtime.txt" -r "$here/requirements/classification.txt" \
+  -r "$here/requirements/tests.txt"
 pip_install --no-build-isolation --no-deps -e "$here"
 "$PY" -c "from mmcv.ops import nms, RoIAlign; import fcfd_mm, mmdet.models, mmrazor.models, mmpretrain.models; print('[install] imports ok: fcfd_mm', fcfd_mm.__version__)"
 echo "[install] done in $(( $(date +%s) - t0 )) s"

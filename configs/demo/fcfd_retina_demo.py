@@ -4,7 +4,7 @@
 # configs/fcfd_retina_r101_r50_coco.py (see there and README "Performance" for how it was chosen).
 #   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first
 #   python tools/train.py configs/demo/fcfd_retina_demo.py
-_base_ = ['./retinanet_demo_student.py']
+_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_safety.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
 teacher_ckpt = 'work_dirs/retinanet_demo_teacher/iter_1200.pth'

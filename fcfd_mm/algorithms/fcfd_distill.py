@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
 
 import torch
 from mmengine.logging import MessageHub, print_log
@@ -13,6 +13,7 @@ from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
+from ..engine.teacher_check import TEACHER_CHECK_DEFAULTS, resolve_teacher_check
 from ..tails import build_tail
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
@@ -50,13 +51,17 @@ class FCFDDistill(SingleTeacherDistill):
             the teacher's backbone and neck (the teacher head runs inside FCFD).
         inherit_teacher: student submodules initialised from the teacher's after weight init,
             e.g. ``('neck', 'rpn_head', 'roi_head')`` (the INHERIT variant, spec §3.3).
+        teacher_check: settings of the teacher check that ``FCFDTeacherCheckHook`` runs before
+            the first iteration (:mod:`fcfd_mm.engine.teacher_check`: ``num_samples``, ``metric``,
+            ``min_value``, ``check_classes``); ``None`` switches it off.
         **kwargs: ``architecture``, ``teacher``, ``teacher_ckpt``, ``teacher_norm_eval``... as in
             ``SingleTeacherDistill``; ``architecture`` / ``teacher`` may be
             ``dict(cfg_path='local/config.py')``.
     """
 
     def __init__(self, fcfd: Optional[dict] = None, distiller: Optional[dict] = None,
-                 inherit_teacher: Sequence[str] = (), teacher_ckpt: Optional[str] = None, **kwargs) -> None:
+                 inherit_teacher: Sequence[str] = (), teacher_ckpt: Optional[str] = None,
+                 teacher_check: Optional[Mapping] = TEACHER_CHECK_DEFAULTS, **kwargs) -> None:
         if teacher_ckpt and not teacher_ckpt.startswith(('http://', 'https://', 's3://')) \
                 and not os.path.isfile(teacher_ckpt):
             raise FileNotFoundError(f'teacher_ckpt {teacher_ckpt!r} does not exist. Set model.teacher_ckpt (or '
@@ -68,6 +73,9 @@ class FCFDDistill(SingleTeacherDistill):
             if role in kwargs:
                 kwargs[role] = resolve_model_cfg(kwargs[role], f'model.{role}')
         super().__init__(distiller=distiller or dict(type='ConfigurableDistiller'), teacher_ckpt=None, **kwargs)
+        self.teacher_check = resolve_teacher_check(teacher_check)
+        self.teacher_checked, self._warned_unchecked = False, False  # set by FCFDTeacherCheckHook / loss
+        self.teacher_ckpt_path, self.teacher_ckpt_meta = teacher_ckpt, None
         if teacher_ckpt:
             self.load_teacher_checkpoint(teacher_ckpt)
         fcfd = dict(fcfd or {})
@@ -144,12 +152,18 @@ class FCFDDistill(SingleTeacherDistill):
         from mmengine.runner import load_checkpoint
         try:
             # strict: a checkpoint of another architecture must not leave a silently random teacher
-            load_checkpoint(self.teacher, path, map_location='cpu', strict=True)
+            checkpoint = load_checkpoint(self.teacher, path, map_location='cpu', strict=True)
         except Exception as exc:
+            if path.startswith(('http://', 'https://')) and isinstance(exc, OSError):  # URLError is an OSError
+                raise RuntimeError(f'teacher_ckpt {path!r} could not be downloaded ({type(exc).__name__}: {exc}). '
+                                   f'Without internet access here, download it on another machine and pass the '
+                                   f'file: `--cfg-options model.teacher_ckpt=/path/to/{path.rsplit("/", 1)[-1]}` '
+                                   f'(or put it into $TORCH_HOME/hub/checkpoints/).') from exc
             raise RuntimeError(f'teacher_ckpt {path!r} could not be loaded ({type(exc).__name__}: {exc}). It must '
                                f'be a checkpoint of the teacher config, saved by mmengine/mmdet tools/train.py '
                                f'(a .pth with a state_dict).') from exc
         self.teacher._is_init = True  # keep the loaded weights when the runner calls init_weights()
+        self.teacher_ckpt_meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -220,6 +234,11 @@ class FCFDDistill(SingleTeacherDistill):
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
+        if self.teacher_check is not None and not self.teacher_checked and not self._warned_unchecked:
+            self._warned_unchecked = True
+            print_log('FCFDDistill: teacher_check is on but no FCFDTeacherCheckHook ran before training; add '
+                      "custom_hooks=[dict(type='FCFDTeacherCheckHook')] to the config (the FCFD configs have it), "
+                      'or set model.teacher_check=None.', logger='current', level=logging.WARNING)
         distilling = not self.distillation_stopped
         if distilling:
             self.distiller.set_deliveries_override(False)

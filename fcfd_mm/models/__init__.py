@@ -5,15 +5,21 @@
 ``ReLUGlobalAveragePooling`` neck. ``REPDISTILLER_MODELS`` / ``REPDISTILLER_FEAT_DIM`` name the 13
 CRD-benchmark networks; :func:`convert_repdistiller_state_dict` loads their checkpoints.
 """
-from .convert import convert_repdistiller_state_dict
-from .mobilenet import MobileNetV1, RepCifarMobileNetV2
-from .necks import ReLUGlobalAveragePooling
-from .resnet import RepCifarResNet, RepCifarResNet50, StagedResNet
-from .shufflenet import RepCifarShuffleNetV1, RepCifarShuffleNetV2
-from .staged import StagedBackbone
-from .vgg import RepCifarVGG
-from .wrn import RepCifarWRN
-from .zoo import (FEAT_DIM, IMAGENET_MODELS, REPDISTILLER_EXTRA_MODELS, REPDISTILLER_FEAT_DIM,
+try:
+    import mmpretrain  # noqa: F401
+except ImportError as exc:  # detection-only install
+    raise ImportError('fcfd_mm.models (the staged classification backbones) needs mmpretrain: '
+                      '`pip install -r requirements/classification.txt` (mmpretrain==1.2.0).') from exc
+
+from .convert import convert_repdistiller_state_dict  # noqa: E402
+from .mobilenet import MobileNetV1, RepCifarMobileNetV2  # noqa: E402
+from .necks import ReLUGlobalAveragePooling  # noqa: E402
+from .resnet import RepCifarResNet, RepCifarResNet50, StagedResNet  # noqa: E402
+from .shufflenet import RepCifarShuffleNetV1, RepCifarShuffleNetV2  # noqa: E402
+from .staged import StagedBackbone  # noqa: E402
+from .vgg import RepCifarVGG  # noqa: E402
+from .wrn import RepCifarWRN  # noqa: E402
+from .zoo import (FEAT_DIM, IMAGENET_MODELS, REPDISTILLER_EXTRA_MODELS, REPDISTILLER_FEAT_DIM,  # noqa: E402
                   REPDISTILLER_MODELS, backbone_cfg, classifier_cfg)
 
 __all__ = [

@@ -231,6 +231,44 @@ def test_unloadable_teacher_checkpoint_is_reported(tmp_path):
         MODELS.build(fcfd_cfg('frcnn', teacher_ckpt=str(bad)))
 
 
+ZOO_URL = 'https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/tiny/tiny_teacher_20200130-f513f705.pth'
+
+
+@pytest.fixture
+def zoo_served_locally(tmp_path, monkeypatch):
+    """torch.hub's download served from a local file (no network): mmengine's http loader, torch's
+    hub cache and the project's safe loading all run as for a real model-zoo URL."""
+    import shutil
+    served = {}
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setattr(torch.hub, 'download_url_to_file',
+                        lambda url, dst, *a, **k: shutil.copy(served[url], dst))
+    return served
+
+
+def test_a_model_zoo_url_teacher_loads_strictly_through_mmengine(tmp_path, zoo_served_locally):
+    from mmrazor.registry import MODELS
+    reference = build_fcfd('frcnn', seed=3).teacher
+    zoo_served_locally[ZOO_URL] = tmp_path / 'served.pth'
+    torch.save({'state_dict': reference.state_dict(), 'meta': {'CLASSES': ('a', 'b', 'c', 'd')}},
+               zoo_served_locally[ZOO_URL])
+    torch.manual_seed(0)
+    alg = MODELS.build(fcfd_cfg('frcnn', teacher_ckpt=ZOO_URL))
+    alg.init_weights()  # the loaded teacher must survive the runner's weight init
+    for k, v in reference.state_dict().items():
+        assert torch.equal(v, alg.teacher.state_dict()[k]), k
+    assert alg.teacher_ckpt_meta == {'CLASSES': ('a', 'b', 'c', 'd')}
+    assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' / ZOO_URL.rsplit('/', 1)[1]).is_file()
+
+
+def test_a_model_zoo_url_of_another_architecture_is_refused(tmp_path, zoo_served_locally):
+    from mmrazor.registry import MODELS
+    zoo_served_locally[ZOO_URL] = tmp_path / 'served.pth'
+    torch.save({'state_dict': build_fcfd('frcnn').student.state_dict()}, zoo_served_locally[ZOO_URL])
+    with pytest.raises(RuntimeError, match='teacher_ckpt .*could not be loaded'):
+        MODELS.build(fcfd_cfg('frcnn', teacher_ckpt=ZOO_URL))
+
+
 def test_class_count_mismatch_is_refused():
     from mmrazor.registry import MODELS
     cfg = fcfd_cfg('frcnn')

@@ -13,11 +13,13 @@ MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py',
            'fcfd_pkd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_coco_fast.py', 'fcfd_retina_r101_r50_coco_fast.py']
 STAGES = ['fcfd_stages_frcnn_r101_r50_coco.py', 'fcfd_stages_fpn_frcnn_r101_r50_coco.py',
           'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py']
+PAIRS = {'fcfd_frcnn_r101_r18_coco.py': ('ResNet', 'ResNet'),  # the paper's other detection pairs
+         'fcfd_frcnn_r50_mobilenetv2_coco.py': ('MobileNetV2', 'ResNet')}
 ALL = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
 
 
 def test_mission_configs_are_shipped():
-    assert set(MISSION) <= set(ALL) and set(STAGES) <= set(ALL)
+    assert set(MISSION) <= set(ALL) and set(STAGES) <= set(ALL) and set(PAIRS) <= set(ALL)
 
 
 @pytest.mark.parametrize('name', ALL)
@@ -27,6 +29,18 @@ def test_config_parses_and_names_registered_types(name):
     if cfg.model.get('type') == 'FCFDDistill':
         assert cfg.custom_imports['imports'] == ['fcfd_mm']
         assert cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
+        # the safety hooks are on in every FCFD config, and the registry finds them from its scope
+        from mmengine.registry import HOOKS, DefaultScope
+        hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook'} <= set(hooks)
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
+            assert all(HOOKS.get(h) is not None for h in hooks)
+
+
+@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py'])
+def test_coco_configs_use_model_zoo_teachers(name):
+    url = Config.fromfile(str(CONFIGS / name)).model.teacher_ckpt
+    assert url.startswith('https://download.openmmlab.com/mmdetection/v2.0/') and url.endswith('.pth')
 
 
 @pytest.mark.parametrize('name', ALL)
@@ -85,10 +99,40 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
         assert alg.inherit_teacher == ('neck', 'rpn_head', 'roi_head')
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize('name', sorted(PAIRS))
+def test_paper_pair_config_builds_and_runs_a_loss_step(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    assert cfg.model.teacher_ckpt.startswith('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/')
+    cfg.model.teacher_ckpt = None
+    alg, losses = _loss_step(cfg.model)
+    student, teacher = PAIRS[name]
+    assert (type(alg.student.backbone).__name__, type(alg.teacher.backbone).__name__) == (student, teacher)
+    assert alg.teacher.backbone.depth == (101 if 'r101' in name else 50)
+    assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} <= set(losses)
+    assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
+
+
 def test_mission_config_with_missing_teacher_checkpoint_names_the_fix():
     from mmrazor.registry import MODELS
     cfg = Config.fromfile(str(CONFIGS / 'fcfd_frcnn_r101_r50_coco.py'))
+    cfg.model.teacher_ckpt = 'checkpoints/missing.pth'
     with pytest.raises(FileNotFoundError, match=r'model\.teacher_ckpt'):
+        MODELS.build(cfg.model)
+
+
+def test_mission_config_with_unreachable_teacher_url_names_the_fix(monkeypatch, tmp_path):
+    import torch
+    from mmrazor.registry import MODELS
+
+    def offline(url, dst, *args, **kwargs):
+        raise __import__('urllib.error').error.URLError('Name or service not known')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    cfg = Config.fromfile(str(CONFIGS / 'fcfd_frcnn_r101_r50_coco.py'))
+    with pytest.raises(RuntimeError, match=r'could not be downloaded.*model\.teacher_ckpt=/path/to/faster_rcnn_r101'):
         MODELS.build(cfg.model)
 
 

@@ -6,6 +6,7 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/fcfd_safety.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 data_preprocessor = None  # the algorithm carries its own (below)

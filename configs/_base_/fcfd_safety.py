@@ -1,0 +1,8 @@
+# The safety hooks of every FCFD config (registered by fcfd_mm; usable in any config with
+# custom_imports=dict(imports=['fcfd_mm'])):
+# - NonFiniteLossHook: stops training at the first NaN/Inf loss term, naming the term, the
+#   iteration and the last checkpoint; nothing is checkpointed after it.
+# - FCFDTeacherCheckHook: before the first iteration, compares the teacher checkpoint's class
+#   names with the dataset's and scores the teacher on a few validation samples; settings in
+#   model.teacher_check (None switches it off).
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook')]
