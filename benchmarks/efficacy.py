@@ -88,6 +88,7 @@ def main(argv=None):
                    help='extra key=value overrides for every non-baseline method, e.g. '
                         'model.fcfd.tail.anchor_weighting=teacher_score')
     a = p.parse_args(argv)
+    from fcfd_mm.utils.metrics import read_test_metric
     py = sys.executable
     work = osp.abspath(osp.join(a.work_dir, a.family))
     os.makedirs(work, exist_ok=True)
@@ -113,9 +114,10 @@ def main(argv=None):
                      f'randomness.seed={seed}'], wd + '_train.log')
                 run([py, 'tools/test.py', cfg, osp.join(wd, f'iter_{a.iters}.pth'), '--work-dir',
                      osp.join(wd, 'test')], wd + '_test.log')
-            with open(metrics) as fh:
-                # CocoMetric returns no keys when the model detects nothing at all: that is mAP 0
-                results.setdefault(method, []).append(json.load(fh).get('coco/bbox_mAP', 0.0))
+            value = read_test_metric(metrics, 'coco/bbox_mAP')  # detects nothing: no COCO keys, mAP 0
+            if value is None:
+                sys.exit(f'{metrics} has no coco/bbox_mAP (see {wd}_test.log)')
+            results.setdefault(method, []).append(value)
             print(f'{method:<12} seed {seed}: bbox mAP {results[method][-1]:.3f}', flush=True)
     print(f'\nEfficacy ({a.family} demo, {a.iters} student iterations, seeds {a.seeds}; COCO bbox mAP)')
     base = statistics.mean(results['no_kd']) if 'no_kd' in results else None

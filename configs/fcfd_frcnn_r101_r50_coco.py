@@ -37,4 +37,6 @@ model = dict(
                 reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))))
 
 find_unused_parameters = False  # every bridge gets a gradient every step
+# unused bridges (unsampled stage paths, all bridges after StopDistillHook) are skipped by SGD, as officially
+optim_wrapper = dict(type='FCFDOptimWrapper')
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

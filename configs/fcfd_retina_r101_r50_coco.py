@@ -39,5 +39,6 @@ model = dict(
 
 find_unused_parameters = False
 # RetinaNet's 1x schedule in mmdet uses lr 0.01 at batch 16
-optim_wrapper = dict(optimizer=dict(lr=0.01))
+# FCFDOptimWrapper: unused bridges (unsampled stage paths, all after StopDistillHook) are skipped by SGD
+optim_wrapper = dict(type='FCFDOptimWrapper', optimizer=dict(lr=0.01))
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -11,6 +11,20 @@ import fcfd_mm  # noqa: F401  (compat layer first, as in every entry point)
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _restore_mmengine_globals():
+    """A test that builds an mmengine ``Runner`` in-process leaves its ``DefaultScope`` (e.g.
+    'mmdet') and ``MessageHub`` as the current instances, which would change how later tests'
+    registries resolve names and what training progress they read; drop what a test added."""
+    from mmengine.logging import MessageHub
+    from mmengine.registry import DefaultScope
+    before = {cls: list(cls._instance_dict) for cls in (DefaultScope, MessageHub)}
+    yield
+    for cls, names in before.items():
+        for name in [n for n in cls._instance_dict if n not in names]:
+            del cls._instance_dict[name]
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
     return REPO

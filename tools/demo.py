@@ -19,6 +19,7 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)  # run from a checkout
 CONFIGS = {
     'frcnn': ('configs/demo/faster-rcnn_demo_teacher.py', 'configs/demo/faster-rcnn_demo_student.py',
               'configs/demo/fcfd_frcnn_demo.py'),
@@ -110,20 +111,27 @@ def main(argv=None):
         run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule_options(a.family, s_len),
              *extra], osp.join(work, name.replace('+', '_') + '.log'))
         runs.append((name, cfg, osp.join(wd, checkpoint_name(a.family, s_len)), wd))
+    from fcfd_mm.utils.metrics import read_test_metric
     rows = []
     for name, cfg, ckpt, wd in runs:
         extra = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'] if cfg == fcfd_cfg else []
         run([py, 'tools/test.py', cfg, ckpt, '--work-dir', osp.join(wd, 'test'), *extra],
             osp.join(work, name.replace('+', '_') + '_test.log'))
-        with open(osp.join(wd, 'test', 'test_metrics.json')) as f:
-            m = json.load(f)
-        rows.append((name, m[metric], seconds_per_iter(wd)))
-    print(f'\nDemo ({a.family}; {s_len} student {"epochs" if cls else "iterations"}; {metric} on the demo val set)')
-    print(f'{"model":<16}{metric_label:>10}{"s/iter":>9}')
-    for name, value, t in rows:
-        print(f'{name:<16}{value:>10.3f}{t:>9.3f}')
+        # a detector that detects nothing gets no COCO keys: read as mAP 0 (as benchmarks/efficacy.py)
+        rows.append((name, read_test_metric(osp.join(wd, 'test', 'test_metrics.json'), metric), seconds_per_iter(wd)))
+    print(results_table(rows, f'{a.family}; {s_len} student {"epochs" if cls else "iterations"}; {metric} on the '
+                              f'demo val set', metric_label))
     with open(osp.join(work, 'demo_results.json'), 'w') as f:
         json.dump([dict(model=r[0], metric=metric, value=r[1], s_per_iter=r[2]) for r in rows], f, indent=1)
+
+
+def results_table(rows, title, metric_label):
+    """The demo's table: one line per ``(model, metric value or None, s/iter)``; None reads 'n/a'."""
+    lines = [f'\nDemo ({title})', f'{"model":<16}{metric_label:>10}{"s/iter":>9}']
+    for name, value, t in rows:
+        shown = f'{value:>10.3f}' if value is not None else f'{"n/a":>10}'
+        lines.append(f'{name:<16}{shown}{t:>9.3f}')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

@@ -37,13 +37,16 @@ def build_cfg(args):
     import torch
     cfg = load_tool_config(args)
     if args.amp:
+        # FCFD configs clear the unused bridges' gradients (FCFDOptimWrapper): keep that under AMP
+        fcfd = cfg.optim_wrapper.get('type', 'OptimWrapper').startswith('FCFD')
         if torch.cuda.is_available():  # mmdet's --amp: fp16 autocast, dynamic loss scaling
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            amp = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
         else:  # CPU autocast has bf16 only; MMEngine's AmpOptimWrapper refuses a CPU-only machine
-            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+            amp = 'CPUAmpOptimWrapper'
             cfg.optim_wrapper.pop('loss_scale', None)
             cfg.optim_wrapper.dtype = 'bfloat16'
+        cfg.optim_wrapper.type = f'FCFD{amp}' if fcfd else amp
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:
             cfg.auto_scale_lr.enable = True

@@ -1,7 +1,9 @@
 # FCFD on CIFAR-100: vgg13 (teacher) -> vgg8 (student). Spec §2.3: LR 0.05, T=4, lambda=5, mu=1.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
-    architecture=dict(backbone=dict(_delete_=True, type='RepCifarVGG', arch='vgg8'), head=dict(in_channels=512)),
+    architecture=dict(backbone=dict(_delete_=True, type='RepCifarVGG', arch='vgg8'),
+                      head=dict(in_channels=512,  # the student FC's own init in RepDistiller: N(0, 0.01), zero bias
+                                init_cfg=dict(_delete_=True, type='Normal', layer='Linear', std=0.01, bias=0.0))),
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarVGG', arch='vgg13'), head=dict(in_channels=512)),
     teacher_ckpt='checkpoints/cifar100/vgg13.pth',
     fcfd=dict(

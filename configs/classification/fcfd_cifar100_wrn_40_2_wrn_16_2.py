@@ -1,7 +1,9 @@
 # FCFD on CIFAR-100: wrn_40_2 (teacher) -> wrn_16_2 (student). Spec §2.3: LR 0.05, T=4, lambda=5, mu=0.2.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
-    architecture=dict(backbone=dict(_delete_=True, type='RepCifarWRN', arch='wrn_16_2'), head=dict(in_channels=128)),
+    architecture=dict(backbone=dict(_delete_=True, type='RepCifarWRN', arch='wrn_16_2'),
+                      head=dict(in_channels=128,  # RepDistiller's WRN FC: default weight init, zero bias
+                                init_cfg=dict(_delete_=True, type='ZeroBias', layer='Linear'))),
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarWRN', arch='wrn_40_2'), head=dict(in_channels=128)),
     teacher_ckpt='checkpoints/cifar100/wrn_40_2.pth',
     fcfd=dict(

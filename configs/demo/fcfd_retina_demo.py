@@ -26,4 +26,5 @@ model = dict(
                 reg=dict(type='WeightedMSELoss', loss_weight=1.0)))))
 
 find_unused_parameters = False
+optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

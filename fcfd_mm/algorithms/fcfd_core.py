@@ -94,6 +94,9 @@ def ghost_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor,
                 ghost = (m.running_mean.detach().clone(), m.running_var.detach().clone(),
                          m.num_batches_tracked.detach().clone())
                 store[(key, name)] = ghost
+            elif ghost[0].device != m.running_mean.device:  # loaded from a checkpoint, or the model moved
+                ghost = tuple(g.to(m.running_mean.device) for g in ghost)
+                store[(key, name)] = ghost
             swapped.append((m, m.running_mean, m.running_var, m.num_batches_tracked))
             m.running_mean, m.running_var, m.num_batches_tracked = ghost
     try:
@@ -293,7 +296,7 @@ class FCFDStageSwitch(nn.Module):
         mixture_weight: mu, on the hybrid paths' output losses.
         l2_warmup: ``dict(length=L, by_epoch=True)``: lambda ramps as ``min(1, (e + 1) / L)``.
         pooled_last: add the ``GAP(ReLU(.))`` MSE at position N (classifiers).
-        ghost_bn: hybrid passes use separate BN running statistics.
+        ghost_bn: hybrid passes use separate BN running statistics (saved in the state dict).
         seed: path-sampling seed, combined with the iteration (same draw on every rank).
         bridge, s2t_activation, t2s_activation: bridge config and activations (None /
             'leaky_relu') for bridges into the teacher / into the student.
@@ -347,6 +350,47 @@ class FCFDStageSwitch(nn.Module):
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.stages')
         self._ghost_buffers: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]] = {}
+        #: bridges the last forward did not use (they got only the zero keep-in-graph term)
+        self.unused_bridges: List[nn.Module] = []
+
+    # The ghost BN buffers live in a plain dict (created on first use of each path); they are
+    # written to / read from the state dict by hand so that checkpoints carry them, as
+    # ``ghost_bn.<path>.<BN layer name>.<running_mean|running_var|num_batches_tracked>``.
+    GHOST_PREFIX = 'ghost_bn.'
+    GHOST_BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        for (path, layer), tensors in self._ghost_buffers.items():
+            for buf, t in zip(self.GHOST_BUFFERS, tensors):
+                destination[f'{prefix}{self.GHOST_PREFIX}{path}.{layer}.{buf}'] = t.detach()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        head = prefix + self.GHOST_PREFIX
+        found: Dict[Tuple[str, str], Dict[str, Tensor]] = {}
+        for key, value in state_dict.items():
+            if not key.startswith(head):
+                continue
+            if key in unexpected_keys:
+                unexpected_keys.remove(key)
+            path, _, rest = key[len(head):].partition('.')
+            layer, _, buf = rest.rpartition('.')
+            if not path or not layer or buf not in self.GHOST_BUFFERS:
+                error_msgs.append(f'{key}: not a ghost BN buffer ({head}<path>.<layer>.<buffer>).')
+                continue
+            found.setdefault((path, layer), {})[buf] = value.detach().clone()
+        store = {}
+        for (path, layer), bufs in found.items():
+            if set(bufs) != set(self.GHOST_BUFFERS):
+                error_msgs.append(f'{head}{path}.{layer}: has {sorted(bufs)}, needs all of {list(self.GHOST_BUFFERS)}.')
+                continue
+            store[(path, layer)] = tuple(bufs[b] for b in self.GHOST_BUFFERS)
+        # a state dict without ghost buffers (saved before any hybrid pass, or by an older fcfd-mm)
+        # leaves none: they are then created from the main statistics on first use, as in a new run
+        self._ghost_buffers = store
 
     def read(self, k: int) -> List[int]:
         """Positions whose bridged features a hybrid path switching at ``k`` feeds the receiver."""
@@ -412,9 +456,11 @@ class FCFDStageSwitch(nn.Module):
                     later, extra, out = tail.run_from_stage(student, k, inputs, context)
             outs[direction].append(out)
 
-        # bridges of unsampled paths: a zero term keeps them in the graph for DDP.
-        unused = _keep_in_graph([b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] +
-                                [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s])
+        # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer
+        # wrapper then clears their (zero) gradients, as the official step leaves them None.
+        self.unused_bridges = [b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] + \
+            [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s]
+        unused = _keep_in_graph(self.unused_bridges)
         feat = lam * sum(feats) if feats else _fp32_zero(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():

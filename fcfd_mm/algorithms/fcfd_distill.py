@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
 
 import torch
 from mmengine.logging import MessageHub, print_log
@@ -19,6 +19,8 @@ from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
 
 FCFD_KEYS = ('tail', 'neck', 'stages')
+#: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
+UNCLEARED_WARN_PASSES = 64
 
 
 @MODELS.register_module()
@@ -82,6 +84,8 @@ class FCFDDistill(SingleTeacherDistill):
             raise ValueError(f'fcfd has unknown key(s) {sorted(unknown)}; it takes {list(FCFD_KEYS)} (FPN settings '
                              f'such as paths or bridge go under fcfd.neck, stage settings under fcfd.stages).')
         self.tail = build_tail(self.student, self.teacher, fcfd.get('tail'))
+        # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in checkpoints
+        self.fcfd_tail_state = torch.nn.ModuleDict(self.tail.state_modules())
         neck_cfg = fcfd.get('neck', {} if self.tail.has_neck_switch else None)
         stages_cfg = fcfd.get('stages', None if self.tail.has_neck_switch else {})
         if neck_cfg is not None and not self.tail.has_neck_switch:
@@ -95,6 +99,9 @@ class FCFDDistill(SingleTeacherDistill):
         if self.fcfd_stages is not None:
             recorders.update(self.tail.stage_recorders())
         self.fcfd_recorders = RecorderManager(recorders)
+        # ids of the FCFD parameters unused by every loss pass since the last pop_unused_parameters()
+        self._unused_ids: Optional[Set[int]] = None
+        self._passes_since_pop, self._unused_since_pop = 0, False
         self.fcfd_recorders.initialize(self.student)
         self.inherit_teacher = tuple(inherit_teacher)
         for name in self.inherit_teacher:
@@ -182,6 +189,39 @@ class FCFDDistill(SingleTeacherDistill):
     def _fcfd_modules(self) -> List[torch.nn.Module]:
         return [m for m in (self.fcfd_neck, self.fcfd_stages) if m is not None]
 
+    def _fcfd_parameters(self) -> List[torch.nn.Parameter]:
+        return [p for m in self._fcfd_modules() for p in m.parameters()]
+
+    def _record_unused(self, modules: Sequence[torch.nn.Module]) -> None:
+        """Note the FCFD modules this loss pass did not use (their parameters got only a zero
+        keep-in-graph term); intersected over the passes until the next pop."""
+        ids = {id(p) for m in modules for p in m.parameters()}
+        self._unused_ids = ids if self._unused_ids is None else self._unused_ids & ids
+        self._passes_since_pop += 1
+        self._unused_since_pop = self._unused_since_pop or bool(ids)
+        if self._unused_since_pop and self._passes_since_pop == UNCLEARED_WARN_PASSES:
+            print_log(f'FCFDDistill: {UNCLEARED_WARN_PASSES} training steps without an optimizer step that clears '
+                      f'the gradients of unused bridges: unsampled bridges (and all bridges after StopDistillHook) '
+                      f'get weight decay and momentum, unlike the official code. Use optim_wrapper=dict('
+                      f'type=\'FCFDOptimWrapper\', ...) (FCFDAmpOptimWrapper with AMP).', logger='current',
+                      level=logging.WARNING)
+
+    def pop_unused_parameters(self) -> List[torch.nn.Parameter]:
+        """The FCFD parameters that no loss pass since the previous call used, and reset the record.
+
+        These are the bridges of hybrid paths that were not sampled (stage switch points) and,
+        after ``StopDistillHook``, every bridge: they are in the graph only through a zero term
+        (so DDP with ``find_unused_parameters=False`` sees a gradient for them), and their gradient
+        is exactly 0. The official step leaves their gradient ``None``, so SGD skips them (no
+        weight decay, no momentum); :class:`~fcfd_mm.engine.FCFDOptimWrapper` calls this after the
+        backward passes (and DDP's all-reduce) of an accumulation window and sets their ``.grad``
+        to ``None`` before ``optimizer.step()``. Every DDP rank samples the same paths, so every
+        rank clears the same parameters. The FPN switch uses all of its bridges in every step.
+        """
+        unused = self._unused_ids or set()
+        self._unused_ids, self._passes_since_pop, self._unused_since_pop = None, 0, False
+        return [p for p in self._fcfd_parameters() if id(p) in unused]
+
     def consistency_context(self) -> Any:
         """What the heads of the consistency terms run on (e.g. the RoIs), from the recorders of
         the last student loss pass, limited by the overhead controls (``consistency_rois``,
@@ -213,6 +253,7 @@ class FCFDDistill(SingleTeacherDistill):
             # After StopDistillHook the bridges get no gradient; a zero term keeps them in the
             # graph so DDP (find_unused_parameters=False) still sees a gradient for every parameter.
             losses['distill.loss_fcfd_stopped'] = _keep_in_graph(self._fcfd_modules())
+            self._record_unused(self._fcfd_modules())
             return losses
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
 
@@ -235,5 +276,6 @@ class FCFDDistill(SingleTeacherDistill):
                 tail, self.student, self.teacher, s_pos=tail.student_positions(records), t_pos=t_pos,
                 t_extra=t_neck, context=context, s_outputs=s_outputs, target=target, weight=weight,
                 epoch=int(hub.get_info('epoch', 0) or 0), iteration=int(hub.get_info('iter', 0) or 0)))
+        self._record_unused(self.fcfd_stages.unused_bridges if self.fcfd_stages is not None else [])
         losses.update(add_prefix(fcfd_losses, 'distill'))
         return losses

@@ -5,7 +5,8 @@ from typing import Dict, Optional
 
 import torch
 from mmcv.cnn import ConvModule
-from mmengine.model.weight_init import constant_init, kaiming_init
+from torch import nn
+from mmengine.model.weight_init import constant_init
 from mmrazor.models.architectures.connectors.base_connector import BaseConnector
 from mmrazor.registry import MODELS
 
@@ -32,9 +33,13 @@ class FCFDBridge(BaseConnector):
             (LeakyReLU(0.1), for receivers whose stages take post-ReLU inputs).
         norm_cfg: normalisation after the conv; BN as in the official code.
 
-    Initialisation follows the official code: Kaiming-normal (fan_out, relu) conv weights,
-    zero bias, BN weight 1 and bias 0. Built on mmcv's ConvModule; the init is redone here
-    because ConvModule uses the LeakyReLU gain when a LeakyReLU is attached.
+    Initialisation follows the official code, whose init loop touches ``nn.Conv2d`` and BN only:
+    ``nn.Conv2d`` weights Kaiming-normal (fan_out, relu), BN weight 1 and bias 0; the conv biases
+    (stride-2 and transposed bridges) and the whole ``nn.ConvTranspose2d`` (2x up) keep PyTorch's
+    default init (uniform, ``reset_parameters``). Built on mmcv's ConvModule, whose own init
+    (Kaiming with zero bias, the LeakyReLU gain when a LeakyReLU is attached, transposed convs
+    included) is undone: the global RNG is rewound to where the conv was built, so a transposed
+    bridge equals an ``nn.ConvTranspose2d`` built from the same RNG state.
     """
 
     def __init__(self, in_channels: int, out_channels: int, scale: float = 1.0,
@@ -50,12 +55,17 @@ class FCFDBridge(BaseConnector):
         conv_cfg, kernel, stride, padding, bias = _RESOLUTION_MODES[float(scale)]
         self.in_channels, self.out_channels, self.scale = in_channels, out_channels, float(scale)
         act_cfg = dict(type='LeakyReLU', negative_slope=0.1) if activation == 'leaky_relu' else None
+        rng = torch.get_rng_state()
         self.block = ConvModule(in_channels, out_channels, kernel, stride=stride, padding=padding, bias=bias,
                                 conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        torch.set_rng_state(rng)  # redo the conv's init from the RNG state it was built with
         self._official_init()
 
     def _official_init(self) -> None:
-        kaiming_init(self.block.conv, mode='fan_out', nonlinearity='relu', bias=0, distribution='normal')
+        conv = self.block.conv
+        conv.reset_parameters()  # PyTorch's default init of weight and bias
+        if isinstance(conv, nn.Conv2d):  # the official loop: nn.Conv2d weights only (not ConvTranspose2d)
+            nn.init.kaiming_normal_(conv.weight, mode='fan_out', nonlinearity='relu')
         if self.block.with_norm:
             constant_init(self.block.norm, 1, bias=0)
 

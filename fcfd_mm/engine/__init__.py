@@ -1,8 +1,11 @@
-"""MMEngine parts: hooks that keep long runs safe (the non-finite-loss guard, the teacher check) and
-the CPU mixed-precision optimiser wrapper (``tools/train.py --amp`` without a GPU)."""
+"""MMEngine components: hooks that keep long runs safe (the non-finite-loss guard and the teacher
+check), the optimizer wrappers that keep SGD off the bridges a step did not use, and bf16 mixed
+precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
 from .cpu_amp import CPUAmpOptimWrapper
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
+from .optim_wrappers import FCFDAmpOptimWrapper, FCFDCPUAmpOptimWrapper, FCFDOptimWrapper
 from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teacher_check
 
-__all__ = ['CPUAmpOptimWrapper', 'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+__all__ = ['CPUAmpOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'FCFDOptimWrapper',
+           'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook',
            'TeacherCheckError', 'resolve_teacher_check']

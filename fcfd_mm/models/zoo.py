@@ -8,7 +8,7 @@ names of the CRD benchmark) and ``REPDISTILLER_FEAT_DIM[name]`` the channels its
 from __future__ import annotations
 
 import copy
-from typing import Dict
+from typing import Dict, Optional
 
 REPDISTILLER_MODELS: Dict[str, dict] = {
     'resnet8x4': dict(type='RepCifarResNet', arch='resnet8x4'),
@@ -59,6 +59,32 @@ FEAT_DIM: Dict[str, int] = {
 }
 
 
+#: ``init_cfg`` of the ``LinearClsHead`` that gives the classifier the initialisation of the
+#: network's own FC layer (``None``: PyTorch's default ``nn.Linear`` init, kept as built):
+#: RepDistiller's resnet / ResNet50 / ShuffleNets and torchvision's ResNets leave it at the default,
+#: its WRNs zero only the bias, its vgg and MobileNetV2 draw N(0, 0.01) with zero bias (which is
+#: also mmpretrain's ``LinearClsHead`` default). Names not listed keep mmpretrain's default.
+_DEFAULT_LINEAR = None
+_NORMAL_001 = dict(type='Normal', layer='Linear', std=0.01, bias=0.0)
+_ZERO_BIAS = dict(type='ZeroBias', layer='Linear')
+HEAD_INIT: Dict[str, Optional[dict]] = {
+    **{f'resnet{d}': _DEFAULT_LINEAR for d in (8, 14, 20, 32, 44, 56, 110)},
+    'resnet8x4': _DEFAULT_LINEAR, 'resnet32x4': _DEFAULT_LINEAR, 'ResNet50': _DEFAULT_LINEAR,
+    'ShuffleV1': _DEFAULT_LINEAR, 'ShuffleV2': _DEFAULT_LINEAR,
+    **{f'wrn_{d}': _ZERO_BIAS for d in ('16_1', '16_2', '40_1', '40_2')},
+    **{f'vgg{d}': _NORMAL_001 for d in (8, 11, 13, 16, 19)},
+    'MobileNetV2': _NORMAL_001, 'mobile_half': _NORMAL_001,
+    **{f'torchvision_resnet{d}': _DEFAULT_LINEAR for d in (18, 34, 50, 101, 152)},
+}
+
+
+def head_init_cfg(name: str) -> Optional[dict]:
+    """The ``LinearClsHead.init_cfg`` reproducing network ``name``'s own FC init (see ``HEAD_INIT``)."""
+    if name not in HEAD_INIT:
+        raise KeyError(f'no official classifier init known for {name!r}; known: {", ".join(sorted(HEAD_INIT))}.')
+    return copy.deepcopy(HEAD_INIT[name])
+
+
 def all_model_cfgs() -> Dict[str, dict]:
     """Every name the converter knows -> backbone config (copies)."""
     return copy.deepcopy({**REPDISTILLER_MODELS, **REPDISTILLER_EXTRA_MODELS, **IMAGENET_MODELS})
@@ -73,10 +99,12 @@ def backbone_cfg(name: str) -> dict:
 
 def classifier_cfg(name: str, num_classes: int = 100) -> dict:
     """mmpretrain ``ImageClassifier`` config = backbone ``name`` + ``ReLUGlobalAveragePooling`` +
-    ``LinearClsHead(num_classes, in_channels=FEAT_DIM[name])``."""
+    ``LinearClsHead(num_classes, in_channels=FEAT_DIM[name])`` with the network's own FC init."""
     backbone = backbone_cfg(name)
     in_channels = FEAT_DIM[name]
+    head = dict(type='LinearClsHead', num_classes=num_classes, in_channels=in_channels,
+                loss=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    if name in HEAD_INIT:
+        head['init_cfg'] = head_init_cfg(name)
     return dict(_scope_='mmpretrain', type='ImageClassifier', backbone=backbone,
-                neck=dict(type='ReLUGlobalAveragePooling'),
-                head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=in_channels,
-                          loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+                neck=dict(type='ReLUGlobalAveragePooling'), head=head)

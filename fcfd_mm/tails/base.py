@@ -28,6 +28,46 @@ from torch import Tensor, nn
 HeadOutputs = Dict[str, Tensor]
 
 
+class CheckpointedGenerator(nn.Module):
+    """A CPU ``torch.Generator`` whose state is part of the owning model's ``state_dict``.
+
+    The state is saved as ``<prefix>state`` (the generator's ``get_state()``, a uint8 tensor) and
+    restored by ``load_state_dict``, so mmengine's checkpoints and ``--resume`` carry it without a
+    hook. It is written by ``_save_to_state_dict`` rather than held in a registered buffer, so DDP
+    does not broadcast it (each rank keeps its own stream); checkpoints hold rank 0's. A state dict
+    without the key (a checkpoint of an older fcfd-mm) leaves the generator as it is and is not a
+    missing key, so strict loading of such checkpoints still works.
+
+    Args:
+        seed: initial seed.
+    """
+
+    KEY = 'state'
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + self.KEY] = self.generator.get_state()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        key = prefix + self.KEY
+        if key not in state_dict:
+            return
+        if key in unexpected_keys:
+            unexpected_keys.remove(key)
+        value = state_dict[key]
+        try:
+            self.generator.set_state(value.detach().to('cpu', torch.uint8).clone())
+        except (AttributeError, RuntimeError, TypeError) as exc:
+            error_msgs.append(f'{key}: not the state of a CPU torch.Generator ({exc}).')
+
+
 class UnsupportedModelError(TypeError):
     """The student/teacher pair is not of a family this adapter handles; the message names the fix."""
 
@@ -67,6 +107,11 @@ class FCFDTail(metaclass=ABCMeta):
     def student_features(self, records) -> Tuple[Tensor, ...]:
         """Student FPN outputs ``P_s^l`` recorded in the loss pass (with their graph)."""
         return tuple(records.get_recorder('neck').get_record_data(0))
+
+    def state_modules(self) -> Dict[str, nn.Module]:
+        """Modules holding adapter state that changes during training (e.g. a random generator);
+        the algorithm registers them so that checkpoints carry that state. None by default."""
+        return {}
 
     def head_context(self, records) -> Any:
         """Whatever the head needs besides features (e.g. sampled RoIs); ``None`` by default."""

@@ -17,7 +17,7 @@ from typing import Dict, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .base import FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
+from .base import CheckpointedGenerator, FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
 from .detector_stages import DetectorStagesMixin
 
 
@@ -47,6 +47,8 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
             and the stage paths); ``None`` (official): all of them (512 per image in the 1x
             configs). The student's detection loss always uses every sampled RoI.
         seed: seed of the RoI draw (a generator owned by the adapter; the global RNG is untouched).
+            Its state is in the algorithm's ``state_dict`` (``fcfd_tail_state.roi_draw.state``), so a
+            resumed run draws what the uninterrupted one would have.
     """
 
     def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
@@ -55,8 +57,15 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
             raise ValueError(f'RoIBoxHeadTail: consistency_rois must be a positive integer (RoIs per image) or None '
                              f'(all sampled RoIs), got {consistency_rois!r}.')
         self.consistency_rois = None if consistency_rois is None else int(consistency_rois)
-        self._generator = torch.Generator().manual_seed(int(seed))
+        self.roi_draw = CheckpointedGenerator(seed)
         super().__init__(student, teacher)
+
+    @property
+    def _generator(self) -> torch.Generator:
+        return self.roi_draw.generator
+
+    def state_modules(self) -> Dict[str, nn.Module]:
+        return dict(roi_draw=self.roi_draw)
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:

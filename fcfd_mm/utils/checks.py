@@ -1,8 +1,9 @@
 """Up-front checks for the command-line tools: fail early with a message that names the fix."""
 from __future__ import annotations
 
+import difflib
 import os
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 from mmengine.config import Config, ConfigDict
 
@@ -11,13 +12,49 @@ class FCFDUserError(RuntimeError):
     """An input problem the user can fix; the message says how."""
 
 
+#: the repository's config folder (present in a checkout / editable install)
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'configs')
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    rel = os.path.relpath(path)
+    return os.path.abspath(path) if rel.startswith('..') else rel
+
+
+def shipped_configs(config_dir: str = CONFIG_DIR) -> List[str]:
+    """Paths of the runnable configs under ``config_dir`` (those outside ``_base_`` folders), sorted,
+    relative to the working directory when below it; empty when the folder is absent."""
+    found = []
+    for root, dirs, files in os.walk(config_dir):
+        dirs[:] = sorted(d for d in dirs if d != '_base_')
+        found += [_shown(os.path.join(root, f)) for f in sorted(files) if f.endswith('.py')]
+    return found
+
+
+def config_suggestions(path: str, config_dir: str = CONFIG_DIR, n: int = 3) -> List[str]:
+    """Shipped configs whose paths are closest to ``path`` (at least one: the first FCFD demo
+    config when nothing is close), all existing files; empty when no config folder is found."""
+    configs = shipped_configs(config_dir)
+    close = difflib.get_close_matches(_shown(path) if path else path, configs, n=n, cutoff=0.6)
+    if not close:
+        names = difflib.get_close_matches(os.path.basename(path), [os.path.basename(c) for c in configs], n=n,
+                                          cutoff=0.6)
+        close = [c for c in configs if os.path.basename(c) in names][:n]
+    if not close:
+        demos = [c for c in configs if 'demo' in c and os.path.basename(c).startswith('fcfd_')]
+        close = (demos or configs)[:1]
+    return close
+
+
 def check_config_file(path: str) -> str:
     if not os.path.isfile(path):
         hint = ''
         if not path.endswith('.py'):
             hint = ' (configs are Python files ending in .py)'
-        raise FCFDUserError(f'config file not found: {path!r}{hint}. Pass the path of a config, '
-                            f'e.g. configs/demo/frcnn_r18_demo.py.')
+        suggestions = config_suggestions(path)
+        names = f', e.g. {" or ".join(suggestions)}' if suggestions else ''
+        raise FCFDUserError(f'config file not found: {path!r}{hint}. Pass the path of a config{names}.')
     return path
 
 

@@ -43,6 +43,21 @@ def test_coco_configs_use_model_zoo_teachers(name):
     assert url.startswith('https://download.openmmlab.com/mmdetection/v2.0/') and url.endswith('.pth')
 
 
+@pytest.mark.parametrize('name', ALL)
+def test_fcfd_configs_keep_sgd_off_unused_bridges(name):
+    """Every FCFD config steps with FCFDOptimWrapper (grad None for bridges a step did not use)."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    if cfg.model.get('type') == 'FCFDDistill':
+        assert cfg.optim_wrapper.type == 'FCFDOptimWrapper'
+        assert cfg.find_unused_parameters is False
+
+
+def test_exported_student_config_uses_mmengines_wrapper():
+    from fcfd_mm.export import student_config
+    cfg = student_config(Config.fromfile(str(CONFIGS / 'demo' / 'fcfd_frcnn_demo.py')))
+    assert cfg.optim_wrapper.type == 'OptimWrapper' and cfg.optim_wrapper.clip_grad.max_norm == 10
+
+
 def _loss_step(cfg_model):
     from mmdet.testing import demo_mm_inputs
     from mmrazor.registry import MODELS
@@ -171,3 +186,51 @@ def test_classification_config_builds_and_runs_a_loss_step_at_its_input_size(nam
     st = alg.fcfd_stages
     assert st.num_paths == 2 and st.pooled_last and st.l2_warmup['length'] == (5 if size == 224 else 20)
     assert alg.fcfd_neck is None and not alg.teacher_norm_eval
+
+
+#: the official FCFD / RepDistiller CIFAR-100 normalisation, of 0-1 pixels (torchvision Normalize)
+CIFAR100_MEAN, CIFAR100_STD = (0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)
+
+
+@pytest.mark.parametrize('name', [n for n in CLASSIFICATION if 'cifar100' in n])
+def test_cifar_configs_normalise_like_the_official_code(name):
+    """The preprocessor takes 0-255 pixels: (x / 255 - mean) / std == (x - 255 mean) / (255 std)."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    pre = cfg.model.data_preprocessor
+    assert pre.type == 'mmpretrain.ClsDataPreprocessor' and pre.to_rgb is False  # CIFAR arrays are RGB already
+    x = torch.tensor([0.0, 37.0, 128.0, 255.0])
+    for c in range(3):
+        ours = (x - pre.mean[c]) / pre.std[c]
+        official = (x / 255 - CIFAR100_MEAN[c]) / CIFAR100_STD[c]
+        torch.testing.assert_close(ours, official, rtol=0, atol=1e-5)
+    assert cfg.get('data_preprocessor') is None  # no second, dataset-level normalisation
+
+
+@pytest.mark.parametrize('name', CLASSIFICATION)
+def test_classification_students_get_their_networks_fc_init(name):
+    """The student head's init_cfg is the one of its network's own FC (fcfd_mm.models.zoo.HEAD_INIT)."""
+    from fcfd_mm.models.zoo import HEAD_INIT, all_model_cfgs, head_init_cfg
+    cfg = Config.fromfile(str(CONFIGS / name))
+    backbone = {k: v for k, v in cfg.model.architecture.backbone.items() if k != '_delete_'}
+    names = [n for n, b in all_model_cfgs().items() if b == backbone and n in HEAD_INIT]
+    init = cfg.model.architecture.head.get('init_cfg', 'mmpretrain default')
+    if backbone['type'] == 'MobileNetV1':  # no official FC init known: mmpretrain's default, stated
+        assert init == dict(type='Normal', layer='Linear', std=0.01)
+        return
+    assert names, backbone
+    expected = head_init_cfg(names[0])
+    assert init == expected or (init is not None and expected is not None and
+                                {k: v for k, v in init.items() if k != '_delete_'} == expected)
+
+
+def test_resnet8x4_config_student_fc_keeps_pytorchs_default_init_through_the_algorithm():
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(str(CONFIGS / 'classification' / 'fcfd_cifar100_resnet32x4_resnet8x4.py'))
+    cfg.model.teacher_ckpt = None
+    torch.manual_seed(0)
+    alg = MODELS.build(cfg.model)
+    alg.init_weights()  # what the runner calls
+    fc = alg.student.head.fc
+    bound = 1 / 256 ** 0.5
+    assert fc.weight.abs().max() <= bound and fc.bias.abs().max() <= bound
+    assert fc.bias.abs().max() > 0.5 * bound and abs(fc.weight.std().item() - bound / 3 ** 0.5) < 0.002

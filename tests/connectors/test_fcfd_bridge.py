@@ -27,6 +27,40 @@ def test_init_is_kaiming_fan_out_relu_and_unit_bn():
     assert torch.all(bridge.block.norm.weight == 1) and torch.all(bridge.block.norm.bias == 0)
 
 
+@pytest.mark.parametrize('activation', [None, 'leaky_relu'])
+def test_transposed_bridge_keeps_pytorchs_default_init(activation):
+    """The official init loop touches nn.Conv2d only: a 2x-up bridge's ConvTranspose2d (weight and
+    bias) is what PyTorch builds from the same RNG state."""
+    torch.manual_seed(3)
+    bridge = FCFDBridge(6, 10, scale=2, activation=activation)
+    torch.manual_seed(3)
+    ref = torch.nn.ConvTranspose2d(6, 10, 4, stride=2, padding=1, bias=True)
+    assert torch.equal(bridge.block.conv.weight, ref.weight) and torch.equal(bridge.block.conv.bias, ref.bias)
+    assert torch.all(bridge.block.norm.weight == 1) and torch.all(bridge.block.norm.bias == 0)
+
+
+def test_stride2_bridge_has_kaiming_weight_and_default_bias():
+    torch.manual_seed(4)
+    bridge = FCFDBridge(64, 128, scale=0.5)
+    torch.manual_seed(4)
+    ref = torch.nn.Conv2d(64, 128, 3, stride=2, padding=1, bias=True)
+    conv = bridge.block.conv
+    assert torch.equal(conv.bias, ref.bias) and conv.bias.abs().max() > 0  # default uniform, not zeroed
+    std = (2.0 / (128 * 9)) ** 0.5  # kaiming normal, fan_out, relu gain
+    assert abs(conv.weight.std().item() - std) < 0.05 * std
+    assert conv.weight.abs().max() > 1 / (64 * 9) ** 0.5  # not PyTorch's uniform(+-1/sqrt(fan_in))
+
+
+def test_init_weights_redoes_the_official_init():
+    bridge = FCFDBridge(16, 32, scale=2)
+    torch.nn.init.zeros_(bridge.block.conv.weight)
+    torch.nn.init.zeros_(bridge.block.conv.bias)
+    bridge.init_weights()
+    bound = 1 / (32 * 16) ** 0.5  # ConvTranspose2d: fan_in = out_channels * k * k, uniform(+-bound) bias
+    assert 0 < bridge.block.conv.bias.abs().max() <= bound
+    assert 0 < bridge.block.conv.weight.abs().max() <= bound
+
+
 def test_activation_is_leaky_relu_0_1_only_when_asked():
     x = torch.randn(4, 3, 5, 5)
     plain = FCFDBridge(3, 3)

@@ -154,3 +154,31 @@ def test_vgg_64px_pools_before_block4():
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(clf.eval()(x), net(x), rtol=1e-6, atol=1e-6)
+
+
+#: how each network's own FC is initialised in RepDistiller's code (independent of fcfd_mm.models.zoo)
+FC_INIT = {'resnet8x4': 'default', 'resnet32x4': 'default', 'resnet20': 'default', 'resnet56': 'default',
+           'ResNet50': 'default', 'ShuffleV1': 'default', 'ShuffleV2': 'default',
+           'wrn_16_2': 'zero_bias', 'wrn_40_1': 'zero_bias', 'wrn_40_2': 'zero_bias',
+           'vgg8': 'normal_0.01', 'vgg13': 'normal_0.01', 'MobileNetV2': 'normal_0.01'}
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_classifier_fc_has_the_networks_own_init_after_init_weights(name):
+    """PyTorch's default nn.Linear init: weight and bias ~ U(+-1/sqrt(fan_in)); RepDistiller keeps it
+    for resnet / ShuffleNets, zeroes only the bias for WRNs, draws N(0, 0.01) with zero bias for
+    vgg / MobileNetV2 (mmpretrain's LinearClsHead default)."""
+    torch.manual_seed(0)
+    clf = MODELS.build(classifier_cfg(name, 100))
+    clf.init_weights()
+    w, b = clf.head.fc.weight.detach(), clf.head.fc.bias.detach()
+    bound = 1 / REPDISTILLER_FEAT_DIM[name] ** 0.5
+    kind = FC_INIT[name]
+    if kind == 'normal_0.01':
+        assert abs(w.std().item() - 0.01) < 0.001 and torch.all(b == 0)
+    else:
+        assert w.abs().max() <= bound and abs(w.std().item() - bound / 3 ** 0.5) < 0.1 * bound / 3 ** 0.5
+        if kind == 'zero_bias':
+            assert torch.all(b == 0)
+        else:
+            assert b.abs().max() <= bound and b.abs().max() > 0.5 * bound

@@ -1,4 +1,5 @@
-"""tools/train.py --amp: which optimiser wrapper the config gets, with and without a GPU."""
+"""tools/train.py --amp: which optimiser wrapper the config gets, with and without a GPU (the FCFD demo
+config uses FCFDOptimWrapper, so it gets the FCFD variant of each)."""
 from tests.conftest import demo_data_options
 
 
@@ -11,15 +12,15 @@ def _cfg(tiny_demo_data, tmp_path, *extra):
 def test_amp_on_a_cpu_only_machine_is_bf16_autocast(tiny_demo_data, tmp_path, monkeypatch):
     monkeypatch.setattr('torch.cuda.is_available', lambda: False)
     wrapper = _cfg(tiny_demo_data, tmp_path, '--amp').optim_wrapper
-    assert wrapper.type == 'CPUAmpOptimWrapper' and wrapper.dtype == 'bfloat16' and 'loss_scale' not in wrapper
+    assert wrapper.type == 'FCFDCPUAmpOptimWrapper' and wrapper.dtype == 'bfloat16' and 'loss_scale' not in wrapper
     assert wrapper.clip_grad == dict(max_norm=10, norm_type=2)  # the rest of the config's wrapper is kept
 
 
 def test_amp_with_a_gpu_is_mmdets_fp16_with_dynamic_loss_scaling(tiny_demo_data, tmp_path, monkeypatch):
     monkeypatch.setattr('torch.cuda.is_available', lambda: True)
     wrapper = _cfg(tiny_demo_data, tmp_path, '--amp').optim_wrapper
-    assert wrapper.type == 'AmpOptimWrapper' and wrapper.loss_scale == 'dynamic' and 'dtype' not in wrapper
+    assert wrapper.type == 'FCFDAmpOptimWrapper' and wrapper.loss_scale == 'dynamic' and 'dtype' not in wrapper
 
 
 def test_without_amp_the_config_wrapper_is_unchanged(tiny_demo_data, tmp_path):
-    assert _cfg(tiny_demo_data, tmp_path).optim_wrapper.type == 'OptimWrapper'
+    assert _cfg(tiny_demo_data, tmp_path).optim_wrapper.type == 'FCFDOptimWrapper'

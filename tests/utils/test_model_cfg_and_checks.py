@@ -27,3 +27,40 @@ def test_missing_annotation_file_is_named(tmp_path):
     cfg.train_dataloader.dataset.data_root = str(tmp_path)
     with pytest.raises(FCFDUserError, match='ann_file .*instances_train.json'):
         check_data_roots(cfg, loaders=('train_dataloader',))
+
+
+# ------------------------------------------------------------------ config-not-found hints
+def _named_configs(message):
+    import re
+    return re.findall(r'[\w./-]*configs/[\w./-]+\.py', message)
+
+
+@pytest.mark.parametrize('path, expected', [
+    ('configs/demo/frcnn_r18_demo.py', None),                                  # the old hint's own path
+    ('configs/demo/fcfd_frcnn_dmo.py', 'configs/demo/fcfd_frcnn_demo.py'),     # a typo
+    ('fcfd_retina_demo.py', 'configs/demo/fcfd_retina_demo.py'),               # the folder left out
+    ('configs/classification/fcfd_cifar100_resnet32x4_shufflev1', None)])      # no .py
+def test_config_not_found_names_existing_configs(path, expected):
+    import os
+
+    from fcfd_mm.utils import check_config_file
+    with pytest.raises(FCFDUserError) as exc:
+        check_config_file(path)
+    named = _named_configs(str(exc.value).split('e.g.')[-1])
+    assert named and all(os.path.isfile(p) for p in named), named
+    if expected:
+        assert expected in named
+
+
+def test_every_config_path_named_in_code_exists():
+    """Hints and tool tables name configs by path: each must be a shipped file."""
+    import os
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    named = set()
+    for folder in ('fcfd_mm', 'tools', 'benchmarks'):
+        for src in (repo / folder).rglob('*.py'):
+            named |= {p for p in _named_configs(src.read_text()) if '<' not in p and '{' not in p}
+    assert 'configs/demo/fcfd_frcnn_demo.py' in named
+    missing = sorted(p for p in named if not os.path.isfile(repo / p))
+    assert not missing, missing

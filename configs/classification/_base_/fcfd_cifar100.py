@@ -19,8 +19,11 @@ train_dataloader = dict(batch_size=64, num_workers=4)
 val_dataloader = dict(batch_size=128, num_workers=4)
 test_dataloader = val_dataloader
 
+# The official (and the RepDistiller / CRD teachers') CIFAR-100 normalisation, of 0-1 pixels; the
+# preprocessor takes 0-255 values, hence x 255 (mmpretrain's own CIFAR-100 constants differ slightly).
+cifar_mean, cifar_std = (0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)
 cifar_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor', num_classes=100,
-                          mean=[129.304, 124.070, 112.434], std=[68.170, 65.392, 70.418], to_rgb=False)
+                          mean=[m * 255 for m in cifar_mean], std=[s * 255 for s in cifar_std], to_rgb=False)
 data_preprocessor = None  # the algorithm carries its own (below)
 
 model = dict(
@@ -31,7 +34,9 @@ model = dict(
         _scope_='mmpretrain', type='ImageClassifier',
         backbone=dict(type='RepCifarResNet', arch='resnet8x4'),
         neck=dict(type='ReLUGlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
+        # the student's FC keeps PyTorch's default nn.Linear init, as RepDistiller's resnet / ShuffleNets
+        # (WRN: zero bias only; vgg / MobileNetV2: N(0, 0.01), set in those pair configs)
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=256, init_cfg=None,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     teacher=dict(
         _scope_='mmpretrain', type='ImageClassifier',
@@ -58,8 +63,10 @@ model = dict(
             feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
             output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
 
-find_unused_parameters = False  # unsampled bridges get a zero term each step
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
+find_unused_parameters = False  # unsampled bridges get a zero term each step (for DDP); FCFDOptimWrapper
+# then sets their gradient to None before the step, so SGD skips them as in the official code
+optim_wrapper = dict(type='FCFDOptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')

@@ -20,7 +20,8 @@ model = dict(
         _scope_='mmpretrain', type='ImageClassifier',
         backbone=dict(type='StagedResNet', depth=18),
         neck=dict(type='ReLUGlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+        # torchvision's ResNet leaves its FC at PyTorch's default nn.Linear init
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512, init_cfg=None,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     teacher=dict(
         _scope_='mmpretrain', type='ImageClassifier',
@@ -45,8 +46,9 @@ model = dict(
             feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
             output_losses=dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0)))))
 
-find_unused_parameters = False
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
+find_unused_parameters = False  # unsampled bridges get a zero term (DDP); FCFDOptimWrapper: SGD skips them
+optim_wrapper = dict(type='FCFDOptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')

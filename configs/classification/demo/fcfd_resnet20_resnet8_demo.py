@@ -28,4 +28,5 @@ model = dict(
             output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
 data_preprocessor = None
 find_unused_parameters = False
+optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips the unsampled bridges (grad None), as officially
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
