@@ -158,7 +158,7 @@ def test_a_run_without_the_wrapper_is_warned_about(monkeypatch):
     alg.teacher_check = None  # its own once-only warning (no teacher-check hook ran) is not this test's subject
     data = alg.data_preprocessor(raw_batch(), True)
     messages = []
-    monkeypatch.setattr(fd, 'print_log', lambda msg, **kw: messages.append(msg))
+    monkeypatch.setattr(fd, 'print_log', lambda msg, **kw: messages.append(msg) if 'unused bridges' in msg else None)
     for it in range(3):
         set_progress(it=it)
         alg.loss(data['inputs'], data['data_samples'])
