@@ -69,15 +69,3 @@ def trained_demo_student(tiny_demo_data, tmp_path_factory):
               'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
               *demo_data_options(tiny_demo_data)])
     return work, work / 'iter_4.pth'
-
-
-@pytest.fixture(autouse=True)
-def _drop_default_scopes_created_by_the_test():
-    """A Runner built in-process (the hook tests) leaves its DefaultScope ('mmdet') current, so later
-    in-process builds from another registry (mmpretrain's staged backbones, MMRazor's connectors)
-    would look in mmdet's; forget the scopes a test created once it is done."""
-    from mmengine.registry import DefaultScope
-    before = set(DefaultScope._instance_dict)
-    yield
-    for name in [n for n in DefaultScope._instance_dict if n not in before]:
-        del DefaultScope._instance_dict[name]
