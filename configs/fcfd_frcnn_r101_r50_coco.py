@@ -1,5 +1,5 @@
 # FCFD, Faster R-CNN R101-FPN (teacher) -> R50-FPN (student), COCO 2017, 1x schedule.
-# Official detection settings (spec §3.2): bridges (conv3x3 + BN) on P2-P6 in both directions,
+# Official detection settings (docs/method.md): bridges (conv3x3 + BN) on P2-P6 in both directions,
 # appearance MSE on P2-P6, the RoI box head run on the student's sampled RoIs as t (target),
 # s, st (bridged student -> frozen teacher head) and ts (bridged teacher -> student head),
 # KL(T=1) on class logits + MSE on box deltas, every weight 1.

@@ -1,11 +1,11 @@
 # FCFD-style distillation for RetinaNet R101-FPN (teacher) -> R50-FPN (student), COCO 2017, 1x.
-# The plugin's own extension (design.md; the official FCFD code has no RetinaNet): bridges on
+# The plugin's own extension (docs/method.md; the official FCFD code has no RetinaNet): bridges on
 # P3-P7 both ways, appearance MSE, dense-head paths s (student head, plain KD), st (bridged
 # student -> frozen teacher head) and ts (bridged teacher -> student head); per-class sigmoid KD
 # (T=1) on scores and MSE on box deltas, averaged over anchors weighted by the teacher's max class
 # score; class-score KD weight 5.
 # Chosen on the RetinaNet demo (README "Performance", 2 seeds each): this setting reached bbox mAP
-# 0.273 +- 0.008 against 0.188 +- 0.018 for design.md's plain defaults (paths st / ts, uniform
+# 0.273 +- 0.008 against 0.188 +- 0.018 for the adapter's plain defaults (paths st / ts, uniform
 # anchors, weight 1) and 0.194 for FitNet-style L2. Not yet verified on COCO; the plain defaults
 # are tail.anchor_weighting=None, neck.paths=('st', 'ts'), output_losses.cls.loss_weight=1.0.
 #   bash tools/dist_train.sh configs/fcfd_retina_r101_r50_coco.py 8

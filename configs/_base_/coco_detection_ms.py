@@ -1,5 +1,5 @@
 # COCO 2017 detection with the multi-scale training of the official FCFD detection runs
-# (detectron2 defaults, spec §3.3): shorter side 640-800 in steps of 32, longer side <= 1333;
+# (the official detection code's detectron2 defaults): shorter side 640-800 in steps of 32, longer side <= 1333;
 # test at 800. Set data_root to your COCO folder (or `--cfg-options ...data_root=`).
 _base_ = ['mmdet::_base_/datasets/coco_detection.py']
 train_pipeline = [

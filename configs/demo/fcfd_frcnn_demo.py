@@ -1,5 +1,5 @@
 # FCFD demo: distil the demo Faster R-CNN teacher (half width) into the demo student (quarter
-# width) on the demo dataset, with the official detection settings (spec §3.2): bridges on
+# width) on the demo dataset, with the official detection settings (docs/method.md): bridges on
 # every FPN level both ways, appearance MSE, RoI box head paths s / st / ts, KL(T=1) + MSE.
 #   python tools/train.py configs/demo/faster-rcnn_demo_teacher.py          # the teacher first
 #   python tools/train.py configs/demo/fcfd_frcnn_demo.py

@@ -1,4 +1,4 @@
-"""The FCFD bridge: maps one network's feature into the other network's feature space (spec §1.5)."""
+"""The FCFD bridge: maps one network's feature into the other network's feature space (docs/method.md, "Bridges")."""
 from __future__ import annotations
 
 from typing import Dict, Optional

@@ -1,7 +1,7 @@
 """The interface FCFD's classification adapter needs from a backbone: explicit stages.
 
 A network is split into code stages ``0..n-1`` (stage 0 = stem). FCFD's positions
-``1..N`` (``N = n - 1``) are the outputs of stages ``1..n-1`` (spec §1.1, §2.1).
+``1..N`` (``N = n - 1``) are the outputs of stages ``1..n-1`` (docs/method.md, "Switch points").
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class StagedBackbone(BaseModule):
     Subclasses fill ``self.stages`` (an ``nn.ModuleList`` of ``n`` modules, stage 0 = stem) and set:
 
     * ``receives_post_relu`` (bool): True when the network's stages take post-ReLU inputs
-      ("afterrelu" in spec §2.1); a bridge *into* this network then ends with LeakyReLU(0.1);
+      ("afterrelu" in the official code); a bridge *into* this network then ends with LeakyReLU(0.1);
     * ``position_channels`` (list of N ints): channels of the features at positions 1..N.
 
     ``forward(x)`` returns the N position features as a tuple ``(F^1, ..., F^N)`` (mmpretrain

@@ -1,4 +1,4 @@
-# FCFD on CIFAR-100 with the RepDistiller / CRD networks (spec §2): the shared part of the ten
+# FCFD on CIFAR-100 with the RepDistiller / CRD networks (docs/method.md): the shared part of the ten
 # pair configs. Per pair: student, teacher (+ its converted checkpoint), T, lambda, mu, LR.
 #   SGD (momentum 0.9, Nesterov, wd 5e-4), batch 64, 240 epochs, LR x0.1 at 150/180/210;
 #   random crop 32 (pad 4) + flip; CE + T^2 KL(p_t || p_s) + lambda r(e) [L_app + hybrid-feature

@@ -1,4 +1,4 @@
-# FCFD on ImageNet (spec §2.3): SGD (momentum 0.9, Nesterov, wd 1e-4), LR 0.1, batch 256
+# FCFD on ImageNet (the official code's settings): SGD (momentum 0.9, Nesterov, wd 1e-4), LR 0.1, batch 256
 # (8 GPUs x 32), 100 epochs, LR x0.1 at 30/60/90; RandomResizedCrop 224 + flip, test resize 256 +
 # center crop 224; T = 1; L2 warm-up over 5 epochs; the student trains from scratch. Teachers are
 # torchvision's V1 weights, converted once with
