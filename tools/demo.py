@@ -32,6 +32,8 @@ CONFIGS = {
 #: per family: (metric key, metric label, demo data folder, data generator arguments)
 METRICS = {'frcnn': ('coco/bbox_mAP', 'mAP'), 'retinanet': ('coco/bbox_mAP', 'mAP'),
            'classification': ('accuracy/top1', 'top-1 %')}
+#: the teacher's schedule: iterations (detection) or epochs (classification, key True)
+DEFAULT_SCHEDULE = {False: 1200, True: 30}
 
 
 def run(cmd, log_file):
@@ -83,7 +85,7 @@ def main(argv=None):
     p.add_argument('--teacher-ckpt', help='use this trained demo teacher instead of training one')
     a = p.parse_args(argv)
     cls = a.family == 'classification'
-    t_len = a.teacher_iters or (30 if cls else 1200)
+    t_len = a.teacher_iters or DEFAULT_SCHEDULE[cls]
     s_len = a.student_iters or (30 if cls else 600)
     teacher_cfg, student_cfg, fcfd_cfg = CONFIGS[a.family]
     metric, metric_label = METRICS[a.family]
@@ -104,8 +106,13 @@ def main(argv=None):
         run([py, 'tools/train.py', teacher_cfg, '--work-dir', osp.join(work, 'teacher'), '--cfg-options',
              *schedule_options(a.family, t_len)], osp.join(work, 'teacher.log'))
     runs = [('teacher', teacher_cfg, teacher_ckpt, osp.join(work, 'teacher'))]
-    for name, cfg, extra in (('student', student_cfg, []),
-                             ('student+FCFD', fcfd_cfg, [f'model.teacher_ckpt={teacher_ckpt}'])):
+    fcfd_extra = [f'model.teacher_ckpt={teacher_ckpt}']
+    if not a.teacher_ckpt and t_len < DEFAULT_SCHEDULE[cls]:
+        # a teacher trained on a shortened schedule may score below the teacher check's bar;
+        # the demo still runs, and the check reports the teacher's metric in the FCFD log
+        print('[demo] short teacher schedule: the teacher check only reports its metric (min_value=0)', flush=True)
+        fcfd_extra.append('model.teacher_check.min_value=0')
+    for name, cfg, extra in (('student', student_cfg, []), ('student+FCFD', fcfd_cfg, fcfd_extra)):
         wd = osp.join(work, name.replace('+', '_'))
         print(f'[demo] training the {name} ({s_len} {"epochs" if cls else "iterations"})...', flush=True)
         run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule_options(a.family, s_len),

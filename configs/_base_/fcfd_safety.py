@@ -5,4 +5,6 @@
 # - FCFDTeacherCheckHook: before the first iteration, compares the teacher checkpoint's class
 #   names with the dataset's and scores the teacher on a few validation samples; settings in
 #   model.teacher_check (None switches it off).
-custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook')]
+# - RNGStateHook: saves torch's random generator in checkpoints and restores it on --resume,
+#   so a resumed run draws what the uninterrupted one would have.
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook'), dict(type='RNGStateHook')]

@@ -1,11 +1,12 @@
-"""MMEngine components: hooks that keep long runs safe (the non-finite-loss guard and the teacher
-check), the optimizer wrappers that keep SGD off the bridges a step did not use, and bf16 mixed
+"""MMEngine components: hooks that keep long runs safe (the non-finite-loss guard, the teacher
+check, exact resume of the random generators), the optimizer wrappers that keep SGD off the bridges a step did not use, and bf16 mixed
 precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
 from .cpu_amp import CPUAmpOptimWrapper
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_wrappers import FCFDAmpOptimWrapper, FCFDCPUAmpOptimWrapper, FCFDOptimWrapper
+from .rng_state_hook import RNGStateHook
 from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teacher_check
 
 __all__ = ['CPUAmpOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'FCFDOptimWrapper',
-           'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+           'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
            'TeacherCheckError', 'resolve_teacher_check']

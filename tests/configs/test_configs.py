@@ -32,7 +32,7 @@ def test_config_parses_and_names_registered_types(name):
         # the safety hooks are on in every FCFD config, and the registry finds them from its scope
         from mmengine.registry import HOOKS, DefaultScope
         hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
-        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook'} <= set(hooks)
+        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'RNGStateHook'} <= set(hooks)
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
             assert all(HOOKS.get(h) is not None for h in hooks)
 

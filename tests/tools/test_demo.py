@@ -29,3 +29,26 @@ def test_results_table_shows_missing_values_as_na():
     from tools.demo import results_table
     table = results_table([('teacher', 0.5, 0.1), ('student', None, 0.2)], 'x', 'top-1 %')
     assert 'n/a' in table.splitlines()[-1] and '0.500' in table.splitlines()[-2]
+
+
+def test_a_short_teacher_schedule_relaxes_only_the_teacher_checks_bar(tmp_path, monkeypatch):
+    import tools.demo as demo
+    commands = []
+
+    def fake_run(cmd, log_file):
+        commands.append(cmd)
+        if 'tools/test.py' in cmd:
+            out = cmd[cmd.index('--work-dir') + 1]
+            os.makedirs(out, exist_ok=True)
+            with open(os.path.join(out, 'test_metrics.json'), 'w') as fh:
+                json.dump({'coco/bbox_mAP': 0.5}, fh)
+        return 0.0
+
+    monkeypatch.setattr(demo, 'run', fake_run)
+    fcfd_train = lambda: [c for c in commands if 'tools/train.py' in c and demo.CONFIGS['frcnn'][2] in c]  # noqa: E731
+    demo.main(['--teacher-iters', '120', '--student-iters', '6', '--work-dir', str(tmp_path / 'short')])
+    assert 'model.teacher_check.min_value=0' in fcfd_train()[-1]
+    ckpt = tmp_path / 'teacher.pth'
+    ckpt.write_bytes(b'')  # a teacher the user trained: checked as usual
+    demo.main(['--teacher-ckpt', str(ckpt), '--student-iters', '6', '--work-dir', str(tmp_path / 'given')])
+    assert 'model.teacher_check.min_value=0' not in fcfd_train()[-1]
