@@ -54,7 +54,11 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
                              teacher=resolve_model_cfg(cfg.model.teacher, 'teacher'), teacher_ckpt=teacher_ckpt,
                              distiller=fpn_losses(method, levels, neck.out_channels))
         elif method == 'fcfd_stages':
-            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=None, stages=dict())
+            stages = dict()
+            if family == 'retinanet':  # the output losses these results were measured with (class-score weight 1)
+                stages['output_losses'] = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                                               reg=dict(type='WeightedMSELoss', loss_weight=1.0))
+            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=None, stages=stages)
         elif method == 'fcfd_fpn_fast':  # the overhead controls timed by overhead.py
             from overhead import fcfd_settings
             student = Config.fromfile(osp.join(REPO, f['student'])).model

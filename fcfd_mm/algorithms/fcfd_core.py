@@ -437,6 +437,8 @@ class FCFDStageSwitch(nn.Module):
         """Compute the stage-switch terms for this step.
 
         Args:
+            head_adapter: runs what follows the backbone (neck and head) of either network.
+            cutters: ``{'student': ..., 'teacher': ...}``: the stage cutters of the two backbones.
             s_pos / t_pos: position features 1..N of student (graph) and teacher (no graph).
             t_extra: teacher features after the backbone that hybrid S->T runs are matched to
                 (FPN levels for detectors; empty for classifiers).
