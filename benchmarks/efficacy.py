@@ -54,12 +54,16 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
                              teacher=resolve_model_cfg(cfg.model.teacher, 'teacher'), teacher_ckpt=teacher_ckpt,
                              distiller=fpn_losses(method, levels, neck.out_channels))
         elif method == 'fcfd_stages':
-            cfg.model.fcfd = dict(tail=cfg.model.fcfd.tail, neck=None, stages=dict())
+            stages = dict()
+            if family == 'retinanet':  # the output losses these results were measured with (class-score weight 1)
+                stages['output_losses'] = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                                               reg=dict(type='WeightedMSELoss', loss_weight=1.0))
+            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=None, stages=stages)
         elif method == 'fcfd_fpn_fast':  # the overhead controls timed by overhead.py
             from overhead import fcfd_settings
             student = Config.fromfile(osp.join(REPO, f['student'])).model
             fast = fcfd_settings(method, family, student)
-            cfg.model.fcfd.tail.update(fast['tail'])
+            cfg.model.fcfd.head.update(fast['head'])
             cfg.model.fcfd.neck.update(fast.get('neck', {}))
     cfg.dump(path)
     return path
@@ -86,7 +90,7 @@ def main(argv=None):
     p.add_argument('--tag', default='', help='suffix of the run names and of the JSON file (for variants)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='extra key=value overrides for every non-baseline method, e.g. '
-                        'model.fcfd.tail.anchor_weighting=teacher_score')
+                        'model.fcfd.head.anchor_weighting=None')
     a = p.parse_args(argv)
     from fcfd_mm.utils.metrics import read_test_metric
     py = sys.executable

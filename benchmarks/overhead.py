@@ -46,6 +46,11 @@ DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/fast
         'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
 
+#: the RetinaNet FPN setting the published overhead numbers were measured with (DenseHeadAdapter's
+#: defaults until they became the configs' setting): uniform anchors, paths st / ts
+RETINA_MEASURED = dict(head=dict(anchor_weighting=None), neck=dict(paths=('st', 'ts')))
+
+
 def fcfd_settings(method: str, family: str, student: dict) -> dict:
     """``FCFDDistill(fcfd=...)`` of each FCFD method. ``fcfd_fpn``: the faithful defaults.
     ``fcfd_fpn_fast``: the overhead controls set for speed, every path kept (README
@@ -57,8 +62,8 @@ def fcfd_settings(method: str, family: str, student: dict) -> dict:
         return dict()
     if family == 'frcnn':
         rois = max(1, student['train_cfg']['rcnn']['sampler']['num'] // 4)
-        return dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=rois))
-    return dict(tail=dict(type='DenseHeadTail'), neck=dict(levels=(1, 2, 3, 4)))
+        return dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=rois))
+    return dict(head=dict(type='DenseHeadAdapter'), neck=dict(levels=(1, 2, 3, 4)))
 
 
 def detector_cfg(path: str) -> dict:
@@ -105,7 +110,12 @@ def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
         levels = 4 if method == 'pkd' else student['neck']['num_outs']
         distiller = fpn_losses(method, levels, student['neck']['out_channels'])
         return MODELS.build(dict(type='FpnTeacherDistill', distiller=distiller, **common))
-    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd_settings(method, family, student), **common))
+    fcfd = fcfd_settings(method, family, student)
+    if family != 'frcnn':
+        fcfd['head'] = dict(fcfd.get('head') or {}, **RETINA_MEASURED['head'])
+        if fcfd.get('neck', {}) is not None:
+            fcfd['neck'] = dict(fcfd.get('neck') or {}, **RETINA_MEASURED['neck'])
+    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd, **common))
 
 
 def peak_rss_gb() -> float:
@@ -181,7 +191,7 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
     gradient, B_ts on teacher features), the teacher target head (no graph), and the ``st`` /
     ``ts`` head passes forward + backward (``st``: input gradient only, the teacher is frozen;
     ``ts``: student head parameters and input). Path ``s`` reuses the student's loss pass."""
-    neck, tail = alg.fcfd_neck, alg.tail
+    neck, tail = alg.fcfd_neck, alg.head_adapter
     alg.train()
     alg.loss(data['inputs'], data['data_samples'])  # records the student's features and RoIs
     context = alg.consistency_context()

@@ -9,7 +9,7 @@ _base_ = [
     './_base_/coco_detection_ms.py',
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py',
-    './_base_/fcfd_safety.py',
+    './_base_/fcfd_runtime.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
@@ -26,7 +26,7 @@ model = dict(
     teacher=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
-        tail=dict(type='RoIBoxHeadTail'),
+        head=dict(type='RoIBoxHeadAdapter'),
         neck=dict(
             paths=('s', 'st', 'ts'),
             path_weights=dict(s=1.0, st=1.0, ts=1.0),

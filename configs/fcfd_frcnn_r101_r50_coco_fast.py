@@ -7,4 +7,4 @@
 #   bash tools/dist_train.sh configs/fcfd_frcnn_r101_r50_coco_fast.py 8
 _base_ = ['./fcfd_frcnn_r101_r50_coco.py']
 
-model = dict(fcfd=dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=128)))
+model = dict(fcfd=dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=128)))

@@ -10,7 +10,7 @@ _base_ = ['./fcfd_frcnn_r101_r50_coco.py']
 model = dict(
     fcfd=dict(
         _delete_=True,
-        tail=dict(type='RoIBoxHeadTail'),
+        head=dict(type='RoIBoxHeadAdapter'),
         neck=None,
         stages=dict(
             positions=(1, 2, 3, 4),

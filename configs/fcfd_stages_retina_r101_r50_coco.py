@@ -5,7 +5,7 @@ _base_ = ['./fcfd_retina_r101_r50_coco.py']
 model = dict(
     fcfd=dict(
         _delete_=True,
-        tail=dict(type='DenseHeadTail', anchor_weighting=None),
+        head=dict(type='DenseHeadAdapter', anchor_weighting=None),
         neck=None,
         stages=dict(
             positions=(1, 2, 3, 4),

@@ -1,9 +1,12 @@
 """Workarounds that make the pinned OpenMMLab stack work on torch 2.x (see README, "Stack").
 
 ``fcfd_mm/__init__.py`` calls :func:`apply_all` before anything else is imported, so a config
-with ``custom_imports=dict(imports=['fcfd_mm'])`` gets every fix before MMRazor's registry
-lazily imports ``mmrazor.models``. Each fix checks whether it is needed and is a no-op
-otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
+with ``custom_imports=dict(imports=['fcfd_mm'])`` gets fixes 1, 2 and 4 -- what any user of the
+plugin needs -- before MMRazor's registry lazily imports ``mmrazor.models``. Fix 3 changes how
+mmengine starts distributed training, so it is not applied at import: ``tools/train.py`` and
+``tools/test.py`` call :func:`enable_cpu_distributed` for a distributed launch. Each fix checks
+whether it is needed and is a no-op otherwise; :data:`APPLIED` records which ones ran (useful
+in bug reports).
 
 1. mmrazor 1.0.0 cannot import ``mmrazor.models`` / ``mmrazor.engine`` on torch >= 2.1
    (open-mmlab/mmrazor#615, #632): its quantization backend-config module imports private torch
@@ -20,7 +23,8 @@ otherwise; :data:`APPLIED` records which ones ran (useful in bug reports).
    ``torch.cuda.set_device`` unconditionally and asks for nccl, and ``Runner.wrap_model`` passes
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
    (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we use gloo,
-   skip ``set_device`` and drop ``device_ids``. With CUDA, nothing changes.
+   skip ``set_device`` and drop ``device_ids``. With CUDA, nothing changes. Applied only by
+   :func:`enable_cpu_distributed` (the tools call it when ``--launcher`` is not ``none``).
 4. Mixed precision on the CPU (bf16 autocast, ``tools/train.py --amp`` without a GPU): mmcv
    2.1.0's CPU kernels of ``nms`` and ``RoIAlign``, the two compiled ops a Faster R-CNN training
    step runs, have no bfloat16 version ("not implemented for 'BFloat16'"). On bf16 CPU tensors
@@ -227,19 +231,32 @@ def fix_mmcv_cpu_bf16_ops() -> bool:
     return True
 
 
+def _apply(name: str, fix: Callable[[], bool]) -> None:
+    if name in APPLIED:
+        return
+    try:
+        if fix():
+            APPLIED.append(name)
+    except ImportError as exc:  # a stack package missing: the fix is not needed then
+        warnings.warn(f'fcfd_mm.compat: {name} skipped ({exc})')
+
+
 def apply_all() -> List[str]:
-    """Apply every workaround that this environment needs; returns :data:`APPLIED`."""
+    """Apply the import-time workarounds this environment needs (1, 2 and 4 above: what a user of
+    ``custom_imports=dict(imports=['fcfd_mm'])`` needs); returns :data:`APPLIED`."""
     # mmengine imports pkg_resources (kept by the setuptools<82 pin), which warns on every import.
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
     for name, fix in (('mmrazor_torch2_import', fix_mmrazor_torch2_import),
                       ('weights_only_checkpoint_loading', fix_weights_only_checkpoint_loading),
-                      ('cpu_distributed', fix_cpu_distributed),
                       ('mmcv_cpu_bf16_ops', fix_mmcv_cpu_bf16_ops)):
-        if name in APPLIED:
-            continue
-        try:
-            if fix():
-                APPLIED.append(name)
-        except ImportError as exc:  # a stack package missing: the fix is not needed then
-            warnings.warn(f'fcfd_mm.compat: {name} skipped ({exc})')
+        _apply(name, fix)
+    return APPLIED
+
+
+def enable_cpu_distributed() -> List[str]:
+    """Let mmengine's ``launcher='pytorch'`` run on a machine without CUDA (fix 3: gloo, no
+    ``torch.cuda.set_device``, no DDP ``device_ids``); a no-op with CUDA. Call it before the
+    Runner is built, as ``tools/train.py`` / ``tools/test.py`` do for a distributed launch.
+    Returns :data:`APPLIED`."""
+    _apply('cpu_distributed', fix_cpu_distributed)
     return APPLIED

@@ -33,7 +33,7 @@ def test_efficacy_fast_method_config_carries_the_overhead_controls(tmp_path, fam
     import efficacy
     path = efficacy.method_config(family, 'fcfd_fpn_fast', 'teacher.pth', str(tmp_path / 'fast.py'))
     fcfd = Config.fromfile(path).model.fcfd
-    got = fcfd.tail.get(key, fcfd.neck.get(key))
+    got = fcfd.head.get(key, fcfd.neck.get(key))
     assert tuple(got) == value if isinstance(value, tuple) else got == value
     assert Config.fromfile(path).model.teacher_ckpt == 'teacher.pth'
 

@@ -1,4 +1,4 @@
-"""The compat layer: mmrazor imports on torch 2, mmengine checkpoints load, CPU DDP set-up."""
+"""The compat layer: mmrazor imports on torch 2, mmengine checkpoints load, CPU DDP set-up (tools only)."""
 import subprocess
 import sys
 
@@ -32,8 +32,23 @@ def test_apply_all_is_idempotent_and_records_what_ran():
     before = list(compat.APPLIED)
     assert compat.apply_all() == before
     assert 'mmrazor_torch2_import' in before
-    if not torch.cuda.is_available():
-        assert 'cpu_distributed' in before
+
+
+def test_importing_fcfd_mm_leaves_mmengines_distributed_start_alone():
+    """A custom_imports user gets no DDP / dist-init patch; the tools enable it for a distributed launch."""
+    code = ('import fcfd_mm, mmengine.dist.utils as du\n'
+            'from mmengine.model import MMDistributedDataParallel as D\n'
+            'before = [getattr(du._init_dist_pytorch, "_fcfd_patched", False), '
+            'getattr(D.__init__, "_fcfd_patched", False), "cpu_distributed" in fcfd_mm.compat.APPLIED]\n'
+            'fcfd_mm.compat.enable_cpu_distributed()\n'
+            'after = [getattr(du._init_dist_pytorch, "_fcfd_patched", False), '
+            'getattr(D.__init__, "_fcfd_patched", False), "cpu_distributed" in fcfd_mm.compat.APPLIED]\n'
+            'print(before, after)\n')
+    res = _py(code)
+    assert res.returncode == 0, res.stderr[-3000:]
+    expected_after = [not torch.cuda.is_available()] * 3
+    assert res.stdout.split('\n')[-2] == f'{[False, False, False]} {expected_after}'
+
 
 
 class EvilPayload:

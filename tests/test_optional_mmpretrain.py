@@ -31,11 +31,11 @@ for name in ('configs/demo/fcfd_frcnn_demo.py', 'configs/fcfd_retina_r101_r50_co
     cfg = Config.fromfile(name)
     cfg.model.teacher_ckpt = None
     alg = MODELS.build(cfg.model)
-    print(name, type(alg).__name__, type(alg.tail).__name__)
+    print(name, type(alg).__name__, type(alg.head_adapter).__name__)
 ''')
     assert res.returncode == 0, res.stderr[-3000:]
-    assert 'fcfd_frcnn_demo.py FCFDDistill RoIBoxHeadTail' in res.stdout
-    assert 'fcfd_retina_r101_r50_coco.py FCFDDistill DenseHeadTail' in res.stdout
+    assert 'fcfd_frcnn_demo.py FCFDDistill RoIBoxHeadAdapter' in res.stdout
+    assert 'fcfd_retina_r101_r50_coco.py FCFDDistill DenseHeadAdapter' in res.stdout
 
 
 def test_classification_parts_name_the_missing_package():

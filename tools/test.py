@@ -49,6 +49,8 @@ def main(argv=None):
     except FCFDUserError as exc:
         sys.exit(f'error: {exc}')
     from mmengine.dist import is_main_process
+    if args.launcher != 'none':  # mmengine's distributed start assumes CUDA: gloo on a CPU-only machine
+        fcfd_mm.compat.enable_cpu_distributed()
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -5,6 +5,5 @@ model = dict(
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarResNet', arch='resnet32x4'), head=dict(in_channels=256)),
     teacher_ckpt='checkpoints/cifar100/resnet32x4.pth',
     fcfd=dict(
-        tail=dict(tau=8.0),
         stages=dict(l2_weight=5, mixture_weight=1, output_losses=dict(cls=dict(tau=8.0)))))
 optim_wrapper = dict(optimizer=dict(lr=0.01))

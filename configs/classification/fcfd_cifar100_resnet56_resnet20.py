@@ -5,6 +5,5 @@ model = dict(
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarResNet', arch='resnet56'), head=dict(in_channels=64)),
     teacher_ckpt='checkpoints/cifar100/resnet56.pth',
     fcfd=dict(
-        tail=dict(tau=4.0),
         stages=dict(l2_weight=0.02, mixture_weight=1, output_losses=dict(cls=dict(tau=4.0)))))
 optim_wrapper = dict(optimizer=dict(lr=0.05))

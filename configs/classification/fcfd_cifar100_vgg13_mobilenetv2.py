@@ -7,6 +7,5 @@ model = dict(
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarVGG', arch='vgg13'), head=dict(in_channels=512)),
     teacher_ckpt='checkpoints/cifar100/vgg13.pth',
     fcfd=dict(
-        tail=dict(tau=4.0),
         stages=dict(l2_weight=5, mixture_weight=1, output_losses=dict(cls=dict(tau=4.0)))))
 optim_wrapper = dict(optimizer=dict(lr=0.01))

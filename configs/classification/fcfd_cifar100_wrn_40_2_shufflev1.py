@@ -5,6 +5,5 @@ model = dict(
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarWRN', arch='wrn_40_2'), head=dict(in_channels=128)),
     teacher_ckpt='checkpoints/cifar100/wrn_40_2.pth',
     fcfd=dict(
-        tail=dict(tau=4.0),
         stages=dict(l2_weight=5, mixture_weight=1, output_losses=dict(cls=dict(tau=4.0)))))
 optim_wrapper = dict(optimizer=dict(lr=0.01))

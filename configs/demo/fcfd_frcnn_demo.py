@@ -3,7 +3,7 @@
 # every FPN level both ways, appearance MSE, RoI box head paths s / st / ts, KL(T=1) + MSE.
 #   python tools/train.py configs/demo/faster-rcnn_demo_teacher.py          # the teacher first
 #   python tools/train.py configs/demo/fcfd_frcnn_demo.py
-_base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_safety.py']
+_base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_runtime.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
 teacher_ckpt = 'work_dirs/faster-rcnn_demo_teacher/iter_1200.pth'
@@ -15,7 +15,7 @@ model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/faster-rcnn_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
-        tail=dict(type='RoIBoxHeadTail'),
+        head=dict(type='RoIBoxHeadAdapter'),
         neck=dict(
             paths=('s', 'st', 'ts'),
             path_weights=dict(s=1.0, st=1.0, ts=1.0),

@@ -4,7 +4,7 @@
 # configs/fcfd_retina_r101_r50_coco.py (see there and README "Performance" for how it was chosen).
 #   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first
 #   python tools/train.py configs/demo/fcfd_retina_demo.py
-_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_safety.py']
+_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_runtime.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
 teacher_ckpt = 'work_dirs/retinanet_demo_teacher/iter_1200.pth'
@@ -16,14 +16,12 @@ model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/retinanet_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
     fcfd=dict(
-        tail=dict(type='DenseHeadTail', anchor_weighting='teacher_score'),
+        # DenseHeadAdapter's defaults: anchor_weighting='teacher_score', paths ('s', 'st', 'ts'), output
+        # losses cls=SigmoidKDLoss(tau=1, loss_weight=5), reg=WeightedMSELoss(loss_weight=1)
+        head=dict(type='DenseHeadAdapter'),
         neck=dict(
-            paths=('s', 'st', 'ts'),
             bridge=dict(type='FCFDBridge'),
-            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(
-                cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
-                reg=dict(type='WeightedMSELoss', loss_weight=1.0)))))
+            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
 
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially

@@ -1,10 +1,11 @@
-"""The FCFD losses, written once for every model family (spec §1.2-§1.6, §3.2).
+"""The FCFD losses, written once for every model family (docs/method.md, "Loss terms at the FPN
+switch point (detectors)" and "Loss terms at the stage switch points").
 
 Two kinds of switch points, each an ``nn.Module`` holding its bridges and losses:
 
-:class:`FCFDNeckSwitch` -- the FPN output of a detector (official detection form, spec §3.2).
+:class:`FCFDNeckSwitch` -- the FPN output of a detector (official detection form).
 With ``P_s^l`` / ``P_t^l`` the student / teacher FPN outputs, ``B_st^l`` / ``B_ts^l`` the bridges
-and ``H_s`` / ``H_t`` the heads (run by a family adapter, :mod:`fcfd_mm.tails`):
+and ``H_s`` / ``H_t`` the heads (run by a head adapter, :mod:`fcfd_mm.adapters`):
 
 * appearance:   ``loss_fcfd_app = sum_l D_app(B_st^l(P_s^l), sg(P_t^l))``
 * target:       ``t = H_t(P_t)`` (no graph, computed once per step)
@@ -13,8 +14,9 @@ and ``H_s`` / ``H_t`` the heads (run by a family adapter, :mod:`fcfd_mm.tails`):
                 ``ts = H_s(B_ts(sg(P_t)))``  (student head and B_ts trained)
 * per path x and output o (``cls``, ``reg``):  ``loss_fcfd_{o}_{x} = w_x * D_o(x_o, sg(t_o))``
 
-:class:`FCFDStageSwitch` -- backbone stage boundaries (positions ``1..N``, the general form,
-spec §1). With ``F_s^i`` / ``F_t^i`` the position features and ``r`` the L2 warm-up:
+:class:`FCFDStageSwitch` -- backbone stage boundaries (positions ``1..N``, the general form; the
+backbone is cut by a stage cutter, :mod:`fcfd_mm.adapters.stages`). With ``F_s^i`` / ``F_t^i`` the
+position features and ``r`` the L2 warm-up:
 
 * ``loss_fcfd_stage_app  = lambda r sum_{i in positions} MSE(B_st^i(F_s^i), sg(F_t^i))``
   (+ the pooled-vector MSE at position N for classifiers);
@@ -27,8 +29,9 @@ spec §1). With ``F_s^i`` / ``F_t^i`` the position features and ``r`` the L2 war
 * ``loss_fcfd_stage_{o}_s = D_o(s_o, sg(t_o))`` (plain KD of the student's own output), optional.
 
 Hybrid runs swap in separate ("ghost") BN running statistics per path, so no main running
-statistics are updated by bridged inputs (spec §1.6). ``D_app`` / feature distances are MSE by
-default; output distances are softmax KL (RoI head, classifier) or sigmoid KD (dense head).
+statistics are updated by bridged inputs (docs/method.md, "Teacher and BatchNorm"). ``D_app`` /
+feature distances are MSE by default; output distances are softmax KL (RoI head, classifier) or
+sigmoid KD (dense head).
 
 AMP: every term is computed in float32 with autocast off (:func:`fp32_loss`), whatever precision
 the bridges, backbones and heads ran in under ``torch.autocast`` (fp16 / bf16).
@@ -37,7 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -45,12 +48,13 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..tails.base import FCFDTail, HeadOutputs
+from ..adapters import HeadAdapter, HeadContext, HeadOutputs, StageCutter
 
 #: s: student head on student features; st: bridged student -> teacher head;
 #: ts: bridged teacher -> student head.
 PATHS = ('s', 'st', 'ts')
-#: hybrid-path candidate sets at stage switch points (spec §1.4 / §5.2)
+#: hybrid-path candidate sets at stage switch points (docs/method.md, "Loss terms at the stage switch
+#: points")
 STAGE_MODES = ('bi', 's2t', 't2s', 'nomix')
 DEFAULT_MSE = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
 
@@ -67,7 +71,8 @@ def sample_paths(candidates: Sequence[Tuple[int, str]], num: int, seed: int, ste
 
 
 def linear_warmup(progress: int, length: int) -> float:
-    """``min(1, (progress + 1) / length)`` (spec §1.3; epochs or iterations counted from 0)."""
+    """``min(1, (progress + 1) / length)``, epochs or iterations counted from 0 (docs/method.md,
+    "Loss terms at the stage switch points")."""
     return 1.0 if length <= 0 else min(1.0, (progress + 1) / length)
 
 
@@ -79,7 +84,8 @@ def pooled_embedding(x: Tensor) -> Tensor:
 @contextlib.contextmanager
 def ghost_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]],
                     key: str) -> Iterator[None]:
-    """Run ``model`` with separate BN running statistics for path ``key`` (spec §1.6.3).
+    """Run ``model`` with separate BN running statistics for path ``key`` (docs/method.md,
+    "Teacher and BatchNorm").
 
     Every BN layer of ``model`` that is in training mode and tracks statistics gets the ghost
     buffers of ``(key, layer name)`` (created from the main ones on first use) for the duration
@@ -171,6 +177,21 @@ def _keep_in_graph(modules: Sequence[nn.Module]) -> Tensor:
 
 
 # ------------------------------------------------------------------------------- neck (FPN)
+def run_from_stage(head_adapter: HeadAdapter, cutter: StageCutter, model: nn.Module, k: int,
+                   bridged: Dict[int, Tensor], context: Optional[HeadContext]
+                   ) -> Tuple[List[Tensor], List[Tensor], HeadOutputs]:
+    """Run ``model`` after position ``k``: its later stages on ``bridged[k]`` (the cutter), then
+    what follows its backbone (neck and head, the head adapter) on the ``bridged`` positions <= k
+    plus the later ones.
+
+    Returns ``(later position features k+1..N, neck features, head outputs)``.
+    """
+    later = cutter.run_from(model, k, bridged[k])
+    positions = [bridged.get(i) for i in range(1, k + 1)] + list(later)
+    neck, out = head_adapter.run_after_backbone(model, positions, context)
+    return list(later), list(neck), out
+
+
 class FCFDNeckSwitch(nn.Module):
     """Bridges and losses of FCFD at the neck (FPN) output; ``forward`` returns the loss dict.
 
@@ -188,7 +209,7 @@ class FCFDNeckSwitch(nn.Module):
         weighted_outputs: whether the adapter supplies per-row weights for the output losses.
         levels: overhead control (not in the official code): 0-based FPN levels with bridges and
             the appearance term; the head paths then run only on the RoIs / anchors of those
-            levels (the adapter's ``restrict_levels``). ``None`` (official): every level.
+            levels (the head adapter's ``consistency_context``). ``None`` (official): every level.
     """
 
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, t2s_levels: int,
@@ -232,8 +253,8 @@ class FCFDNeckSwitch(nn.Module):
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.neck')
 
-    def forward(self, tail: FCFDTail, student: nn.Module, teacher: nn.Module,
-                s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Any,
+    def forward(self, head_adapter: HeadAdapter, student: nn.Module, teacher: nn.Module,
+                s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Optional[HeadContext],
                 s_outputs: Optional[HeadOutputs], target: HeadOutputs,
                 weight: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute every FCFD term at the FPN.
@@ -264,10 +285,10 @@ class FCFDNeckSwitch(nn.Module):
                 out = s_outputs
             elif path == 'st':  # not under no_grad: gradients reach B_st and the student through H_t
                 # levels without a bridge are never read (the context excludes their RoIs / anchors)
-                out = tail.run_head(teacher, [bridged_s.get(lv, f) for lv, f in enumerate(t_feats)], context)
+                out = head_adapter.run_head(teacher, [bridged_s.get(lv, f) for lv, f in enumerate(t_feats)], context)
             else:
                 bridged_t = {lv: b(t_feats[lv].detach()) for lv, b in zip(self.t2s_levels, self.bridges_t2s)}
-                out = tail.run_head(student, [bridged_t.get(lv, s_feats[lv].detach())
+                out = head_adapter.run_head(student, [bridged_t.get(lv, s_feats[lv].detach())
                                               for lv in range(self.t2s_width)], context)
             for name, loss in self.output_losses.items():
                 losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * fp32_loss(
@@ -408,13 +429,16 @@ class FCFDStageSwitch(nn.Module):
     def _ghost(self, model: nn.Module, key: str):
         return ghost_batchnorm(model, self._ghost_buffers, key) if self.ghost_bn else contextlib.nullcontext()
 
-    def forward(self, tail: FCFDTail, student: nn.Module, teacher: nn.Module,
-                s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor], context: Any,
+    def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
+                teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
+                context: Optional[HeadContext],
                 s_outputs: Optional[HeadOutputs], target: HeadOutputs, weight: Optional[Tensor] = None,
                 epoch: int = 0, iteration: int = 0) -> Dict[str, Tensor]:
         """Compute the stage-switch terms for this step.
 
         Args:
+            head_adapter: runs what follows the backbone (neck and head) of either network.
+            cutters: ``{'student': ..., 'teacher': ...}``: the stage cutters of the two backbones.
             s_pos / t_pos: position features 1..N of student (graph) and teacher (no graph).
             t_extra: teacher features after the backbone that hybrid S->T runs are matched to
                 (FPN levels for detectors; empty for classifiers).
@@ -443,7 +467,8 @@ class FCFDStageSwitch(nn.Module):
             read = self.read(k)
             if direction == 'st':
                 with self._ghost(teacher, f'st{k}'):
-                    later, extra, out = tail.run_from_stage(teacher, k, {i: bridged_s[i] for i in read}, context)
+                    later, extra, out = run_from_stage(head_adapter, cutters['teacher'], teacher, k,
+                                                       {i: bridged_s[i] for i in read}, context)
                 feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
                 feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]
                 if self.pooled_last:
@@ -453,7 +478,7 @@ class FCFDStageSwitch(nn.Module):
                 used_t2s.update(read)
                 inputs = {i: self.bridges_t2s[str(i)](t_pos[i - 1]) for i in read}
                 with self._ghost(student, f'ts{k}'):
-                    later, extra, out = tail.run_from_stage(student, k, inputs, context)
+                    later, extra, out = run_from_stage(head_adapter, cutters['student'], student, k, inputs, context)
             outs[direction].append(out)
 
         # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import torch
-from mmengine.logging import MessageHub, print_log
+from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from mmrazor.models.algorithms.distill.configurable.single_teacher_distill import SingleTeacherDistill
 from mmrazor.models.task_modules.recorder import RecorderManager
@@ -14,11 +14,11 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..engine.teacher_check import TEACHER_CHECK_DEFAULTS, resolve_teacher_check
-from ..tails import build_tail
+from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter, translate_legacy_tail
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
 
-FCFD_KEYS = ('tail', 'neck', 'stages')
+FCFD_KEYS = ('head', 'neck', 'stages')
 #: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
 UNCLEARED_WARN_PASSES = 64
 
@@ -34,10 +34,12 @@ class FCFDDistill(SingleTeacherDistill):
     and ``teacher_norm_eval`` are MMRazor's ``SingleTeacherDistill``.
 
     Args:
-        fcfd: ``dict(tail=..., neck=..., stages=...)``:
+        fcfd: ``dict(head=..., neck=..., stages=...)``:
 
-            * ``tail``: the model-family adapter (``RoIBoxHeadTail``, ``DenseHeadTail``,
-              ``ImageClassifierTail``), picked from the student when absent;
+            * ``head``: the head adapter (:mod:`fcfd_mm.adapters`: ``RoIBoxHeadAdapter``,
+              ``DenseHeadAdapter``, ``ClassifierHeadAdapter`` or one registered in
+              ``HEAD_ADAPTERS``), picked from the student when it names no ``type``; the
+              deprecated ``tail=dict(type='...Tail')`` is still accepted (with a warning);
             * ``neck``: FPN switch point settings (:class:`FCFDNeckSwitch`: ``paths``,
               ``path_weights``, ``bridge``, ``appearance_loss``, ``output_losses``); on by default
               for detectors, ``None`` turns it off;
@@ -45,12 +47,13 @@ class FCFDDistill(SingleTeacherDistill):
               ``positions``, ``num_paths``, ``mode``, ``l2_weight``, ``mixture_weight``,
               ``l2_warmup``, ``student_kd``, ``pooled_last``, ``ghost_bn``, ``seed``, ``bridge``,
               ``s2t_activation`` / ``t2s_activation`` ('auto': LeakyReLU(0.1) into networks whose
-              stages take post-ReLU inputs), ``feature_loss``, ``output_losses``); on by default
-              for classifiers, off (``None``) for detectors.
+              stages take post-ReLU inputs), ``feature_loss``, ``output_losses``, ``cutter``
+              (the stage cutter, picked from each backbone when it names no ``type``)); on by
+              default for classifiers, off (``None``) for detectors.
         distiller: MMRazor distiller for extra losses (default: none). Its teacher recorders see
             the teacher's backbone and neck (the teacher head runs inside FCFD).
         inherit_teacher: student submodules initialised from the teacher's after weight init,
-            e.g. ``('neck', 'rpn_head', 'roi_head')`` (the INHERIT variant, spec §3.3).
+            e.g. ``('neck', 'rpn_head', 'roi_head')`` (the INHERIT variant, docs/method.md).
         teacher_check: settings of the teacher check that ``FCFDTeacherCheckHook`` runs before
             the first iteration (:mod:`fcfd_mm.engine.teacher_check`: ``num_samples``, ``metric``,
             ``min_value``, ``check_classes``); ``None`` switches it off.
@@ -78,30 +81,38 @@ class FCFDDistill(SingleTeacherDistill):
         self.teacher_ckpt_path, self.teacher_ckpt_meta = teacher_ckpt, None
         if teacher_ckpt:
             self.load_teacher_checkpoint(teacher_ckpt)
-        fcfd = dict(fcfd or {})
+        fcfd = translate_legacy_tail(dict(fcfd or {}))
         unknown = set(fcfd) - set(FCFD_KEYS)
         if unknown:
             raise ValueError(f'fcfd has unknown key(s) {sorted(unknown)}; it takes {list(FCFD_KEYS)} (FPN settings '
                              f'such as paths or bridge go under fcfd.neck, stage settings under fcfd.stages).')
-        self.tail = build_tail(self.student, self.teacher, fcfd.get('tail'))
-        # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in checkpoints
-        self.fcfd_tail_state = torch.nn.ModuleDict(self.tail.state_modules())
-        neck_cfg = fcfd.get('neck', {} if self.tail.has_neck_switch else None)
-        stages_cfg = fcfd.get('stages', None if self.tail.has_neck_switch else {})
-        if neck_cfg is not None and not self.tail.has_neck_switch:
-            raise ValueError(f'fcfd.neck: {type(self.tail).__name__} has no FPN switch point; use fcfd.stages.')
+        self.head_adapter = build_head_adapter(self.student, self.teacher, fcfd.get('head'))
+        # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in
+        # checkpoints (the attribute keeps its first name so that existing checkpoints load)
+        self.fcfd_tail_state = torch.nn.ModuleDict(self.head_adapter.state_modules())
+        has_neck = self.head_adapter.has_neck_switch
+        neck_cfg = fcfd.get('neck', {} if has_neck else None)
+        stages_cfg = fcfd.get('stages', None if has_neck else {})
+        if neck_cfg is not None and not has_neck:
+            raise ValueError(f'fcfd.neck: {type(self.head_adapter).__name__} has no FPN switch point; use '
+                             f'fcfd.stages.')
         if neck_cfg is None and stages_cfg is None:
             raise ValueError('fcfd.neck and fcfd.stages are both off: nothing to distil. Enable at least one.')
-        recorders = dict(self.tail.student_recorders())
+        recorders = dict(self.head_adapter.student_recorders())
+        #: the stage cutters of student and teacher (built with fcfd.stages), else None
+        self.stage_cutters: Optional[Dict[str, StageCutter]] = None
         self.fcfd_neck = self._build_neck(dict(neck_cfg)) if neck_cfg is not None else None
         self.fcfd_stages = self._build_stages(dict(stages_cfg), neck_on=neck_cfg is not None) \
             if stages_cfg is not None else None
         if self.fcfd_stages is not None:
-            recorders.update(self.tail.stage_recorders())
+            recorders.update(self.stage_cutters['student'].recorders())
         self.fcfd_recorders = RecorderManager(recorders)
         # ids of the FCFD parameters unused by every loss pass since the last pop_unused_parameters()
         self._unused_ids: Optional[Set[int]] = None
         self._passes_since_pop, self._unused_since_pop = 0, False
+        #: (epoch, iteration) of the coming training step, set by FCFDProgressHook (set_progress)
+        self._progress: Optional[Tuple[int, int]] = None
+        self._warned_no_progress = False
         self.fcfd_recorders.initialize(self.student)
         self.inherit_teacher = tuple(inherit_teacher)
         for name in self.inherit_teacher:
@@ -111,23 +122,21 @@ class FCFDDistill(SingleTeacherDistill):
                                      f'{[n for n, _ in self.student.named_children()]}.')
 
     # ------------------------------------------------------------------------ construction
-    @property
-    def _weighted(self) -> bool:
-        return getattr(self.tail, 'anchor_weighting', None) is not None
-
     def _build_neck(self, cfg: dict) -> FCFDNeckSwitch:
-        cfg.setdefault('paths', self.tail.default_paths())
-        cfg.setdefault('output_losses', self.tail.default_output_losses())
+        head = self.head_adapter
+        cfg.setdefault('paths', head.default_paths())
+        cfg.setdefault('output_losses', head.default_output_losses())
         return FCFDNeckSwitch(
-            student_channels=self.tail.neck_channels(self.student),
-            teacher_channels=self.tail.neck_channels(self.teacher),
-            num_levels=self.tail.num_levels(self.student), t2s_levels=self.tail.head_levels(self.student),
-            weighted_outputs=self._weighted, **cfg)
+            student_channels=head.neck_channels(self.student), teacher_channels=head.neck_channels(self.teacher),
+            num_levels=head.num_levels(self.student), t2s_levels=head.head_levels(self.student),
+            weighted_outputs=head.weights_rows, **cfg)
 
     def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
-        for role, model in (('student', self.student), ('teacher', self.teacher)):
-            self.tail.check_stages(model, role)
-        s_shapes, t_shapes = self.tail.probe_positions(self.student), self.tail.probe_positions(self.teacher)
+        cutter_cfg = cfg.pop('cutter', None)
+        self.stage_cutters = {role: build_stage_cutter(model, role, cutter_cfg)
+                              for role, model in (('student', self.student), ('teacher', self.teacher))}
+        s_cut, t_cut = self.stage_cutters['student'], self.stage_cutters['teacher']
+        s_shapes, t_shapes = s_cut.probe_positions(self.student), t_cut.probe_positions(self.teacher)
         if len(s_shapes) != len(t_shapes):
             raise ValueError(f'fcfd.stages: the student has {len(s_shapes)} stages and the teacher {len(t_shapes)}; '
                              f'FCFD switches between corresponding stages, so both need the same number.')
@@ -136,16 +145,17 @@ class FCFDDistill(SingleTeacherDistill):
         for role, key, receiver in (('teacher', 's2t_activation', self.teacher),
                                     ('student', 't2s_activation', self.student)):
             if cfg.get(key, 'auto') == 'auto':
-                cfg[key] = 'leaky_relu' if self.tail.receives_post_relu(receiver) else None
+                cfg[key] = 'leaky_relu' if self.stage_cutters[role].receives_post_relu(receiver) else None
+        head = self.head_adapter
         cfg.setdefault('positions', tuple(range(1, n + 1)))
-        cfg.setdefault('output_losses', self.tail.default_output_losses())
+        cfg.setdefault('output_losses', head.default_output_losses())
         cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
-        cfg.setdefault('pooled_last', not self.tail.has_neck_switch)
+        cfg.setdefault('pooled_last', not head.has_neck_switch)
         return FCFDStageSwitch(
             student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
-            max_switch=self.tail.max_switch(n),
-            neck_reads=self.tail.neck_reads(self.student) if self.tail.has_neck_switch else None,
-            weighted_outputs=self._weighted, **cfg)
+            max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)),
+            neck_reads=s_cut.neck_reads(self.student) if head.has_neck_switch else None,
+            weighted_outputs=head.weights_rows, **cfg)
 
     def load_teacher_checkpoint(self, path: str) -> None:
         """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
@@ -171,7 +181,7 @@ class FCFDDistill(SingleTeacherDistill):
 
     @torch.no_grad()
     def copy_teacher_into_student(self) -> List[str]:
-        """Copy the ``inherit_teacher`` submodules' weights from teacher to student (spec §3.3)."""
+        """Copy the ``inherit_teacher`` submodules' weights from teacher to student (INHERIT)."""
         copied = []
         for name in self.inherit_teacher:
             s_state = getattr(self.student, name).state_dict()
@@ -222,14 +232,29 @@ class FCFDDistill(SingleTeacherDistill):
         self._unused_ids, self._passes_since_pop, self._unused_since_pop = None, 0, False
         return [p for p in self._fcfd_parameters() if id(p) in unused]
 
-    def consistency_context(self) -> Any:
+    def consistency_context(self) -> Optional[HeadContext]:
         """What the heads of the consistency terms run on (e.g. the RoIs), from the recorders of
         the last student loss pass, limited by the overhead controls (``consistency_rois``,
-        ``fcfd.neck.levels``)."""
-        context = self.tail.head_context(self.fcfd_recorders)
-        if self.fcfd_neck is not None and self.fcfd_neck.head_levels is not None:
-            context = self.tail.restrict_levels(self.student, context, self.fcfd_neck.head_levels)
-        return context
+        ``fcfd.neck.levels``): the head adapter decides it."""
+        levels = self.fcfd_neck.head_levels if self.fcfd_neck is not None else None
+        return self.head_adapter.consistency_context(self.fcfd_recorders, self.student, levels)
+
+    def set_progress(self, epoch: int, iteration: int) -> None:
+        """The training progress of the coming step (0-based epoch and iteration), which the stage
+        switch points' path draw and L2 warm-up read; called by ``FCFDProgressHook`` before every
+        training iteration."""
+        self._progress = (int(epoch), int(iteration))
+
+    def _stage_progress(self) -> Tuple[int, int]:
+        if self._progress is None:
+            if not self._warned_no_progress:
+                self._warned_no_progress = True
+                print_log('FCFDDistill: fcfd.stages is on but no FCFDProgressHook set the training progress; the '
+                          "path draw and L2 warm-up use epoch 0, iteration 0. Add custom_hooks=[dict(type="
+                          "'FCFDProgressHook')] to the config (configs/_base_/fcfd_runtime.py has it), or call "
+                          'set_progress(epoch, iteration) before each step.', logger='current', level=logging.WARNING)
+            return 0, 0
+        return self._progress
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
@@ -243,7 +268,7 @@ class FCFDDistill(SingleTeacherDistill):
         if distilling:
             self.distiller.set_deliveries_override(False)
             with self.distiller.teacher_recorders, self.distiller.deliveries, torch.no_grad():
-                t_pos, t_neck = self.tail.teacher_forward(self.teacher, batch_inputs)
+                t_pos, t_neck = self.head_adapter.teacher_forward(self.teacher, batch_inputs)
             self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries, self.fcfd_recorders:
             student_losses = self.student(batch_inputs, data_samples, mode='loss')
@@ -257,25 +282,26 @@ class FCFDDistill(SingleTeacherDistill):
             return losses
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
 
-        tail, records = self.tail, self.fcfd_recorders
+        head, records = self.head_adapter, self.fcfd_recorders
         context = self.consistency_context()
         with torch.no_grad():  # the target t: teacher head on teacher features, once per step
-            target = tail.run_head(self.teacher, t_neck if tail.has_neck_switch else t_pos, context)
-        weight = tail.row_weights(target) if self._weighted else None
+            target = head.run_head(self.teacher, t_neck if head.has_neck_switch else t_pos, context)
+        weight = head.row_weights(target) if head.weights_rows else None
         needs_s = (self.fcfd_neck is not None and 's' in self.fcfd_neck.paths) or \
             (self.fcfd_stages is not None and self.fcfd_stages.student_kd)
-        s_outputs = tail.student_outputs(records, context) if needs_s else None
+        s_outputs = head.student_outputs(records, context) if needs_s else None
         fcfd_losses: Dict[str, torch.Tensor] = {}
         if self.fcfd_neck is not None:
-            fcfd_losses.update(self.fcfd_neck(tail, self.student, self.teacher, s_feats=tail.student_features(records),
+            fcfd_losses.update(self.fcfd_neck(head, self.student, self.teacher, s_feats=head.student_features(records),
                                               t_feats=t_neck, context=context, s_outputs=s_outputs, target=target,
                                               weight=weight))
         if self.fcfd_stages is not None:
-            hub = MessageHub.get_current_instance()
+            epoch, iteration = self._stage_progress()
             fcfd_losses.update(self.fcfd_stages(
-                tail, self.student, self.teacher, s_pos=tail.student_positions(records), t_pos=t_pos,
-                t_extra=t_neck, context=context, s_outputs=s_outputs, target=target, weight=weight,
-                epoch=int(hub.get_info('epoch', 0) or 0), iteration=int(hub.get_info('iter', 0) or 0)))
+                head, self.stage_cutters, self.student, self.teacher,
+                s_pos=self.stage_cutters['student'].recorded_positions(records), t_pos=t_pos, t_extra=t_neck,
+                context=context, s_outputs=s_outputs, target=target, weight=weight, epoch=epoch,
+                iteration=iteration))
         self._record_unused(self.fcfd_stages.unused_bridges if self.fcfd_stages is not None else [])
         losses.update(add_prefix(fcfd_losses, 'distill'))
         return losses

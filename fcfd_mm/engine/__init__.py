@@ -1,12 +1,14 @@
 """MMEngine components: hooks that keep long runs safe (the non-finite-loss guard, the teacher
-check, exact resume of the random generators), the optimizer wrappers that keep SGD off the bridges a step did not use, and bf16 mixed
-precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
+check, exact resume of the random generators), the hook that hands the training progress to FCFD
+(``FCFDProgressHook``), the optimizer wrappers that keep SGD off the bridges a step did not use,
+and bf16 mixed precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
 from .cpu_amp import CPUAmpOptimWrapper
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
+from .progress_hook import FCFDProgressHook
 from .optim_wrappers import FCFDAmpOptimWrapper, FCFDCPUAmpOptimWrapper, FCFDOptimWrapper
 from .rng_state_hook import RNGStateHook
 from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teacher_check
 
 __all__ = ['CPUAmpOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'FCFDOptimWrapper',
-           'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
+           'FCFDProgressHook', 'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
            'TeacherCheckError', 'resolve_teacher_check']

@@ -86,7 +86,7 @@ def test_frcnn_terms_under_bf16_autocast():
 
 
 def test_retinanet_weighted_terms_under_bf16_autocast():
-    alg = build_fcfd('retina', dict(tail=dict(type='DenseHeadTail', anchor_weighting='teacher_score'),
+    alg = build_fcfd('retina', dict(head=dict(type='DenseHeadAdapter', anchor_weighting='teacher_score'),
                                     neck=dict(paths=('s', 'st', 'ts'))))
     keys = {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} | {
         'distill.loss_fcfd_app'}
@@ -99,7 +99,7 @@ def test_classifier_stage_terms_under_bf16_autocast(stages):
     """Stage appearance / hybrid-feature / output terms; with ``mode='t2s'`` the feature and
     S->T terms are the zeros of unsampled paths, which must be float32 too."""
     alg = build_classifier('resnet20', 'resnet56', stages)
-    set_progress(epoch=3, it=17)
+    set_progress(alg, epoch=3, it=17)
     data, _ = cls_batch(alg)
     keys = {f'distill.loss_fcfd_stage_{t}' for t in ('app', 'feat', 'cls_s', 'cls_st', 'cls_ts')}
     assert_amp_safe(alg, data, keys)

@@ -23,7 +23,7 @@ def cls_cfg(student, teacher, stages=None, **kw):
     cfg = dict(_scope_='mmrazor', type='FCFDDistill',
                data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', num_classes=100),
                architecture=classifier(M[student], D[student]), teacher=classifier(M[teacher], D[teacher]),
-               teacher_norm_eval=False, fcfd=dict(tail=dict(type='ImageClassifierTail', tau=4.0), stages=stages or {}))
+               teacher_norm_eval=False, fcfd=dict(head=dict(type='ClassifierHeadAdapter'), stages=stages or {}))
     cfg.update(kw)
     return cfg
 
@@ -72,7 +72,7 @@ def test_total_loss_matches_the_formula_for_the_sampled_paths(student, teacher):
     alg = build(student, teacher, dict(num_paths=2, l2_weight=lam, mixture_weight=mu, seed=11,
                                        l2_warmup=dict(length=20, by_epoch=True),
                                        output_losses=dict(cls=dict(type='KLDivergence', tau=tau))))
-    set_progress(epoch=epoch, it=it)
+    set_progress(alg, epoch=epoch, it=it)
     data, labels = cls_batch(alg)
     losses = alg.loss(data['inputs'], data['data_samples'])
     total, _ = alg.parse_losses(losses)
@@ -111,7 +111,7 @@ def test_total_loss_matches_the_formula_for_the_sampled_paths(student, teacher):
 def test_ghost_bn_main_statistics_equal_the_pure_paths_with_a_train_mode_teacher():
     alg = build('resnet20', 'resnet56', dict(num_paths=100))
     assert alg.teacher.backbone.stages[1][0].bn1.training  # official: teacher BN in train mode
-    set_progress()
+    set_progress(alg)
     data, _ = cls_batch(alg)
     pure = copy.deepcopy(alg)
     alg.loss(data['inputs'], data['data_samples'])

@@ -96,7 +96,7 @@ def test_frcnn_every_term_matches_the_formula():
 def test_retinanet_every_term_matches_the_formula(weighting):
     tau = 3.0
     alg = build_fcfd('retina', dict(
-        tail=dict(type='DenseHeadTail', anchor_weighting=weighting), neck=dict(
+        head=dict(type='DenseHeadAdapter', anchor_weighting=weighting), neck=dict(
             paths=('s', 'st', 'ts'), output_losses=dict(cls=dict(type='SigmoidKDLoss', tau=tau, loss_weight=1.5),
                                                         reg=dict(type='WeightedMSELoss', loss_weight=2.0)))))
     data = batch(alg)
@@ -122,11 +122,11 @@ def test_retinanet_every_term_matches_the_formula(weighting):
         assert value > 0, key
 
 
-def test_retinanet_default_paths_are_st_and_ts():
+def test_retinanet_default_paths_are_s_st_and_ts():
     alg = build_fcfd('retina')
     losses = alg.loss(*batch(alg).values())
     assert {k for k in losses if 'fcfd' in k} == {'distill.loss_fcfd_app'} | {
-        f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('st', 'ts')}
+        f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')}
 
 
 # ---------------------------------------------------------------- gradients and frozen teacher
@@ -280,7 +280,7 @@ def test_class_count_mismatch_is_refused():
 def test_unsupported_detector_is_refused():
     from mmrazor.registry import MODELS
 
-    from fcfd_mm.tails import UnsupportedModelError
+    from fcfd_mm.adapters import UnsupportedModelError
     cfg = fcfd_cfg('frcnn')
     fcos = dict(_scope_='mmdet', type='FCOS', data_preprocessor=dict(type='DetDataPreprocessor'),
                 backbone=dict(type='ResNet', depth=18, init_cfg=None),
@@ -289,7 +289,7 @@ def test_unsupported_detector_is_refused():
     cfg['architecture'] = fcos
     with pytest.raises(UnsupportedModelError, match='no adapter for FCOS'):
         MODELS.build(cfg)
-    cfg['fcfd'] = dict(tail=dict(type='DenseHeadTail'))
+    cfg['fcfd'] = dict(head=dict(type='DenseHeadAdapter'))
     with pytest.raises(UnsupportedModelError, match='RetinaNet'):
         MODELS.build(cfg)
 

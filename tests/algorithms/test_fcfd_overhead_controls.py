@@ -50,7 +50,7 @@ def _assert_terms(losses, expected):
 
 
 def test_consistency_rois_caps_rois_per_image_and_keeps_the_formula():
-    alg = build_fcfd('frcnn', dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=5)))
+    alg = build_fcfd('frcnn', dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=5)))
     full = build_fcfd('frcnn')  # same seed: same weights
     data = batch(alg)
     torch.manual_seed(7)  # mmdet's RoI sampler draws from the global RNG
@@ -58,12 +58,12 @@ def test_consistency_rois_caps_rois_per_image_and_keeps_the_formula():
     all_rois = alg.fcfd_recorders.get_recorder('roi_extractor').get_record_data(0, 1)
     assert all_rois.shape[0] == 64  # the detection loss still sees all 32 sampled RoIs per image
     torch.manual_seed(123)  # the draw uses the adapter's own generator, not the global RNG
-    context = alg.tail.head_context(alg.fcfd_recorders)
+    context = alg.head_adapter.consistency_context(alg.fcfd_recorders, alg.student)
     assert sorted(torch.bincount(context.rois[:, 0].long()).tolist()) == [5, 5]
     assert torch.equal(context.rois, all_rois[context.index])
     # the next draw in the loss used the generator's previous state: recompute the loss's own draw
-    alg.tail._generator.manual_seed(0)
-    context = alg.tail.head_context(alg.fcfd_recorders)
+    alg.head_adapter.generator.manual_seed(0)
+    context = alg.head_adapter.consistency_context(alg.fcfd_recorders, alg.student)
     _assert_terms(losses, _frcnn_reference(alg, data, context.rois, levels=range(5)))
     torch.manual_seed(7)
     full_losses = full.loss(data['inputs'], data['data_samples'])
@@ -100,7 +100,9 @@ def test_levels_that_leave_no_roi_give_a_zero_term_and_keep_every_bridge_in_the_
 
 
 def test_dense_head_levels_run_the_head_on_those_levels_only():
-    alg = build_fcfd('retina', dict(neck=dict(levels=(2, 3, 4), paths=('s', 'st', 'ts'))))
+    alg = build_fcfd('retina', dict(head=dict(anchor_weighting=None), neck=dict(
+        levels=(2, 3, 4), paths=('s', 'st', 'ts'), output_losses=dict(
+            cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0), reg=dict(type='WeightedMSELoss')))))
     data = batch(alg)
     losses = alg.loss(data['inputs'], data['data_samples'])
     x = data['inputs']
@@ -123,7 +125,7 @@ def test_dense_head_levels_run_the_head_on_those_levels_only():
 @pytest.mark.parametrize('fcfd, match', [
     (dict(neck=dict(levels=(0, 7))), r'level\(s\) \[7\] do not exist; the FPN has levels 0..4'),
     (dict(neck=dict(levels=(4,))), 'no level the head reads'),
-    (dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=0)), 'consistency_rois must be a positive integer'),
+    (dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=0)), 'consistency_rois must be a positive integer'),
 ])
 def test_bad_overhead_controls_say_what_to_fix(fcfd, match):
     with pytest.raises(ValueError, match=match):

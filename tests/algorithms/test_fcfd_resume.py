@@ -10,7 +10,7 @@ from tests.algorithms.test_fcfd_classification import cls_batch
 from tests.algorithms.test_fcfd_stages import set_progress
 from tests.tiny_models import batch, build_fcfd
 
-ROIS = dict(tail=dict(type='RoIBoxHeadTail', consistency_rois=5))
+ROIS = dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=5))
 GEN_KEY = 'fcfd_tail_state.roi_draw.state'
 
 
@@ -19,7 +19,7 @@ def _train(alg, opt, batches, steps):
     step so that only FCFD's own state can make two runs differ. Returns the loss dicts."""
     out = []
     for it in steps:
-        set_progress(it=it)
+        set_progress(alg, it=it)
         torch.manual_seed(1000 + it)
         data = batches[it]
         losses = alg.loss(data['inputs'], data['data_samples'])
@@ -63,17 +63,17 @@ def test_roi_draw_generator_is_in_the_state_dict_and_resume_is_exact(tmp_path):
     _train(part, opt, batches, range(n // 2))
     state = part.state_dict()
     assert state[GEN_KEY].dtype == torch.uint8
-    assert torch.equal(state[GEN_KEY], part.tail._generator.get_state())
+    assert torch.equal(state[GEN_KEY], part.head_adapter.generator.get_state())
     _checkpoint(part, opt, tmp_path / 'half.pth')
 
     resumed, opt = _resume(tmp_path / 'half.pth')
-    assert torch.equal(resumed.tail._generator.get_state(), part.tail._generator.get_state())
+    assert torch.equal(resumed.head_adapter.generator.get_state(), part.head_adapter.generator.get_state())
     got = _train(resumed, opt, batches, range(n // 2, n))
     for step, (a, b) in enumerate(zip(got, ref[n // 2:])):
         assert a.keys() == b.keys()
         for key in a:
             assert torch.equal(a[key], b[key]), (n // 2 + step, key)
-    assert torch.equal(resumed.tail._generator.get_state(), full.tail._generator.get_state())
+    assert torch.equal(resumed.head_adapter.generator.get_state(), full.head_adapter.generator.get_state())
 
     # without the generator state (an older checkpoint) the draw, hence the consistency terms, differ
     stale, opt = _resume(tmp_path / 'half.pth', drop=(GEN_KEY,))
@@ -86,7 +86,7 @@ def test_ghost_bn_buffers_are_saved_and_restored():
     alg = build_classifier('resnet20', 'resnet56', dict(num_paths=4))
     data, _ = cls_batch(alg)
     for it in range(2):
-        set_progress(it=it)
+        set_progress(alg, it=it)
         alg.loss(data['inputs'], data['data_samples'])
     store = alg.fcfd_stages._ghost_buffers
     assert {k[0] for k in store} == {'st1', 'st2', 'ts1', 'ts2'}
@@ -105,7 +105,7 @@ def test_ghost_bn_buffers_are_saved_and_restored():
     # the restored buffers are the ones the next hybrid pass updates
     key = ('ts1', 'backbone.stages.2.0.bn1')
     mean, count = loaded[key][0].clone(), loaded[key][2].item()
-    set_progress(it=2)
+    set_progress(fresh, it=2)
     fresh.loss(data['inputs'], data['data_samples'])
     assert not torch.equal(mean, fresh.fcfd_stages._ghost_buffers[key][0])
     assert fresh.fcfd_stages._ghost_buffers[key][2].item() == count + 1
@@ -118,7 +118,7 @@ def test_state_dicts_without_the_new_keys_still_load_strictly(loader):
     det_state = {k: v for k, v in det.state_dict().items() if k != GEN_KEY}
     cls = build_classifier('resnet20', 'resnet56', dict(num_paths=4))
     data, _ = cls_batch(cls)
-    set_progress()
+    set_progress(cls)
     cls.loss(data['inputs'], data['data_samples'])
     cls_state = {k: v for k, v in cls.state_dict().items() if '.ghost_bn.' not in k}
     for model, state in ((build_fcfd('frcnn', ROIS, seed=3), det_state),

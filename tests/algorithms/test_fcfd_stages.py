@@ -4,7 +4,6 @@ import copy
 
 import pytest
 import torch
-from mmengine.logging import MessageHub
 
 from fcfd_mm.algorithms.fcfd_core import FCFDStageSwitch, linear_warmup, sample_paths
 from tests.algorithms.test_fcfd_distill import bridge_ref, kl_ref, mse_ref, roi_head_ref
@@ -19,10 +18,9 @@ def layers_after(model, k, h):
     return out
 
 
-def set_progress(epoch=0, it=0):
-    hub = MessageHub.get_current_instance()
-    hub.update_info('epoch', epoch)
-    hub.update_info('iter', it)
+def set_progress(alg, epoch=0, it=0):
+    """What FCFDProgressHook does before a training iteration."""
+    alg.set_progress(epoch, it)
 
 
 def stage_reference(alg, x, rois, paths, lam, mu):
@@ -68,7 +66,7 @@ STAGES = dict(neck=None, stages=dict(num_paths=3, mode='bi', l2_weight=0.5, mixt
 @pytest.mark.parametrize('iteration', [0, 5])
 def test_detector_stage_terms_match_the_formula_for_the_sampled_paths(iteration):
     alg = build_fcfd('frcnn', copy.deepcopy(STAGES))
-    set_progress(epoch=1, it=iteration)
+    set_progress(alg, epoch=1, it=iteration)
     data = batch(alg)
     losses = alg.loss(data['inputs'], data['data_samples'])
     paths = alg.fcfd_stages.draw(iteration)
@@ -83,7 +81,7 @@ def test_detector_stage_terms_match_the_formula_for_the_sampled_paths(iteration)
 
 def test_all_paths_every_bridge_gets_gradient_and_leaky_relu_into_post_relu_stages():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100)))
-    set_progress()
+    set_progress(alg)
     st = alg.fcfd_stages
     assert all(b.block.with_activation for b in list(st.bridges_s2t.values()) + list(st.bridges_t2s.values()))
     assert [b.in_channels for b in st.bridges_s2t.values()] == [8, 16, 32, 64]
@@ -96,7 +94,7 @@ def test_all_paths_every_bridge_gets_gradient_and_leaky_relu_into_post_relu_stag
 
 def test_unsampled_bridges_stay_in_the_graph_for_ddp():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=1, mode='t2s', seed=0)))
-    set_progress()
+    set_progress(alg)
     losses = alg.loss(*batch(alg).values())
     alg.parse_losses(losses)[0].backward()
     (k, _), = alg.fcfd_stages.draw(0)
@@ -108,7 +106,7 @@ def test_unsampled_bridges_stay_in_the_graph_for_ddp():
 def test_s2t_bridges_fed_only_by_hybrid_paths_stay_in_the_graph():
     """positions=(3,): an S->T path at 3 also bridges positions 1-2 for the FPN; unsampled, they get zeros."""
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=1, mode='t2s')))
-    set_progress()
+    set_progress(alg)
     assert sorted(alg.fcfd_stages.bridges_s2t) == ['3'] and sorted(alg.fcfd_stages.bridges_t2s) == ['1', '2', '3']
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=0)))
     assert sorted(alg.fcfd_stages.bridges_s2t) == ['1', '2', '3']
@@ -123,7 +121,7 @@ def test_s2t_bridges_fed_only_by_hybrid_paths_stay_in_the_graph():
 def test_ghost_bn_keeps_main_statistics_equal_to_the_pure_paths():
     """Student BN is in train mode (demo configs: norm_eval=False): T->S hybrids must not move it."""
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
-    set_progress()
+    set_progress(alg)
     data = batch(alg)
     pure = copy.deepcopy(alg)
     torch.manual_seed(0)
@@ -144,7 +142,7 @@ def test_ghost_bn_keeps_main_statistics_equal_to_the_pure_paths():
 
 def test_ghost_bn_can_be_switched_off_and_then_statistics_move():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s', ghost_bn=False)))
-    set_progress()
+    set_progress(alg)
     data = batch(alg)
     pure = copy.deepcopy(alg)
     alg.loss(data['inputs'], data['data_samples'])
@@ -158,7 +156,7 @@ def test_warmup_follows_the_linear_schedule():
     data = batch(alg)
     values = []
     for epoch in range(7):
-        set_progress(epoch=epoch)
+        set_progress(alg, epoch=epoch)
         values.append(alg.loss(data['inputs'], data['data_samples'])['distill.loss_fcfd_stage_app'].item())
     for epoch, v in enumerate(values):
         assert v == pytest.approx(values[-1] * min(1.0, (epoch + 1) / 5), rel=1e-4)
@@ -227,7 +225,7 @@ def test_unsupported_resolution_ratio_is_refused():
 def test_stage_switch_needs_every_stage_as_output():
     from mmrazor.registry import MODELS
 
-    from fcfd_mm.tails import UnsupportedModelError
+    from fcfd_mm.adapters import UnsupportedModelError
     cfg = fcfd_cfg('frcnn', dict(neck=None, stages=dict()))
     cfg['architecture'].backbone.out_indices = (1, 2, 3)
     cfg['architecture'].neck.in_channels = [16, 32, 64]

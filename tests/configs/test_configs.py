@@ -12,7 +12,8 @@ CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py', 'fcfd_retina_r101_r50_coco.py',
            'fcfd_pkd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_coco_fast.py', 'fcfd_retina_r101_r50_coco_fast.py']
 STAGES = ['fcfd_stages_frcnn_r101_r50_coco.py', 'fcfd_stages_fpn_frcnn_r101_r50_coco.py',
-          'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py']
+          'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py',
+          'fcfd_stages_frcnn_r50_mobilenetv2_coco.py']
 PAIRS = {'fcfd_frcnn_r101_r18_coco.py': ('ResNet', 'ResNet'),  # the paper's other detection pairs
          'fcfd_frcnn_r50_mobilenetv2_coco.py': ('MobileNetV2', 'ResNet')}
 ALL = sorted(p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob('*.py') if '_base_' not in p.parts)
@@ -29,10 +30,10 @@ def test_config_parses_and_names_registered_types(name):
     if cfg.model.get('type') == 'FCFDDistill':
         assert cfg.custom_imports['imports'] == ['fcfd_mm']
         assert cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
-        # the safety hooks are on in every FCFD config, and the registry finds them from its scope
+        # the runtime hooks are on in every FCFD config, and the registry finds them from its scope
         from mmengine.registry import HOOKS, DefaultScope
         hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
-        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'RNGStateHook'} <= set(hooks)
+        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'FCFDProgressHook', 'RNGStateHook'} <= set(hooks)
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
             assert all(HOOKS.get(h) is not None for h in hooks)
 
@@ -84,7 +85,7 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
     assert alg.fcfd_stages is None
     fcfd_keys = {k for k in losses if 'loss_fcfd' in k}
     if name.endswith('_fast.py') and 'frcnn' in name:
-        assert alg.tail.consistency_rois == 128
+        assert alg.head_adapter.consistency_rois == 128
     if name.endswith('_fast.py') and 'retina' in name:
         assert alg.fcfd_neck.levels == (1, 2, 3, 4)
         assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
@@ -92,7 +93,7 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
         assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
     else:  # RetinaNet: paths s, st, ts on P3-P7, anchors weighted by the teacher's score
         assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 5
-        assert alg.tail.anchor_weighting == 'teacher_score'
+        assert alg.head_adapter.anchor_weighting == 'teacher_score'
     if 'pkd' in name:
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
     if 'inherit' in name:
@@ -139,13 +140,13 @@ def test_mission_config_with_unreachable_teacher_url_names_the_fix(monkeypatch, 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', STAGES)
 def test_stage_config_builds_and_runs_a_loss_step(name):
-    from mmengine.logging import MessageHub
-    MessageHub.get_current_instance().update_info('iter', 0)
     cfg = Config.fromfile(str(CONFIGS / name))
     cfg.model.teacher_ckpt = None
     alg, losses = _loss_step(cfg.model)
     st = alg.fcfd_stages
-    assert [b.in_channels for b in st.bridges_s2t.values()] == [256, 512, 1024, 2048]
+    student_channels = [24, 32, 96, 320] if 'mobilenetv2' in name else [256, 512, 1024, 2048]
+    assert [b.in_channels for b in st.bridges_s2t.values()] == student_channels
+    assert [b.out_channels for b in st.bridges_s2t.values()] == [256, 512, 1024, 2048]
     assert st.num_paths == 2 and len(st.candidates) == 8
     assert {'distill.loss_fcfd_stage_app', 'distill.loss_fcfd_stage_feat'} <= set(losses)
     assert (alg.fcfd_neck is not None) == ('fpn' in name)

@@ -23,7 +23,7 @@ def tiny_classifier_pair(**stages):
         _scope_='mmrazor', type='FCFDDistill',
         data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', num_classes=10),
         architecture=classifier_cfg('resnet8', 10), teacher=classifier_cfg('resnet14', 10), teacher_norm_eval=False,
-        fcfd=dict(tail=dict(type='ImageClassifierTail', tau=4.0), stages=dict(stages))))
+        fcfd=dict(head=dict(type='ClassifierHeadAdapter'), stages=dict(stages))))
     alg.init_weights()
     alg.train()
     return alg
@@ -55,7 +55,7 @@ def snapshot(alg, ow, name):
 
 
 def step(alg, ow, it, seed=1):
-    set_progress(it=it)
+    set_progress(alg, it=it)
     return alg.train_step(raw_batch(seed), ow)
 
 
@@ -137,7 +137,7 @@ def test_after_stop_distill_every_bridge_is_untouched():
 def test_fpn_switch_uses_every_bridge_so_nothing_is_cleared():
     from tests.tiny_models import batch, build_fcfd
     alg = build_fcfd('frcnn')
-    set_progress()
+    set_progress(alg)
     alg.loss(*batch(alg).values())
     assert alg.pop_unused_parameters() == []
     alg.distillation_stopped = True
@@ -160,7 +160,7 @@ def test_a_run_without_the_wrapper_is_warned_about(monkeypatch):
     messages = []
     monkeypatch.setattr(fd, 'print_log', lambda msg, **kw: messages.append(msg) if 'unused bridges' in msg else None)
     for it in range(3):
-        set_progress(it=it)
+        set_progress(alg, it=it)
         alg.loss(data['inputs'], data['data_samples'])
     assert len(messages) == 1 and 'FCFDOptimWrapper' in messages[0]
     messages.clear()
@@ -195,10 +195,10 @@ def _ddp_rank(rank, world, port, out):
     ow = wrapper(alg)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
     it_2 = iterations_drawing(alg, [(2, 'ts')])
-    set_progress(it=it_1)
+    set_progress(alg, it=it_1)
     model.train_step(raw_batch(seed=10 + rank), ow)  # different data on each rank
     params, moms = snapshot(alg, ow, '1')
-    set_progress(it=it_2)
+    set_progress(alg, it=it_2)
     model.train_step(raw_batch(seed=20 + rank), ow)
     after, moms_after = snapshot(alg, ow, '1')
     torch.save(dict(unchanged=all(torch.equal(a, b) for a, b in zip(params + moms, after + moms_after)),

@@ -31,7 +31,7 @@ def _losses(work):
 def test_a_resumed_run_logs_the_losses_of_the_uninterrupted_run(family, tiny_demo_data, tmp_path, repo_root):
     if family == 'fcfd':  # FCFD with the RoI draw on: its generator is in the model's state_dict
         config = 'configs/demo/fcfd_frcnn_demo.py'
-        extra = ['model.teacher_ckpt=None', 'model.teacher_check=None', 'model.fcfd.tail.consistency_rois=16']
+        extra = ['model.teacher_ckpt=None', 'model.teacher_check=None', 'model.fcfd.head.consistency_rois=16']
     else:  # a plain mmdet config that only adds the hook
         config = str(tmp_path / 'student_with_rng_hook.py')
         (tmp_path / 'student_with_rng_hook.py').write_text(

@@ -11,7 +11,7 @@
 _base_ = [
     'mmpretrain::_base_/datasets/cifar100_bs16.py',
     'mmpretrain::_base_/default_runtime.py',
-    '../../_base_/fcfd_safety.py',
+    '../../_base_/fcfd_runtime.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
@@ -47,8 +47,9 @@ model = dict(
     teacher_ckpt='checkpoints/cifar100/resnet32x4.pth',
     teacher_norm_eval=False,  # official: teacher BN normalises with batch statistics
     fcfd=dict(
-        tail=dict(type='ImageClassifierTail', tau=4.0, probe_size=32),
+        head=dict(type='ClassifierHeadAdapter'),
         stages=dict(
+            cutter=dict(type='StagedBackboneCutter', probe_size=32),
             num_paths=2,
             mode='bi',
             student_kd=True,  # T^2 KL(p_t || p_s), weight 1

@@ -6,7 +6,7 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/default_runtime.py',
-    '../../_base_/fcfd_safety.py',
+    '../../_base_/fcfd_runtime.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 data_preprocessor = None  # the algorithm carries its own (below)
@@ -32,8 +32,9 @@ model = dict(
     teacher_ckpt='checkpoints/imagenet/resnet34.pth',
     teacher_norm_eval=False,
     fcfd=dict(
-        tail=dict(type='ImageClassifierTail', tau=1.0, probe_size=224),
+        head=dict(type='ClassifierHeadAdapter'),
         stages=dict(
+            cutter=dict(type='StagedBackboneCutter', probe_size=224),
             num_paths=2,
             mode='bi',
             student_kd=True,

@@ -1,7 +1,7 @@
 # Classification demo: FCFD from the demo resnet20 teacher into the resnet8 student, with the
 # official resnet56 -> resnet20 settings (T=4, lambda=0.02, mu=1, 2 hybrid paths per step, train-
 # mode teacher BN with ghost buffers); the L2 warm-up is shortened to the demo's 30 epochs (3).
-_base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_safety.py']
+_base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_runtime.py']
 teacher_ckpt = 'work_dirs/demo/classification/teacher/epoch_30.pth'
 model = dict(
     _delete_=True,
@@ -14,8 +14,9 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     teacher_norm_eval=False,
     fcfd=dict(
-        tail=dict(type='ImageClassifierTail', tau=4.0, probe_size=32),
+        head=dict(type='ClassifierHeadAdapter'),
         stages=dict(
+            cutter=dict(type='StagedBackboneCutter', probe_size=32),
             num_paths=2,
             mode='bi',
             student_kd=True,

@@ -1,8 +1,9 @@
-"""Backbone stage switch points for mmdet detectors with ResNet-style backbones (``res_layers``).
+"""Stage switch points of mmdet ResNet-style backbones (``res_layers``: ResNet, ResNeXt, Res2Net...).
 
 Positions ``1..N`` are the outputs of ``layer1..layerN`` (post-ReLU); the stem (conv, BN, ReLU,
-max-pool) is stage 0. Running "after position k" means ``layer{k+1}..layerN``; the FPN then
-reads every position it is built for (design.md: positions <= k come from the bridges).
+max-pool) is stage 0. Running "after position k" means ``layer{k+1}..layerN``; the FPN then reads
+every position it is built for (positions <= k come from the bridges; docs/method.md, "Loss terms
+at the stage switch points").
 """
 from __future__ import annotations
 
@@ -10,13 +11,20 @@ from typing import List
 
 from torch import Tensor, nn
 
-from .base import UnsupportedModelError
+from ..common import UnsupportedModelError
+from ..registry import STAGE_CUTTERS
+from .base import StageCutter
 
 
-class DetectorStagesMixin:
-    """Stage-switch methods for detectors whose backbone has ``res_layers`` (mmdet ResNet family)."""
+@STAGE_CUTTERS.register_module()
+class ResNetCutter(StageCutter):
+    """Detectors whose backbone has ``res_layers`` (mmdet ResNet family)."""
 
-    def check_stages(self, model: nn.Module, role: str) -> None:
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        return getattr(getattr(model, 'backbone', None), 'res_layers', None) is not None
+
+    def check(self, model: nn.Module, role: str) -> None:
         backbone = getattr(model, 'backbone', None)
         layers = getattr(backbone, 'res_layers', None)
         if layers is None:
@@ -29,7 +37,7 @@ class DetectorStagesMixin:
                 f'backbone.out_indices={tuple(range(len(layers)))} so every stage is a position '
                 f'(neck.in_channels must list all of them, neck.start_level picks what the FPN uses).')
 
-    def run_stages_from(self, model: nn.Module, k: int, h: Tensor) -> List[Tensor]:
+    def run_from(self, model: nn.Module, k: int, h: Tensor) -> List[Tensor]:
         backbone = model.backbone
         outs = []
         for name in backbone.res_layers[k:]:

@@ -1,44 +1,31 @@
-"""Two-stage detectors (Faster R-CNN): FCFD's function consistency at the RoI box head (spec §3.2).
+"""Two-stage detectors (Faster R-CNN): FCFD's function consistency at the RoI box head
+(docs/method.md, "Loss terms at the FPN switch point (detectors)").
 
 The box head (RoIAlign on P2-P5 -> shared FCs -> cls / reg predictors) runs on the RoIs the
 *student's* RoI head sampled in its loss pass (recorded, so the RoIs are the same ones the
 student's detection loss used). Outputs per RoI: class logits ``(N_roi, num_classes + 1)`` and
 class-specific box deltas ``(N_roi, 4 * num_classes)``.
 
-Overhead controls (not in the official code, which uses every sampled RoI on P2-P5): the
-consistency terms can run on at most ``consistency_rois`` of each image's sampled RoIs, and on
-the RoIs of chosen FPN levels only (``fcfd.neck.levels``, see :meth:`RoIBoxHeadTail.restrict_levels`).
+Overhead controls (not in the official code, which uses every sampled RoI on P2-P5; docs/method.md,
+"Overhead controls"): the consistency terms can run on at most ``consistency_rois`` of each image's
+sampled RoIs, and on the RoIs of chosen FPN levels only (``fcfd.neck.levels``); both are decided in
+:meth:`RoIBoxHeadAdapter.consistency_context`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
 import torch
+from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from .base import CheckpointedGenerator, FCFDTail, HeadOutputs, UnsupportedModelError, _num_classes, check_same
-from .detector_stages import DetectorStagesMixin
+from ..common import CheckpointedGenerator, HeadOutputs, RoIContext, UnsupportedModelError, check_same, num_classes
+from ..registry import HEAD_ADAPTERS
+from .base import HeadAdapter
 
 
-@dataclass
-class RoIContext:
-    """The RoIs the consistency terms run on.
-
-    Attributes:
-        rois: ``(N, 5)`` ``[batch_idx, x1, y1, x2, y2]`` in input pixels (no gradient).
-        index: rows of the student's recorded box-head outputs that ``rois`` are (``(N,)`` long),
-            or ``None`` when ``rois`` are all the sampled RoIs in their recorded order.
-    """
-    rois: Tensor
-    index: Optional[Tensor] = None
-
-    def select(self, rows: Tensor) -> 'RoIContext':
-        """The sub-context of ``rows`` (indices into ``rois``)."""
-        return RoIContext(self.rois[rows], rows if self.index is None else self.index[rows])
-
-
-class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
+@HEAD_ADAPTERS.register_module()
+class RoIBoxHeadAdapter(HeadAdapter):
     """Faster R-CNN style detectors: ``TwoStageDetector`` + FPN + ``StandardRoIHead`` with a box head.
 
     Args:
@@ -54,14 +41,15 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
     def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
                  seed: int = 0) -> None:
         if consistency_rois is not None and (int(consistency_rois) != consistency_rois or consistency_rois < 1):
-            raise ValueError(f'RoIBoxHeadTail: consistency_rois must be a positive integer (RoIs per image) or None '
-                             f'(all sampled RoIs), got {consistency_rois!r}.')
+            raise ValueError(f'RoIBoxHeadAdapter: consistency_rois must be a positive integer (RoIs per image) or '
+                             f'None (all sampled RoIs), got {consistency_rois!r}.')
         self.consistency_rois = None if consistency_rois is None else int(consistency_rois)
         self.roi_draw = CheckpointedGenerator(seed)
         super().__init__(student, teacher)
 
     @property
-    def _generator(self) -> torch.Generator:
+    def generator(self) -> torch.Generator:
+        """The generator of the RoI draw (its state is checkpointed)."""
         return self.roi_draw.generator
 
     def state_modules(self) -> Dict[str, nn.Module]:
@@ -80,12 +68,12 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
         for role, model in (('student', student), ('teacher', teacher)):
             if not self.supports(model):
                 raise UnsupportedModelError(
-                    f'RoIBoxHeadTail: the {role} ({type(model).__name__}) is not a two-stage detector with an '
+                    f'RoIBoxHeadAdapter: the {role} ({type(model).__name__}) is not a two-stage detector with an '
                     'FPN neck and a StandardRoIHead (Faster R-CNN). Use a Faster R-CNN config, or '
-                    'fcfd.tail=dict(type=\'DenseHeadTail\') for RetinaNet-style detectors.')
+                    'fcfd.head=dict(type=\'DenseHeadAdapter\') for RetinaNet-style detectors.')
         self.neck_channels(student), self.neck_channels(teacher)
-        check_same('number of classes', _num_classes(student.roi_head.bbox_head),
-                   _num_classes(teacher.roi_head.bbox_head),
+        check_same('number of classes', num_classes(student.roi_head.bbox_head),
+                   num_classes(teacher.roi_head.bbox_head),
                    'FCFD matches class logits, so both detectors must be trained on the same classes.')
         check_same('box-regression layout (reg_class_agnostic)', student.roi_head.bbox_head.reg_class_agnostic,
                    teacher.roi_head.bbox_head.reg_class_agnostic,
@@ -95,8 +83,8 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
                    'Use the same roi_head.bbox_roi_extractor.featmap_strides in both configs.')
 
     def default_output_losses(self) -> Dict[str, dict]:
-        # spec §3.2: KL at T=1 on the (num_classes + 1)-way logits, batch mean over RoIs;
-        # MSE over all elements of the class-specific deltas. Both exist in MMRazor.
+        # docs/method.md "Output distances": KL at T=1 on the (num_classes + 1)-way logits, batch
+        # mean over RoIs; MSE over all elements of the class-specific deltas. Both exist in MMRazor.
         return dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0, reduction='batchmean'),
                     reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))
 
@@ -111,15 +99,24 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
             # outputs of the box head = (cls_score, bbox_pred) on those rois
             box_head=dict(type='ModuleOutputs', source='roi_head.bbox_head'))
 
-    def head_context(self, records) -> RoIContext:
+    def consistency_context(self, records: RecorderManager, student: nn.Module,
+                            levels: Optional[Sequence[int]] = None) -> RoIContext:
+        """The student's sampled RoIs, then at most ``consistency_rois`` of each image's (drawn
+        with the adapter's generator), then those the RoI extractor maps to FPN ``levels`` (0 = P2):
+        the consistency terms then never read the other levels, whose bridges need not run."""
         recorder = records.get_recorder('roi_extractor')
         if len(recorder.data_buffer) != 1:
-            raise RuntimeError(f'RoIBoxHeadTail expected the student RoI head to run its box RoI extractor once '
-                               f'per loss pass, saw {len(recorder.data_buffer)} calls.')
+            raise RuntimeError(f'RoIBoxHeadAdapter expected the student RoI head to run its box RoI extractor '
+                               f'once per loss pass, saw {len(recorder.data_buffer)} calls.')
         context = RoIContext(recorder.get_record_data(0, 1).detach())  # proposals carry no gradient in mmdet
-        if self.consistency_rois is None:
-            return context
-        return context.select(self._draw_rois(context.rois[:, 0]))
+        if self.consistency_rois is not None:
+            context = context.select(self._draw_rois(context.rois[:, 0]))
+        if levels is not None:
+            extractor = student.roi_head.bbox_roi_extractor
+            mapped = extractor.map_roi_levels(context.rois, extractor.num_inputs)
+            wanted = torch.tensor(sorted(levels), device=mapped.device)
+            context = context.select(torch.nonzero(torch.isin(mapped, wanted)).squeeze(1))
+        return context
 
     def _draw_rois(self, batch_idx: Tensor) -> Tensor:
         """Sorted indices of at most ``consistency_rois`` RoIs of each image, drawn uniformly."""
@@ -127,20 +124,12 @@ class RoIBoxHeadTail(DetectorStagesMixin, FCFDTail):
         for b in torch.unique(batch_idx):
             rows = torch.nonzero(batch_idx == b).squeeze(1)
             if rows.numel() > self.consistency_rois:
-                pick = torch.randperm(rows.numel(), generator=self._generator)[:self.consistency_rois]
+                pick = torch.randperm(rows.numel(), generator=self.generator)[:self.consistency_rois]
                 rows = rows[pick.to(rows.device)]
             keep.append(rows)
         return torch.sort(torch.cat(keep)).values
 
-    def restrict_levels(self, model: nn.Module, context: RoIContext, levels: Sequence[int]) -> RoIContext:
-        """Keep the RoIs that the RoI extractor maps to FPN ``levels`` (0 = P2): the consistency
-        terms then never read the other levels, whose bridges need not run."""
-        extractor = model.roi_head.bbox_roi_extractor
-        mapped = extractor.map_roi_levels(context.rois, extractor.num_inputs)
-        wanted = torch.tensor(sorted(levels), device=mapped.device)
-        return context.select(torch.nonzero(torch.isin(mapped, wanted)).squeeze(1))
-
-    def student_outputs(self, records, context: RoIContext) -> HeadOutputs:
+    def student_outputs(self, records: RecorderManager, context: RoIContext) -> HeadOutputs:
         cls_score, bbox_pred = records.get_recorder('box_head').get_record_data(0)
         if context.index is not None:
             cls_score, bbox_pred = cls_score[context.index], bbox_pred[context.index]

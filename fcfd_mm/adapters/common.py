@@ -1,0 +1,98 @@
+"""Types and checks shared by the head adapters and the stage cutters."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+#: head outputs: ``{'cls': (N, C), 'reg': (N, D)}``, rows = the units the output losses average over
+HeadOutputs = Dict[str, Tensor]
+
+
+class UnsupportedModelError(TypeError):
+    """The student/teacher pair is not of a family this adapter handles; the message names the fix."""
+
+
+@dataclass
+class HeadContext:
+    """What a head needs besides features to run the consistency terms (base: nothing)."""
+
+
+@dataclass
+class RoIContext(HeadContext):
+    """The RoIs the consistency terms run on (RoI box heads).
+
+    Attributes:
+        rois: ``(N, 5)`` ``[batch_idx, x1, y1, x2, y2]`` in input pixels (no gradient).
+        index: rows of the student's recorded box-head outputs that ``rois`` are (``(N,)`` long),
+            or ``None`` when ``rois`` are all the sampled RoIs in their recorded order.
+    """
+    rois: Tensor
+    index: Optional[Tensor] = None
+
+    def select(self, rows: Tensor) -> 'RoIContext':
+        """The sub-context of ``rows`` (indices into ``rois``)."""
+        return RoIContext(self.rois[rows], rows if self.index is None else self.index[rows])
+
+
+@dataclass
+class LevelContext(HeadContext):
+    """The FPN levels a dense head runs on in the consistency terms.
+
+    Attributes:
+        levels: sorted 0-based indices of the neck outputs, or ``None`` for all of them.
+    """
+    levels: Optional[Tuple[int, ...]] = None
+
+
+class CheckpointedGenerator(nn.Module):
+    """A CPU ``torch.Generator`` whose state is part of the owning model's ``state_dict``.
+
+    The state is saved as ``<prefix>state`` (the generator's ``get_state()``, a uint8 tensor) and
+    restored by ``load_state_dict``, so mmengine's checkpoints and ``--resume`` carry it without a
+    hook. It is written by ``_save_to_state_dict`` rather than held in a registered buffer, so DDP
+    does not broadcast it (each rank keeps its own stream); checkpoints hold rank 0's. A state dict
+    without the key (a checkpoint of an older fcfd-mm) leaves the generator as it is and is not a
+    missing key, so strict loading of such checkpoints still works.
+
+    Args:
+        seed: initial seed.
+    """
+
+    KEY = 'state'
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + self.KEY] = self.generator.get_state()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        key = prefix + self.KEY
+        if key not in state_dict:
+            return
+        if key in unexpected_keys:
+            unexpected_keys.remove(key)
+        value = state_dict[key]
+        try:
+            self.generator.set_state(value.detach().to('cpu', torch.uint8).clone())
+        except (AttributeError, RuntimeError, TypeError) as exc:
+            error_msgs.append(f'{key}: not the state of a CPU torch.Generator ({exc}).')
+
+
+def num_classes(head: nn.Module) -> int:
+    return int(getattr(head, 'num_classes'))
+
+
+def check_same(what: str, student_value: Any, teacher_value: Any, fix: str) -> None:
+    """Raise ``ValueError`` naming ``fix`` if the student's and teacher's ``what`` differ."""
+    if student_value != teacher_value:
+        raise ValueError(f'FCFD: student and teacher differ in {what} (student {student_value}, '
+                         f'teacher {teacher_value}). {fix}')

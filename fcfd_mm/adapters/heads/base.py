@@ -1,0 +1,140 @@
+"""The head-adapter interface: how FCFD runs one model family's head.
+
+Per head family FCFD needs (everything else -- bridges, paths, losses -- is shared and lives in
+:mod:`fcfd_mm.algorithms.fcfd_core`; docs/method.md, "Switch points"):
+
+* which of the student's intermediate results to record during its normal loss pass
+  (MMRazor recorder configs), e.g. the FPN outputs and the RoIs the RoI head sampled;
+* the teacher's features (backbone positions and neck outputs) and the student's (recorded);
+* which rows / levels the consistency terms use (:meth:`HeadAdapter.consistency_context`);
+* how to run the receiving network's head on a (possibly bridged) feature tuple;
+* the student's own head outputs from its loss pass (the ``s`` path, reused, not recomputed);
+* optional per-row weights of the output losses, and the default losses and paths.
+
+Head outputs are a dict of 2-D tensors ``{'cls': (N, C), 'reg': (N, D)}`` whose rows are the
+units the output losses average over (RoIs, anchors, or images).
+"""
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmrazor.models.task_modules.recorder import RecorderManager
+from torch import Tensor, nn
+
+from ..common import HeadContext, HeadOutputs, UnsupportedModelError
+
+
+class HeadAdapter(metaclass=ABCMeta):
+    """How FCFD runs one family's head; built with the student and teacher, which it validates.
+
+    Args:
+        student, teacher: the two models (mmdet detectors or mmpretrain classifiers).
+    """
+
+    #: whether the family has an FPN (neck output) switch point
+    has_neck_switch: bool = True
+
+    def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
+        self.check_pair(student, teacher)
+
+    # ------------------------------------------------------------------ the family
+    @classmethod
+    @abstractmethod
+    def supports(cls, model: nn.Module) -> bool:
+        """True if this adapter can run ``model``'s head."""
+
+    @abstractmethod
+    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
+        """Raise :class:`UnsupportedModelError` / ``ValueError`` if the pair cannot be distilled."""
+
+    # ------------------------------------------------------------------ what the head reads
+    @abstractmethod
+    def student_recorders(self) -> Dict[str, dict]:
+        """MMRazor recorder configs (sources relative to the student) for the loss pass."""
+
+    def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...],
+                                                                                   Tuple[Tensor, ...]]:
+        """(backbone position features, neck features) of the teacher; called under ``no_grad``."""
+        positions = tuple(teacher.backbone(batch_inputs))
+        return positions, tuple(teacher.neck(positions))
+
+    def student_features(self, records: RecorderManager) -> Tuple[Tensor, ...]:
+        """Student FPN outputs ``P_s^l``, each ``(B, C_s, H_l, W_l)``, recorded in the loss pass (with graph)."""
+        return tuple(records.get_recorder('neck').get_record_data(0))
+
+    def state_modules(self) -> Dict[str, nn.Module]:
+        """Modules holding adapter state that changes during training (e.g. a random generator);
+        the algorithm registers them so that checkpoints carry that state. None by default."""
+        return {}
+
+    # ------------------------------------------------------------------ which rows / levels
+    def consistency_context(self, records: RecorderManager, student: nn.Module,
+                            levels: Optional[Sequence[int]] = None) -> Optional[HeadContext]:
+        """What the heads of the consistency terms run on, decided once per step from the student's
+        last loss pass: e.g. the RoIs (and which of them), or the FPN levels.
+
+        Args:
+            records: the algorithm's recorders of that loss pass.
+            student: the student model.
+            levels: ``fcfd.neck.levels`` (0-based neck outputs) or ``None``: the terms must then
+                read only those levels.
+        """
+        if levels is not None:
+            raise NotImplementedError(f'{type(self).__name__} cannot restrict its head to FPN levels; '
+                                      f'drop fcfd.neck.levels.')
+        return None
+
+    # ------------------------------------------------------------------ running the head
+    @abstractmethod
+    def student_outputs(self, records: RecorderManager, context: Optional[HeadContext]) -> HeadOutputs:
+        """The student head's outputs on its own features, recorded in its loss pass."""
+
+    @abstractmethod
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[HeadContext]) -> HeadOutputs:
+        """Run ``model``'s head on ``feats`` (an FPN-like tuple in ``model``'s channel space, or
+        backbone positions for families without a neck switch)."""
+
+    def run_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
+                           context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
+        """Run what follows ``model``'s backbone on its position features 1..N (``None`` where
+        nothing reads them): returns ``(neck features, head outputs)``."""
+        neck = list(model.neck(tuple(positions)))
+        return neck, self.run_head(model, neck, context)
+
+    # ------------------------------------------------------------------ losses
+    @property
+    def weights_rows(self) -> bool:
+        """Whether :meth:`row_weights` gives per-row weights (the output losses then take them)."""
+        return False
+
+    def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:
+        """``(N,)`` weights for the rows of the output losses, or ``None`` (uniform)."""
+        return None
+
+    @abstractmethod
+    def default_output_losses(self) -> Dict[str, dict]:
+        """MMRazor loss configs for each output name, used when the config gives none."""
+
+    def default_paths(self) -> Tuple[str, ...]:
+        """Function-consistency paths run when the config gives none (see fcfd_core.PATHS)."""
+        return ('s', 'st', 'ts')
+
+    # ------------------------------------------------------------------ the FPN
+    @staticmethod
+    def neck_channels(model: nn.Module) -> int:
+        neck = getattr(model, 'neck', None)
+        channels = getattr(neck, 'out_channels', None)
+        if not isinstance(channels, int):
+            raise UnsupportedModelError(
+                f'{type(model).__name__} has no neck with an integer out_channels (e.g. FPN): FCFD\'s FPN '
+                'switch point needs one. Use a detector with an FPN neck.')
+        return channels
+
+    @staticmethod
+    def num_levels(model: nn.Module) -> int:
+        return int(getattr(model.neck, 'num_outs'))
+
+    def head_levels(self, model: nn.Module) -> int:
+        """How many leading FPN levels ``model``'s head reads (all of them by default)."""
+        return self.num_levels(model)

@@ -1,0 +1,67 @@
+"""Image classifiers (mmpretrain ``ImageClassifier`` with a staged backbone): the general FCFD
+form (docs/method.md, "Loss terms at the stage switch points"). The head is neck (ReLU + global
+average pooling) + linear classifier; outputs ``{'cls': (B, num_classes)}``. The temperature of
+the KL output loss is the output-loss config's ``tau`` (``fcfd.stages.output_losses.cls.tau``).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmrazor.models.task_modules.recorder import RecorderManager
+from torch import Tensor, nn
+
+from ..common import HeadContext, HeadOutputs, UnsupportedModelError, check_same
+from ..registry import HEAD_ADAPTERS
+from .base import HeadAdapter
+
+#: KL temperature when the config gives no output_losses (CIFAR-100 pairs use 4 or 8, ImageNet 1)
+DEFAULT_TAU = 4.0
+
+
+@HEAD_ADAPTERS.register_module()
+class ClassifierHeadAdapter(HeadAdapter):
+    """mmpretrain ``ImageClassifier`` whose backbone is a ``fcfd_mm.models.StagedBackbone``."""
+
+    has_neck_switch = False
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        try:
+            from mmpretrain.models.classifiers import ImageClassifier
+        except ImportError:  # classification is optional (requirements/classification.txt)
+            return False
+        from ...models.staged import StagedBackbone
+        return isinstance(model, ImageClassifier) and isinstance(getattr(model, 'backbone', None), StagedBackbone)
+
+    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
+        for role, model in (('student', student), ('teacher', teacher)):
+            if not self.supports(model):
+                raise UnsupportedModelError(
+                    f'ClassifierHeadAdapter: the {role} ({type(model).__name__} with '
+                    f'{type(getattr(model, "backbone", None)).__name__}) is not an mmpretrain ImageClassifier with a '
+                    f'staged backbone (fcfd_mm.models, e.g. RepCifarResNet, StagedResNet).')
+        check_same('number of classes', student.head.num_classes, teacher.head.num_classes,
+                   'Both classifiers must predict the same classes.')
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        return dict(cls=dict(type='KLDivergence', tau=DEFAULT_TAU, loss_weight=1.0, reduction='batchmean'))
+
+    def default_paths(self) -> Tuple[str, ...]:
+        return ()
+
+    def student_recorders(self) -> Dict[str, dict]:
+        return dict(head=dict(type='ModuleOutputs', source='head'))
+
+    def student_outputs(self, records: RecorderManager, context: Optional[HeadContext]) -> HeadOutputs:
+        return dict(cls=records.get_recorder('head').get_record_data(0))
+
+    def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tuple[()]]:
+        return tuple(teacher.backbone(batch_inputs)), ()
+
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[HeadContext]) -> HeadOutputs:
+        return dict(cls=model.head(model.neck(tuple(feats))))
+
+    def run_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
+                           context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
+        """The neck (GAP) and classifier read the last position only; there are no neck features."""
+        return [], self.run_head(model, [positions[-1]], context)
