@@ -164,6 +164,9 @@ TOOLKIT_PARTS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+DEFAULT_CUDA_HOME = pathlib.Path('/usr/local/cuda')  # where torch itself looks last
+
+
 @dataclass(frozen=True)
 class CudaToolkit:
     home: pathlib.Path
@@ -208,9 +211,10 @@ def toolkit_pip_spec(torch_cuda: str, meta_version: str | None) -> str:
 
 def find_cuda_toolkit(environ: Mapping[str, str], site_dirs: Sequence[pathlib.Path], path_nvcc: str | None,
                       torch_cuda: str, meta_version: str | None = None,
-                      default_home: pathlib.Path = pathlib.Path('/usr/local/cuda')) -> CudaToolkit:
+                      default_home: pathlib.Path | None = None) -> CudaToolkit:
     """The CUDA toolkit to build with: ``CUDA_HOME`` / ``CUDA_PATH`` if set (and then nothing else), else the
-    first complete one of NVIDIA's pip packages in ``site_dirs``, the ``nvcc`` on ``PATH``, ``default_home``.
+    first complete one of NVIDIA's pip packages in ``site_dirs``, the ``nvcc`` on ``PATH``, ``default_home``
+    (``/usr/local/cuda``).
 
     The pip packages come first because they were installed into this environment next to torch and match
     its CUDA by construction; a system nvcc may be another release. A toolkit whose major version differs
@@ -225,6 +229,7 @@ def find_cuda_toolkit(environ: Mapping[str, str], site_dirs: Sequence[pathlib.Pa
         if path_nvcc:
             # torch takes the folder above nvcc's; resolve links so /usr/bin/nvcc -> /opt/cuda/bin/nvcc works
             candidates.append((pathlib.Path(os.path.realpath(path_nvcc)).parent.parent, f'nvcc on PATH ({path_nvcc})'))
+        default_home = default_home or DEFAULT_CUDA_HOME
         candidates.append((default_home, str(default_home)))
     problems: list[str] = []
     seen: set[str] = set()
@@ -371,6 +376,41 @@ def cuda_toolkit_here(torch) -> CudaToolkit:
     return toolkit
 
 
+def install(version: str, force: bool, torch) -> int:
+    """Install mmcv ``version``: keep a working one, else a cached wheel, else build one. Returns the exit code."""
+    force_cuda = os.environ.get('FORCE_CUDA', '1' if torch.cuda.is_available() else '0')
+    cuda = force_cuda == '1'
+    if not force and installed_mmcv_version() == version and ops_work(cuda):
+        log(f'mmcv {version} with working ops{" (CUDA)" if cuda else ""} is already installed; nothing to do '
+            '(--force rebuilds).')
+        return 0
+    if cuda:
+        set_cuda_target(torch)
+    flags = os.environ.get('MMCV_CFLAGS', DEFAULT_FLAGS)
+    cache_dir = pathlib.Path(os.environ.get('FCFD_MMCV_CACHE', pathlib.Path.home() / '.cache' / 'fcfd_mm' / 'wheels'))
+    key_dir = cache_dir / cache_key(version, flags, force_cuda)
+    cached = next(iter(sorted(key_dir.glob(f'mmcv-{version}-*.whl'))), None)
+    if cached is not None and not force:
+        log(f'using cached wheel {cached}')
+        install_wheel(cached)
+        if ops_work(cuda):
+            return 0
+        log('cached wheel does not work with this torch; rebuilding')
+        cached.unlink()
+
+    toolkit = cuda_toolkit_here(torch) if cuda else None  # only a build needs the toolkit, not a cached wheel
+    std = cxx_standard_for_torch()
+    log(f'building mmcv {version} for torch {torch.__version__} with -std={std}, FORCE_CUDA={force_cuda}, '
+        f'flags "{flags}" ({"CUDA ops: over an hour" if cuda else "about 8 minutes"} on 2 CPU cores)')
+    cached = build_wheel(version, std, flags, force_cuda, key_dir, toolkit)
+    install_wheel(cached)
+    if not ops_work(cuda):
+        log('mmcv built but mmcv.ops does not work; see the error above.')
+        return 1
+    log(f'mmcv {version} installed and mmcv.ops works; wheel cached at {cached}')
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', default='2.1.0', help='mmcv version (mmdet 3.3 and mmrazor 1.0 accept 2.0.0-2.1.0)')
@@ -386,50 +426,11 @@ def main() -> int:
     except ImportError:
         log('pkg_resources is missing (setuptools >= 82): pip install "setuptools<82" first.')
         return 1
-    force_cuda = os.environ.get('FORCE_CUDA', '1' if torch.cuda.is_available() else '0')
-    cuda = force_cuda == '1'
-    if not args.force and installed_mmcv_version() == args.version and ops_work(cuda):
-        log(f'mmcv {args.version} with working ops{" (CUDA)" if cuda else ""} is already installed; nothing to do '
-            '(--force rebuilds).')
-        return 0
-
     try:
-        if cuda:
-            set_cuda_target(torch)
+        return install(args.version, args.force, torch)
     except BuildError as e:
         log(str(e))
         return 1
-    flags = os.environ.get('MMCV_CFLAGS', DEFAULT_FLAGS)
-    cache_dir = pathlib.Path(os.environ.get('FCFD_MMCV_CACHE', pathlib.Path.home() / '.cache' / 'fcfd_mm' / 'wheels'))
-    key_dir = cache_dir / cache_key(args.version, flags, force_cuda)
-    cached = next(iter(sorted(key_dir.glob(f'mmcv-{args.version}-*.whl'))), None)
-    if cached is not None and not args.force:
-        log(f'using cached wheel {cached}')
-        install_wheel(cached)
-        if ops_work(cuda):
-            return 0
-        log('cached wheel does not work with this torch; rebuilding')
-        cached.unlink()
-
-    try:
-        toolkit = cuda_toolkit_here(torch) if cuda else None
-    except BuildError as e:
-        log(str(e))
-        return 1
-    std = cxx_standard_for_torch()
-    log(f'building mmcv {args.version} for torch {torch.__version__} with -std={std}, FORCE_CUDA={force_cuda}, '
-        f'flags "{flags}" ({"CUDA ops: over an hour" if cuda else "about 8 minutes"} on 2 CPU cores)')
-    try:
-        cached = build_wheel(args.version, std, flags, force_cuda, key_dir, toolkit)
-    except BuildError as e:
-        log(str(e))
-        return 1
-    install_wheel(cached)
-    if not ops_work(cuda):
-        log('mmcv built but mmcv.ops does not work; see the error above.')
-        return 1
-    log(f'mmcv {args.version} installed and mmcv.ops works; wheel cached at {cached}')
-    return 0
 
 
 if __name__ == '__main__':

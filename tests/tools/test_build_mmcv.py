@@ -6,6 +6,7 @@ The toolkit tests build fake toolkit trees in ``tmp_path`` with the file layout 
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -215,6 +216,57 @@ def test_cuda_arch_list():
     assert build_mmcv.cuda_arch_list({'TORCH_CUDA_ARCH_LIST': 'native'}, [(12, 0)]) == '12.0+PTX'
     with pytest.raises(build_mmcv.BuildError, match='TORCH_CUDA_ARCH_LIST'):
         build_mmcv.cuda_arch_list({}, [])
+
+
+def fake_torch(cuda='13.0'):
+    """A CUDA build of torch on a machine without a GPU, as far as ``build_mmcv.install`` looks."""
+    return SimpleNamespace(__version__=torch.__version__, version=SimpleNamespace(cuda=cuda),
+                           cuda=SimpleNamespace(is_available=lambda: False, device_count=lambda: 0))
+
+
+@pytest.fixture
+def cuda_install(monkeypatch, tmp_path):
+    """``install()`` with FORCE_CUDA=1 for sm_90 into an empty wheel cache, with pip and the ops check faked."""
+    monkeypatch.setenv('FCFD_MMCV_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setenv('FORCE_CUDA', '1')
+    monkeypatch.setenv('TORCH_CUDA_ARCH_LIST', '9.0')
+    installed = []
+    monkeypatch.setattr(build_mmcv, 'installed_mmcv_version', lambda: None)
+    monkeypatch.setattr(build_mmcv, 'install_wheel', installed.append)
+    monkeypatch.setattr(build_mmcv, 'ops_work', lambda cuda=False: cuda)
+    return installed
+
+
+def test_cached_cuda_wheel_needs_no_toolkit(cuda_install, monkeypatch, tmp_path):
+    key_dir = tmp_path / 'cache' / build_mmcv.cache_key('2.1.0', build_mmcv.DEFAULT_FLAGS, '1')
+    key_dir.mkdir(parents=True)
+    wheel = key_dir / 'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl'
+    wheel.write_text('')
+
+    def no_toolkit(*args, **kwargs):
+        raise AssertionError('a cached wheel must not look for a CUDA toolkit')
+    monkeypatch.setattr(build_mmcv, 'find_cuda_toolkit', no_toolkit)
+    assert build_mmcv.install('2.1.0', False, fake_torch()) == 0
+    assert cuda_install == [wheel]
+
+
+def test_cuda_build_without_toolkit_stops_before_download(cuda_install, monkeypatch, tmp_path):
+    monkeypatch.setattr(build_mmcv, 'site_dirs', lambda: [tmp_path])
+    monkeypatch.setattr(build_mmcv.shutil, 'which', lambda name: None)
+    monkeypatch.delenv('CUDA_HOME', raising=False)
+    monkeypatch.delenv('CUDA_PATH', raising=False)
+    monkeypatch.setattr(build_mmcv, 'DEFAULT_CUDA_HOME', tmp_path / 'no-cuda')
+    monkeypatch.setattr(build_mmcv, 'build_wheel', lambda *a, **k: pytest.fail('build started without a toolkit'))
+    with pytest.raises(build_mmcv.BuildError, match=r'pip install "cuda-toolkit\[nvcc,cccl\]=='):
+        build_mmcv.install('2.1.0', False, fake_torch())
+
+
+def test_cuda_build_needs_a_cuda_torch_and_an_arch_list(cuda_install, monkeypatch):
+    with pytest.raises(build_mmcv.BuildError, match='CPU-only build'):
+        build_mmcv.install('2.1.0', False, fake_torch(cuda=None))
+    monkeypatch.delenv('TORCH_CUDA_ARCH_LIST')
+    with pytest.raises(build_mmcv.BuildError, match='set TORCH_CUDA_ARCH_LIST'):
+        build_mmcv.install('2.1.0', False, fake_torch())
 
 
 def test_installed_mmcv_ops_work():
