@@ -14,7 +14,11 @@ With ``FORCE_CUDA=1`` it also builds the CUDA ops. The CUDA toolkit is taken fro
 (or ``CUDA_PATH``), else from NVIDIA's pip packages installed next to torch
 (``pip install "cuda-toolkit[nvcc,cccl]==13.0.3"`` puts nvcc, the CUDA headers, CCCL and libcudart under
 ``site-packages/nvidia/cu13``), else from the ``nvcc`` on ``PATH`` or ``/usr/local/cuda``. A GPU-less machine
-must name the target GPUs in ``TORCH_CUDA_ARCH_LIST`` (e.g. ``9.0`` for H100/H200).
+must name the target GPUs in ``TORCH_CUDA_ARCH_LIST`` (e.g. ``9.0`` for H100/H200). mmcv 2.1.0's CUDA
+sources compile unchanged with CUDA 13.0 (deprecation warnings only); what the CUDA build needs is around
+them: nvcc gets the same ``-std`` as g++, torch's extension builder is pointed at a pip-installed toolkit
+(it only looks at ``CUDA_HOME``, the ``nvcc`` on ``PATH`` and ``/usr/local/cuda``), and ``-lcudart`` gets
+the unversioned ``libcudart.so`` that NVIDIA's pip wheels lack.
 
 Usage: ``python tools/build_mmcv.py [--version 2.1.0] [--force]``
 """
@@ -102,52 +106,6 @@ def set_cxx_standard(setup_py: str, std: str) -> str:
     return patched
 
 
-@dataclass(frozen=True)
-class SourcePatch:
-    """A text edit of one mmcv source file, for a construct the installed torch or CUDA refuses.
-
-    ``marker`` is text that only the patched file contains: its presence makes the patch a no-op,
-    so applying twice is harmless. A required patch whose ``pattern`` is absent raises.
-    """
-    path: str  # relative to the sdist root
-    pattern: str  # regular expression, re.MULTILINE
-    replacement: str
-    marker: str
-    why: str
-    required: bool = True
-
-
-def apply_source_patch(text: str, patch: SourcePatch) -> str:
-    """``text`` with ``patch`` applied (unchanged when already applied or optional and not found)."""
-    if patch.marker in text:
-        return text
-    patched, n = re.subn(patch.pattern, patch.replacement, text, flags=re.MULTILINE)
-    if n == 0:
-        if not patch.required:
-            return text
-        raise BuildError(f'{patch.path}: pattern {patch.pattern!r} not found, so the fix "{patch.why}" cannot be '
-                         'applied; this script knows mmcv 2.1.0 (pass --version 2.1.0)')
-    if patch.marker not in patched:
-        raise BuildError(f'{patch.path}: patch "{patch.why}" applied but its marker {patch.marker!r} is missing')
-    return patched
-
-
-# Source fixes for the CUDA build with CUDA 13 and torch 2.14 (none is needed for the CPU-only build).
-CUDA_SOURCE_PATCHES: tuple[SourcePatch, ...] = ()
-
-
-def patch_sources(src: pathlib.Path, patches: Sequence[SourcePatch]) -> None:
-    for patch in patches:
-        path = src / patch.path
-        if not path.is_file():
-            raise BuildError(f'{path} does not exist, so the fix "{patch.why}" cannot be applied')
-        text = path.read_text()
-        patched = apply_source_patch(text, patch)
-        if patched != text:
-            path.write_text(patched)
-            log(f'patched {patch.path}: {patch.why}')
-
-
 # Files a CUDA build of mmcv reads, relative to the toolkit root (any one of the alternatives will do), with
 # the pip package that provides them. The cuBLAS / cuSPARSE / cuSOLVER headers are included by torch's
 # ATen/cuda/CUDAContext.h; torch's CUDA wheels already depend on those packages.
@@ -162,8 +120,6 @@ TOOLKIT_PARTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (('include/cusparse.h', ), 'nvidia-cusparse'),
     (('include/cusolverDn.h', ), 'nvidia-cusolver'),
 )
-
-
 DEFAULT_CUDA_HOME = pathlib.Path('/usr/local/cuda')  # where torch itself looks last
 
 
@@ -248,8 +204,12 @@ def find_cuda_toolkit(environ: Mapping[str, str], site_dirs: Sequence[pathlib.Pa
             problems.append(f'{source}: {home} is CUDA {version}, torch is built with CUDA {torch_cuda}')
         else:
             return CudaToolkit(home, version, source, tuple(problems))
-    fix = (f'pip install "{toolkit_pip_spec(torch_cuda, meta_version)}" into this environment (found '
-           f'automatically, no CUDA_HOME needed), or set CUDA_HOME to a full CUDA {torch_cuda} toolkit')
+    pip = f'pip install "{toolkit_pip_spec(torch_cuda, meta_version)}" into this environment'
+    if explicit:
+        fix = (f'point {candidates[0][1]} at a full CUDA {torch_cuda} toolkit, or unset it and {pip} '
+               '(found automatically)')
+    else:
+        fix = f'{pip} (found automatically, no CUDA_HOME needed), or set CUDA_HOME to a full CUDA {torch_cuda} toolkit'
     raise BuildError(f'FORCE_CUDA=1 needs a CUDA {major}.x toolkit (torch is built with CUDA {torch_cuda}); none '
                      'usable:\n  ' + '\n  '.join(problems) + f'\nFix: {fix}.')
 
@@ -322,7 +282,6 @@ def build_wheel(version: str, std: str, flags: str, force_cuda: str, out_dir: pa
                    MAX_JOBS=os.environ.get('MAX_JOBS', str(os.cpu_count() or 1)),
                    CFLAGS=flags, CXXFLAGS=flags)
         if toolkit is not None:
-            patch_sources(src, CUDA_SOURCE_PATCHES)
             env.update(cuda_build_env(toolkit, tmp / 'cuda-link', os.environ))
         run([sys.executable, '-m', 'pip', 'wheel', '--no-build-isolation', '--no-deps', '--no-cache-dir',
              '-w', str(tmp / 'dist'), str(src)], env=env)
@@ -401,7 +360,8 @@ def install(version: str, force: bool, torch) -> int:
     toolkit = cuda_toolkit_here(torch) if cuda else None  # only a build needs the toolkit, not a cached wheel
     std = cxx_standard_for_torch()
     log(f'building mmcv {version} for torch {torch.__version__} with -std={std}, FORCE_CUDA={force_cuda}, '
-        f'flags "{flags}" ({"CUDA ops: over an hour" if cuda else "about 8 minutes"} on 2 CPU cores)')
+        f'flags "{flags}" ({"with CUDA ops about an hour for one architecture" if cuda else "about 8 minutes"} '
+        'on 2 CPU cores)')
     cached = build_wheel(version, std, flags, force_cuda, key_dir, toolkit)
     install_wheel(cached)
     if not ops_work(cuda):

@@ -1,4 +1,4 @@
-"""tools/build_mmcv.py: C++ standard from torch's headers, cache key, CUDA toolkit detection, source patches.
+"""tools/build_mmcv.py: C++ standard from torch's headers, cache key, CUDA toolkit detection, install flow.
 
 The toolkit tests build fake toolkit trees in ``tmp_path`` with the file layout of NVIDIA's pip wheels
 (``site-packages/nvidia/cu13/{bin,include,lib,nvvm}``) and of a full toolkit (``lib64``); nothing is compiled.
@@ -77,39 +77,6 @@ def test_cache_key_names_cuda_and_arch_list(monkeypatch):
     assert build_mmcv.cache_key('2.1.0', '-O2', '0') == cpu  # the CPU key ignores the arch list
 
 
-PATCH = build_mmcv.SourcePatch(path='a.cu', pattern=r'__shfl_down\(val, offset\)',
-                               replacement='__shfl_down_sync(0xffffffff, val, offset) /* fix: sync */',
-                               marker='/* fix: sync */', why='CUDA removed the unsynchronised warp shuffles')
-
-
-def test_source_patch_applies_once():
-    text = 'x;\n  val += __shfl_down(val, offset);\n'
-    once = build_mmcv.apply_source_patch(text, PATCH)
-    assert once == 'x;\n  val += __shfl_down_sync(0xffffffff, val, offset) /* fix: sync */;\n'
-    assert build_mmcv.apply_source_patch(once, PATCH) == once
-
-
-def test_source_patch_missing_pattern():
-    with pytest.raises(build_mmcv.BuildError, match=r'a\.cu: pattern .* not found.*warp shuffles'):
-        build_mmcv.apply_source_patch('nothing here', PATCH)
-    optional = build_mmcv.SourcePatch(**{**PATCH.__dict__, 'required': False})
-    assert build_mmcv.apply_source_patch('nothing here', optional) == 'nothing here'
-
-
-def test_patch_sources_on_a_tree(tmp_path):
-    (tmp_path / 'a.cu').write_text('val += __shfl_down(val, offset);')
-    build_mmcv.patch_sources(tmp_path, [PATCH])
-    build_mmcv.patch_sources(tmp_path, [PATCH])
-    assert (tmp_path / 'a.cu').read_text().count('__shfl_down_sync') == 1
-    with pytest.raises(build_mmcv.BuildError, match='does not exist'):
-        build_mmcv.patch_sources(tmp_path, [build_mmcv.SourcePatch(**{**PATCH.__dict__, 'path': 'b.cu'})])
-
-
-def test_cuda_source_patches_are_well_formed():
-    for patch in build_mmcv.CUDA_SOURCE_PATCHES:
-        assert patch.marker in patch.replacement and patch.why, patch
-
-
 def test_missing_toolkit_parts(tmp_path):
     assert build_mmcv.missing_toolkit_parts(make_toolkit(tmp_path / 'full')) == []
     assert build_mmcv.missing_toolkit_parts(make_toolkit(tmp_path / 'a', skip=('include/cccl', ))) == [
@@ -184,8 +151,9 @@ def test_incomplete_cuda_home_is_an_error(tmp_path):
     make_toolkit(site / 'nvidia' / 'cu13')
     partial = make_toolkit(tmp_path / 'partial', skip=('include/cublas', 'include/cusparse', 'include/cusolver'))
     with pytest.raises(build_mmcv.BuildError, match='CUDA_HOME: .* lacks nvidia-cublas, nvidia-cusparse, '
-                                                    'nvidia-cusolver'):
+                                                    'nvidia-cusolver') as err:
         build_mmcv.find_cuda_toolkit({'CUDA_HOME': str(partial)}, [site], None, '13.0')
+    assert 'point CUDA_HOME at a full CUDA 13.0 toolkit, or unset it and pip install' in str(err.value)
 
 
 def test_cudart_alias_for_pip_layout(tmp_path):
