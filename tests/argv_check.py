@@ -17,6 +17,7 @@ def parse_with(script: str, args: list) -> None:
     name = 'argv_check_' + os.path.splitext(os.path.basename(script))[0]
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses (tools/build_mmcv.py) look their module up while it loads
     spec.loader.exec_module(module)
     module.parse_args(args)
 

@@ -11,7 +11,11 @@
 #   FCFD_SKIP_TORCH=1        keep the torch already installed (e.g. a CUDA build) instead of the pin
 #   FCFD_MMCV_CACHE=DIR      where built mmcv wheels are cached (default ~/.cache/fcfd_mm/wheels);
 #                            the cache key includes torch, Python, mmcv, CUDA and compiler flags.
-#   FORCE_CUDA=1             build mmcv's CUDA ops as well (needs nvcc; set TORCH_CUDA_ARCH_LIST)
+#   FORCE_CUDA=1             build mmcv's CUDA ops as well (default when torch sees a GPU). The CUDA
+#                            toolkit comes from CUDA_HOME, else NVIDIA's pip packages next to torch
+#                            (pip install "cuda-toolkit[nvcc,cccl]==13.0.3" for the pinned torch), else
+#                            the nvcc on PATH or /usr/local/cuda. Without a visible GPU set
+#                            TORCH_CUDA_ARCH_LIST (e.g. 9.0); it is part of the wheel's cache key.
 #   MAX_JOBS=N               parallel compile jobs (default: number of cores)
 #   FCFD_WHEELHOUSE=DIR      offline: install from DIR only (wheels + the mmcv sdist, listed in
 #                            requirements/wheelhouse.txt), without dependency resolution
