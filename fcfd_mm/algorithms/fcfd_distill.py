@@ -48,8 +48,9 @@ class FCFDDistill(SingleTeacherDistill):
               ``l2_warmup``, ``student_kd``, ``pooled_last``, ``ghost_bn``, ``seed``, ``bridge``,
               ``s2t_activation`` / ``t2s_activation`` ('auto': LeakyReLU(0.1) into networks whose
               stages take post-ReLU inputs), ``feature_loss``, ``output_losses``, ``cutter``
-              (the stage cutter, picked from each backbone when it names no ``type``)); on by
-              default for classifiers, off (``None``) for detectors.
+              (the stage cutter config of both backbones, or ``dict(student=..., teacher=...)``;
+              picked from each backbone when it names no ``type``)); on by default for
+              classifiers, off (``None``) for detectors.
         distiller: MMRazor distiller for extra losses (default: none). Its teacher recorders see
             the teacher's backbone and neck (the teacher head runs inside FCFD).
         inherit_teacher: student submodules initialised from the teacher's after weight init,
@@ -132,9 +133,11 @@ class FCFDDistill(SingleTeacherDistill):
             weighted_outputs=head.weights_rows, **cfg)
 
     def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
-        cutter_cfg = cfg.pop('cutter', None)
-        self.stage_cutters = {role: build_stage_cutter(model, role, cutter_cfg)
-                              for role, model in (('student', self.student), ('teacher', self.teacher))}
+        cutter_cfg = dict(cfg.pop('cutter', None) or {})
+        per_role = bool(cutter_cfg) and set(cutter_cfg) <= {'student', 'teacher'}
+        self.stage_cutters = {
+            role: build_stage_cutter(model, role, cutter_cfg.get(role) if per_role else cutter_cfg)
+            for role, model in (('student', self.student), ('teacher', self.teacher))}
         s_cut, t_cut = self.stage_cutters['student'], self.stage_cutters['teacher']
         s_shapes, t_shapes = s_cut.probe_positions(self.student), t_cut.probe_positions(self.teacher)
         if len(s_shapes) != len(t_shapes):

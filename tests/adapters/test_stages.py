@@ -68,8 +68,12 @@ def test_a_backbone_without_a_cutter_is_refused_with_the_fix():
         build_stage_cutter(model, 'student', dict(type='NoSuchCutter'))
 
 
-def test_a_named_cutter_checks_the_backbone():
+def test_a_named_cutter_checks_the_backbone_and_can_be_named_per_network():
     from mmrazor.registry import MODELS
     cfg = fcfd_cfg('frcnn', dict(neck=None, stages=dict(cutter=dict(type='MobileNetV2Cutter'))))
-    with pytest.raises(UnsupportedModelError, match='not an mmdet MobileNetV2'):
+    with pytest.raises(UnsupportedModelError, match='the student backbone \\(ResNet\\) is not an mmdet MobileNetV2'):
         MODELS.build(copy.deepcopy(cfg))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(cutter=dict(
+        student=dict(type='MobileNetV2Cutter', probe_size=128), teacher=dict(type='ResNetCutter', probe_size=128)))),
+        architecture=mobilenet_frcnn_cfg())
+    assert alg.stage_cutters['student'].probe_size == 128 and type(alg.stage_cutters['teacher']) is ResNetCutter
