@@ -37,7 +37,6 @@ FAMILY = {'frcnn': dict(student='configs/demo/faster-rcnn_demo_student.py',
 def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str:
     """Write the config of one method (a demo config with its model replaced) and return its path."""
     from mmengine.config import Config
-
     from overhead import fpn_losses
     f = FAMILY[family]
     if method == 'no_kd':

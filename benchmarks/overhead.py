@@ -40,8 +40,10 @@ import torch  # noqa: E402
 import fcfd_mm  # noqa: E402,F401
 
 METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
-REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
-        'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
+REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                  'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
+        'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+                      'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
 DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
         'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
@@ -302,7 +304,8 @@ def run_family(family: str, args) -> dict:
 
 
 def print_table(result: dict) -> None:
-    print(f"\n{result['family']} ({result['pair']} pair, {'x'.join(map(str, result['size']))}, batch {result['batch']}, "
+    size = 'x'.join(map(str, result['size']))
+    print(f"\n{result['family']} ({result['pair']} pair, {size}, batch {result['batch']}, "
           f"median of {result['repeats']} steps; floor = student step + teacher extract_feat "
           f"= {result['floor_s']:.3f} s)")
     print(f"{'method':<22}{'s/step':>9}{'x student':>11}{'x floor':>9}{'peak GB':>9}")

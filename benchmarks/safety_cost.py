@@ -45,10 +45,10 @@ def main(argv=None) -> dict:
     p.add_argument('--out', default=osp.join(REPO, 'benchmarks', 'results'))
     a = p.parse_args(argv)
 
-    import fcfd_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.runner import Runner
 
+    import fcfd_mm  # noqa: F401
     from fcfd_mm.engine import FCFDTeacherCheckHook, NonFiniteLossHook
     cfg = Config.fromfile(osp.join(REPO, a.config) if not osp.isabs(a.config) else a.config)
     cfg.model.teacher_ckpt = a.teacher_ckpt

@@ -16,6 +16,7 @@ from . import compat
 compat.apply_all()
 
 from . import algorithms, connectors, engine, losses  # noqa: E402,F401  (registration)
+
 try:  # the classification parts need mmpretrain; detection-only environments work without it
     import mmpretrain  # noqa: F401
 except ImportError:

@@ -26,11 +26,11 @@ def test_overhead_parts_breakdown_runs_and_adds_up(tmp_path):
     assert (tmp_path / 'overhead_demo_64_cpu_frcnn.png').is_file()
 
 
-@pytest.mark.parametrize('family, key, value', [('frcnn', 'consistency_rois', 32), ('retinanet', 'levels', (1, 2, 3, 4))])
+@pytest.mark.parametrize('family, key, value', [('frcnn', 'consistency_rois', 32),
+                                                ('retinanet', 'levels', (1, 2, 3, 4))])
 def test_efficacy_fast_method_config_carries_the_overhead_controls(tmp_path, family, key, value):
-    from mmengine.config import Config
-
     import efficacy
+    from mmengine.config import Config
     path = efficacy.method_config(family, 'fcfd_fpn_fast', 'teacher.pth', str(tmp_path / 'fast.py'))
     fcfd = Config.fromfile(path).model.fcfd
     got = fcfd.head.get(key, fcfd.neck.get(key))

@@ -5,7 +5,6 @@ import sys
 import pytest
 import torch
 
-import fcfd_mm
 from fcfd_mm import compat
 
 

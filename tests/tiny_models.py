@@ -44,8 +44,9 @@ def fcfd_cfg(family: str, fcfd: dict | None = None, **kwargs) -> dict:
 
 
 def build_fcfd(family: str, fcfd: dict | None = None, seed: int = 0, **kwargs):
-    import fcfd_mm  # noqa: F401
     from mmrazor.registry import MODELS
+
+    import fcfd_mm  # noqa: F401
     torch.manual_seed(seed)
     alg = MODELS.build(fcfd_cfg(family, fcfd, **kwargs))
     alg.init_weights()

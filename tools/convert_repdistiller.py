@@ -20,8 +20,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import fcfd_mm  # noqa: E402,F401
 import torch  # noqa: E402
+
+import fcfd_mm  # noqa: E402,F401
 from fcfd_mm.models.convert import convert_repdistiller_state_dict, num_classes_of  # noqa: E402
 from fcfd_mm.models.zoo import all_model_cfgs, classifier_cfg  # noqa: E402
 from fcfd_mm.utils import FCFDUserError  # noqa: E402

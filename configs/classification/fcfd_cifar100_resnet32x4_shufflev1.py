@@ -1,7 +1,8 @@
 # FCFD on CIFAR-100: resnet32x4 (teacher) -> ShuffleV1 (student). Spec §2.3: LR 0.01, T=8, lambda=5, mu=1.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
-    architecture=dict(backbone=dict(_delete_=True, type='RepCifarShuffleNetV1', arch='ShuffleV1'), head=dict(in_channels=960)),
+    architecture=dict(backbone=dict(_delete_=True, type='RepCifarShuffleNetV1', arch='ShuffleV1'),
+                      head=dict(in_channels=960)),
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarResNet', arch='resnet32x4'), head=dict(in_channels=256)),
     teacher_ckpt='checkpoints/cifar100/resnet32x4.pth',
     fcfd=dict(

@@ -1,7 +1,8 @@
 # FCFD on CIFAR-100: wrn_40_2 (teacher) -> ShuffleV1 (student). Spec §2.3: LR 0.01, T=4, lambda=5, mu=1.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
-    architecture=dict(backbone=dict(_delete_=True, type='RepCifarShuffleNetV1', arch='ShuffleV1'), head=dict(in_channels=960)),
+    architecture=dict(backbone=dict(_delete_=True, type='RepCifarShuffleNetV1', arch='ShuffleV1'),
+                      head=dict(in_channels=960)),
     teacher=dict(backbone=dict(_delete_=True, type='RepCifarWRN', arch='wrn_40_2'), head=dict(in_channels=128)),
     teacher_ckpt='checkpoints/cifar100/wrn_40_2.pth',
     fcfd=dict(

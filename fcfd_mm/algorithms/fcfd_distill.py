@@ -13,8 +13,8 @@ from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..engine.teacher_check import TEACHER_CHECK_DEFAULTS, resolve_teacher_check
 from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter, translate_legacy_tail
+from ..engine.teacher_check import TEACHER_CHECK_DEFAULTS, resolve_teacher_check
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
 

@@ -5,10 +5,10 @@ from typing import Dict, Optional
 
 import torch
 from mmcv.cnn import ConvModule
-from torch import nn
 from mmengine.model.weight_init import constant_init
 from mmrazor.models.architectures.connectors.base_connector import BaseConnector
 from mmrazor.registry import MODELS
+from torch import nn
 
 #: output-resolution / input-resolution -> (conv type, kernel, stride, padding, bias)
 _RESOLUTION_MODES = {

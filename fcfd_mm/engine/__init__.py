@@ -4,8 +4,8 @@ check, exact resume of the random generators), the hook that hands the training 
 and bf16 mixed precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
 from .cpu_amp import CPUAmpOptimWrapper
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
-from .progress_hook import FCFDProgressHook
 from .optim_wrappers import FCFDAmpOptimWrapper, FCFDCPUAmpOptimWrapper, FCFDOptimWrapper
+from .progress_hook import FCFDProgressHook
 from .rng_state_hook import RNGStateHook
 from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teacher_check
 

@@ -19,8 +19,15 @@ from .shufflenet import RepCifarShuffleNetV1, RepCifarShuffleNetV2  # noqa: E402
 from .staged import StagedBackbone  # noqa: E402
 from .vgg import RepCifarVGG  # noqa: E402
 from .wrn import RepCifarWRN  # noqa: E402
-from .zoo import (FEAT_DIM, IMAGENET_MODELS, REPDISTILLER_EXTRA_MODELS, REPDISTILLER_FEAT_DIM,  # noqa: E402
-                  REPDISTILLER_MODELS, backbone_cfg, classifier_cfg)
+from .zoo import (  # noqa: E402
+    FEAT_DIM,
+    IMAGENET_MODELS,
+    REPDISTILLER_EXTRA_MODELS,
+    REPDISTILLER_FEAT_DIM,
+    REPDISTILLER_MODELS,
+    backbone_cfg,
+    classifier_cfg,
+)
 
 __all__ = [
     'StagedBackbone', 'RepCifarResNet', 'RepCifarResNet50', 'RepCifarWRN', 'RepCifarVGG',

@@ -5,8 +5,7 @@ import copy
 import pytest
 import torch
 
-from fcfd_mm.adapters import (STAGE_CUTTERS, MobileNetV2Cutter, ResNetCutter, UnsupportedModelError,
-                              build_stage_cutter)
+from fcfd_mm.adapters import STAGE_CUTTERS, MobileNetV2Cutter, ResNetCutter, UnsupportedModelError, build_stage_cutter
 from tests.tiny_models import batch, build_fcfd, fcfd_cfg, tiny_detector_cfg
 
 

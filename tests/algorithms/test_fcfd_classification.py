@@ -1,4 +1,5 @@
-"""FCFD for image classifiers (spec §1-§2): the total loss for a fixed set of sampled paths
+"""FCFD for image classifiers (docs/method.md, "Loss terms at the stage switch points"): the total
+loss for a fixed set of sampled paths
 against an independent computation, ghost BN with a train-mode teacher, and clear errors."""
 import copy
 

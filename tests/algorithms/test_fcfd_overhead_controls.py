@@ -10,8 +10,9 @@ from tests.tiny_models import batch, build_fcfd, fcfd_cfg
 
 def _build_spread_frcnn(fcfd: dict):
     """Tiny Faster R-CNN pair whose RoI extractors spread 64-px RoIs over P2-P5 (finest_scale 8)."""
-    import fcfd_mm  # noqa: F401
     from mmrazor.registry import MODELS
+
+    import fcfd_mm  # noqa: F401
     torch.manual_seed(0)
     cfg = fcfd_cfg('frcnn', fcfd)
     for role in ('architecture', 'teacher'):

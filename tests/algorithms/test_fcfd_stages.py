@@ -24,7 +24,7 @@ def set_progress(alg, epoch=0, it=0):
 
 
 def stage_reference(alg, x, rois, paths, lam, mu):
-    """Every stage term of spec §1.3, detector form (design.md), for the given hybrid paths."""
+    """Every stage term (docs/method.md), detector form, for the given hybrid paths."""
     st, s, t = alg.fcfd_stages, alg.student, alg.teacher
     with torch.no_grad():
         t_pos = list(t.backbone(x))

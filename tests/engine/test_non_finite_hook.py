@@ -57,7 +57,8 @@ def test_a_diverging_fcfd_run_stops_at_the_first_nan_and_saves_no_nan_checkpoint
     res = run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--work-dir', str(tmp_path),
                     '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None',
                     'optim_wrapper.optimizer.lr=50', 'optim_wrapper.clip_grad=None', 'train_cfg.max_iters=40',
-                    'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1',
+                    'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
+                    'default_hooks.logger.interval=1',
                     'default_hooks.checkpoint.max_keep_ckpts=100', 'train_dataloader.batch_size=2',
                     *demo_data_options(tiny_demo_data)], check=False)
     log = res.stdout + res.stderr

@@ -14,9 +14,9 @@ SGD = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)
 
 def tiny_classifier_pair(**stages):
     """resnet8 (student) / resnet14 (teacher), 10 classes: positions 1-3, switch points 1-2."""
-    import fcfd_mm  # noqa: F401
     from mmrazor.registry import MODELS
 
+    import fcfd_mm  # noqa: F401
     from fcfd_mm.models.zoo import classifier_cfg
     torch.manual_seed(0)
     alg = MODELS.build(dict(

@@ -4,8 +4,15 @@ import copy
 import pytest
 import torch
 
-from fcfd_mm.engine.teacher_check import (TeacherCheckError, check_classes, checkpoint_classes, default_min_value,
-                                          evaluate_teacher, pick_metric, resolve_teacher_check)
+from fcfd_mm.engine.teacher_check import (
+    TeacherCheckError,
+    check_classes,
+    checkpoint_classes,
+    default_min_value,
+    evaluate_teacher,
+    pick_metric,
+    resolve_teacher_check,
+)
 from tests.conftest import REPO, demo_data_options, run_tool
 
 CLASSES = ('circle', 'square', 'triangle', 'ring')  # the demo dataset's

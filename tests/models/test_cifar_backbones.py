@@ -10,11 +10,16 @@ import functools
 
 import pytest
 import torch
+from mmpretrain.registry import MODELS
 
 import fcfd_mm  # noqa: F401
-from fcfd_mm.models import (REPDISTILLER_FEAT_DIM, REPDISTILLER_MODELS, StagedBackbone, classifier_cfg,
-                            convert_repdistiller_state_dict)
-from mmpretrain.registry import MODELS
+from fcfd_mm.models import (
+    REPDISTILLER_FEAT_DIM,
+    REPDISTILLER_MODELS,
+    StagedBackbone,
+    classifier_cfg,
+    convert_repdistiller_state_dict,
+)
 
 from . import repdistiller_reference as ref
 

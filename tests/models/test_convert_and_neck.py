@@ -1,11 +1,11 @@
 """convert_repdistiller_state_dict's checks, tools/convert_repdistiller.py, ReLUGlobalAveragePooling."""
 import pytest
 import torch
+from mmpretrain.registry import MODELS
 
 import fcfd_mm  # noqa: F401
 from fcfd_mm.models import classifier_cfg, convert_repdistiller_state_dict
 from fcfd_mm.models.necks import ReLUGlobalAveragePooling
-from mmpretrain.registry import MODELS
 
 from . import repdistiller_reference as ref
 

@@ -2,10 +2,10 @@
 import pytest
 import torch
 import torchvision
+from mmpretrain.registry import MODELS
 
 import fcfd_mm  # noqa: F401
 from fcfd_mm.models import classifier_cfg, convert_repdistiller_state_dict
-from mmpretrain.registry import MODELS
 
 from . import repdistiller_reference as ref
 

@@ -67,8 +67,9 @@ def test_train_amp_runs_the_fcfd_demo_with_finite_losses(tiny_demo_data, tmp_pat
 
 def test_mmdet_packaged_train_builds_a_custom_imports_config(tiny_demo_data, tmp_path):
     """Users of mmdet's own tools/train.py: `custom_imports=['fcfd_mm']` brings the compat layer."""
-    import mmdet
     import os
+
+    import mmdet
     script = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
     res = run_tool(['python', script, 'configs/demo/fcfd_frcnn_demo.py', '--work-dir', str(tmp_path),
                     '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=2',

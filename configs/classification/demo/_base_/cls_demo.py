@@ -1,5 +1,6 @@
 # The classification demo dataset drawn by `python tools/make_demo_data.py --task classification`:
-# 32x32 images (200 per class for training, 100 for validation), 6 shape classes (mmpretrain CustomDataset folders), top-1 accuracy; a 30-epoch
+# 32x32 images (200 per class for training, 100 for validation), 6 shape classes (mmpretrain
+# CustomDataset folders), top-1 accuracy; a 30-epoch
 # CPU schedule in the CIFAR style (SGD, Nesterov, wd 5e-4, LR x0.1 at epochs 20 and 25).
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 data_root = 'data/fcfd_cls_demo/'
