@@ -1,13 +1,15 @@
 """MMEngine components: hooks that keep long runs safe (the non-finite-loss guard and the teacher
-check), the hook that hands the training progress to FCFD (``FCFDProgressHook``), the optimizer
+check), the validation loop that adds the hybrid networks' metrics (``FCFDValLoop``), the hook
+that hands the training progress to FCFD (``FCFDProgressHook``), the optimizer
 wrappers that keep SGD off the bridges a step did not use, and bf16 mixed precision on CPU-only
 machines (``tools/train.py --amp`` without a GPU)."""
 from .cpu_amp import CPUAmpOptimWrapper
+from .hybrid_val_loop import FCFDValLoop
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
 from .progress_hook import FCFDProgressHook
 from .optim_wrappers import FCFDAmpOptimWrapper, FCFDCPUAmpOptimWrapper, FCFDOptimWrapper
 from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teacher_check
 
 __all__ = ['CPUAmpOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'FCFDOptimWrapper',
-           'FCFDProgressHook', 'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+           'FCFDProgressHook', 'FCFDValLoop', 'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook',
            'TeacherCheckError', 'resolve_teacher_check']
