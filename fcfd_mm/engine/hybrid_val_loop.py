@@ -57,8 +57,8 @@ class FCFDValLoop(SingleTeacherDistillValLoop):
         self.hybrid_interval = int(hybrid_interval)
         self._num_runs = 0
 
-    def run(self) -> None:
-        """Launch validation: student, teacher, then the hybrids (when due)."""
+    def run(self) -> Dict[str, float]:
+        """Launch validation: student, teacher, then the hybrids (when due); returns the metrics."""
         self.runner.call_hook('before_val')
         self.runner.call_hook('before_val_epoch')
         self.runner.model.eval()
@@ -73,9 +73,11 @@ class FCFDValLoop(SingleTeacherDistillValLoop):
             self.runner.call_hook('before_val_epoch')
             for idx, data_batch in enumerate(self.dataloader):
                 run_iter(idx, data_batch)
-            metrics.update({f'{prefix}.{k}': v for k, v in self.evaluator.evaluate(len(self.dataloader.dataset)).items()})
+            found = self.evaluator.evaluate(len(self.dataloader.dataset))
+            metrics.update({f'{prefix}.{k}': v for k, v in found.items()})
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
+        return metrics
 
     def _hybrid_iter(self, name: str):
         @torch.no_grad()

@@ -75,3 +75,24 @@ def test_hybrid_names_follow_the_configured_paths():
     data = batch(alg)
     with pytest.raises(ValueError, match=r"'ts' is not available.*\['st', 'ts@2', 'ts@3'\]"):
         alg.predict_hybrid('ts', data['inputs'], data['data_samples'])
+
+
+@pytest.mark.parametrize('direction', ['st', 'ts'])
+def test_classifier_stage_hybrid_equals_the_hand_composed_forward(direction):
+    pytest.importorskip('mmpretrain')
+    from tests.algorithms.test_fcfd_classification import build, cls_batch, logits, run_after
+    alg = build('resnet20', 'resnet56')
+    alg.eval()
+    data, _ = cls_batch(alg)
+    sender, receiver = (alg.student, alg.teacher) if direction == 'st' else (alg.teacher, alg.student)
+    bridges = alg.fcfd_stages.bridges_s2t if direction == 'st' else alg.fcfd_stages.bridges_t2s
+    k = 2
+    assert f'{direction}@{k}' in alg.hybrid_names()
+    with torch.no_grad():
+        h = bridges[str(k)](sender.backbone(data['inputs'])[k - 1])
+        want = torch.softmax(logits(receiver, run_after(receiver, k, h)[-1]), dim=1)
+        got = alg.predict_hybrid(f'{direction}@{k}', data['inputs'], copy.deepcopy(data['data_samples']))
+        own = receiver.predict(data['inputs'], copy.deepcopy(data['data_samples']))
+    torch.testing.assert_close(torch.stack([s.pred_score for s in got]), want)
+    assert [int(s.pred_label) for s in got] == want.argmax(1).tolist()
+    assert not torch.allclose(torch.stack([s.pred_score for s in own]), want)
