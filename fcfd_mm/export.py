@@ -19,7 +19,8 @@ def student_config(distill_cfg: Config) -> Config:
     """The distillation config with ``model`` replaced by the student, runnable by plain mmdet.
 
     Data, schedule and evaluator settings are kept; the MMRazor distillation validation loop is
-    replaced by mmengine's ``ValLoop`` and FCFD's optimizer wrappers by MMEngine's.
+    (MMRazor's ``SingleTeacherDistillValLoop`` or ``FCFDValLoop``) is replaced by mmengine's ``ValLoop``
+    and FCFD's optimizer wrappers by MMEngine's.
     """
     model = distill_cfg.get('model', {})
     if 'architecture' not in model:
@@ -37,7 +38,7 @@ def student_config(distill_cfg: Config) -> Config:
     if isinstance(wrapper, dict) and wrapper.get('type') in PLAIN_WRAPPERS:  # nothing FCFD left to skip
         wrapper['type'] = PLAIN_WRAPPERS[wrapper['type']]
     for loop in ('val_cfg', 'test_cfg'):
-        if 'SingleTeacherDistill' in str(cfg.get(loop, {}).get('type', '')):
+        if any(name in str(cfg.get(loop, {}).get('type', '')) for name in ('SingleTeacherDistill', 'FCFDValLoop')):
             cfg[loop] = dict(type='ValLoop' if loop == 'val_cfg' else 'TestLoop')
     return cfg
 

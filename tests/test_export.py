@@ -30,6 +30,8 @@ def test_exported_student_predicts_exactly_like_the_distilled_model(tiny_demo_da
 
     plain = init_detector(str(out_cfg), str(out), device='cpu')  # mmdet's own API
     cfg = Config.fromfile('configs/demo/fcfd_frcnn_demo.py')
+    assert cfg.val_cfg.type == 'mmrazor.FCFDValLoop'
+    assert Config.fromfile(str(out_cfg)).val_cfg.type == 'ValLoop'  # a plain student has no teacher / hybrids
     cfg.model.teacher_ckpt = None
     distilled = MODELS.build(cfg.model)
     load_checkpoint(distilled, str(tmp_path / 'iter_2.pth'), map_location='cpu', strict=True)

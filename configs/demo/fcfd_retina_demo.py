@@ -25,4 +25,5 @@ model = dict(
 
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: README, "Hybrid metrics")
+val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

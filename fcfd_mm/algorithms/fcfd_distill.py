@@ -17,6 +17,7 @@ from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage
 from ..engine.teacher_check import TEACHER_CHECK_DEFAULTS, resolve_teacher_check
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
+from .hybrid import available_hybrids, predict_hybrid
 
 FCFD_KEYS = ('head', 'neck', 'stages')
 #: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
@@ -258,6 +259,19 @@ class FCFDDistill(SingleTeacherDistill):
                           'set_progress(epoch, iteration) before each step.', logger='current', level=logging.WARNING)
             return 0, 0
         return self._progress
+
+    # ------------------------------------------------------------------------ hybrid networks
+    def hybrid_names(self) -> List[str]:
+        """The hybrid networks this algorithm has bridges for (``st``, ``ts``, ``st@k``, ``ts@k``;
+        :mod:`fcfd_mm.algorithms.hybrid`), which ``FCFDValLoop`` can evaluate."""
+        return available_hybrids(self)
+
+    @torch.no_grad()
+    def predict_hybrid(self, name: str, batch_inputs: torch.Tensor,
+                       data_samples: List[BaseDataElement]) -> List[BaseDataElement]:
+        """``data_samples`` with the predictions of hybrid ``name`` (a full ``predict`` of the
+        receiving network on bridged features); runs in the model's current mode (eval at validation)."""
+        return predict_hybrid(self, name, batch_inputs, data_samples)
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:

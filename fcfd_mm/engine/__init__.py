@@ -1,8 +1,10 @@
 """MMEngine components: hooks that keep long runs safe (the non-finite-loss guard, the teacher
-check, exact resume of the random generators), the hook that hands the training progress to FCFD
+check, exact resume of the random generators), the validation loop that adds the hybrid networks'
+metrics (``FCFDValLoop``), the hook that hands the training progress to FCFD
 (``FCFDProgressHook``), the optimizer wrappers that keep SGD off the bridges a step did not use,
 and bf16 mixed precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
 from .cpu_amp import CPUAmpOptimWrapper
+from .hybrid_val_loop import FCFDValLoop
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
 from .optim_wrappers import FCFDAmpOptimWrapper, FCFDCPUAmpOptimWrapper, FCFDOptimWrapper
 from .progress_hook import FCFDProgressHook
@@ -10,5 +12,6 @@ from .rng_state_hook import RNGStateHook
 from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teacher_check
 
 __all__ = ['CPUAmpOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'FCFDOptimWrapper',
-           'FCFDProgressHook', 'FCFDTeacherCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'RNGStateHook',
+           'FCFDProgressHook', 'FCFDTeacherCheckHook', 'FCFDValLoop', 'NonFiniteLossError', 'NonFiniteLossHook',
+           'RNGStateHook',
            'TeacherCheckError', 'resolve_teacher_check']

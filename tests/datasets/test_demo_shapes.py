@@ -47,8 +47,8 @@ def test_demo_data_is_deterministic(tmp_path, tiny_demo_data):
 def test_train_and_val_differ(tiny_demo_data):
     train = json.loads((tiny_demo_data / 'annotations' / 'instances_train.json').read_text())
     val = json.loads((tiny_demo_data / 'annotations' / 'instances_val.json').read_text())
-    train, val = tiny_demo_data / 'train' / '000000.png', tiny_demo_data / 'val' / '000000.png'
-    assert train.read_bytes() != val.read_bytes()
+    train_png, val_png = tiny_demo_data / 'train' / '000000.png', tiny_demo_data / 'val' / '000000.png'
+    assert train_png.read_bytes() != val_png.read_bytes()
     assert train['annotations'][0]['bbox'] != val['annotations'][0]['bbox']
 
 

@@ -30,4 +30,5 @@ model = dict(
 data_preprocessor = None
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips the unsampled bridges (grad None), as officially
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+# student, teacher and the hybrid networks' metrics (hybrid_st@k.*, hybrid_ts@k.*: README, "Hybrid metrics")
+val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

@@ -102,6 +102,22 @@ class HeadAdapter(metaclass=ABCMeta):
         neck = list(model.neck(tuple(positions)))
         return neck, self.run_head(model, neck, context)
 
+    # ------------------------------------------------------------------ hybrid prediction (validation)
+    def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
+        """The full ``predict`` of ``model`` with its neck output replaced by ``feats`` (e.g. bridged
+        features of the other network): the data samples with the predictions added, as
+        ``model.predict`` returns them (rescaled to the original image). Used by ``FCFDValLoop``
+        for the hybrid metrics; a family without it has no hybrid metrics."""
+        raise NotImplementedError(f'{type(self).__name__} cannot predict on given features, so FCFDValLoop has '
+                                  f'no hybrid metrics for it; set val_cfg.hybrids=() or implement '
+                                  f'predict_on_features.')
+
+    def predict_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
+                               data_samples: list) -> list:
+        """:meth:`predict_on_features` after ``model``'s neck on its position features 1..N
+        (``None`` where the neck does not read them): the stage hybrids' prediction."""
+        return self.predict_on_features(model, tuple(model.neck(tuple(positions))), data_samples)
+
     # ------------------------------------------------------------------ losses
     @property
     def weights_rows(self) -> bool:

@@ -65,3 +65,13 @@ class ClassifierHeadAdapter(HeadAdapter):
                            context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
         """The neck (GAP) and classifier read the last position only; there are no neck features."""
         return [], self.run_head(model, [positions[-1]], context)
+
+    def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
+        """``ImageClassifier.predict`` after ``extract_feat``: the classifier head of ``model`` on
+        ``feats`` (its neck output, the pooled vector)."""
+        return model.head.predict(tuple(feats), data_samples)
+
+    def predict_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
+                               data_samples: list) -> list:
+        """The neck (GAP) reads the last position only."""
+        return self.predict_on_features(model, tuple(model.neck((positions[-1],))), data_samples)

@@ -115,6 +115,12 @@ class DenseHeadAdapter(HeadAdapter):
         cls_scores, bbox_preds = model.bbox_head(tuple(feats))[:2]
         return self._to_rows(cls_scores, bbox_preds)
 
+    def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
+        """``SingleStageDetector.predict`` after ``extract_feat``: the dense head of ``model`` on
+        ``feats`` (boxes rescaled to the original image)."""
+        results = model.bbox_head.predict(tuple(feats), data_samples, rescale=True)
+        return model.add_pred_to_datasample(data_samples, results)
+
     @property
     def weights_rows(self) -> bool:
         return self.anchor_weighting is not None

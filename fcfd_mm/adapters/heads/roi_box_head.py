@@ -138,3 +138,11 @@ class RoIBoxHeadAdapter(HeadAdapter):
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: RoIContext) -> HeadOutputs:
         out = model.roi_head._bbox_forward(tuple(feats), context.rois)
         return dict(cls=out['cls_score'], reg=out['bbox_pred'])
+
+    def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
+        """``TwoStageDetector.predict`` after ``extract_feat``: the RPN of ``model`` on ``feats``,
+        then its RoI head on ``feats`` and those proposals (boxes rescaled to the original image)."""
+        feats = tuple(feats)
+        proposals = model.rpn_head.predict(feats, data_samples, rescale=False)
+        results = model.roi_head.predict(feats, proposals, data_samples, rescale=True)
+        return model.add_pred_to_datasample(data_samples, results)
