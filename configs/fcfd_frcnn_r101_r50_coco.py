@@ -10,6 +10,7 @@ _base_ = [
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py',
     './_base_/fcfd_runtime.py',
+    './_base_/fcfd_frcnn_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
@@ -25,16 +26,7 @@ model = dict(
     architecture=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', pretrained=False),
     teacher=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        head=dict(type='RoIBoxHeadAdapter'),
-        neck=dict(
-            paths=('s', 'st', 'ts'),
-            path_weights=dict(s=1.0, st=1.0, ts=1.0),
-            bridge=dict(type='FCFDBridge'),  # channels filled in from the FPNs (256 -> 256)
-            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(
-                cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
-                reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))))
+    fcfd={{_base_.fcfd_frcnn_fpn}})  # bridges 256 -> 256 (the FPNs' channels)
 
 find_unused_parameters = False  # every bridge gets a gradient every step
 # unused bridges (unsampled stage paths, all bridges after StopDistillHook) are skipped by SGD, as officially

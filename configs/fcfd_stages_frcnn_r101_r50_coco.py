@@ -7,25 +7,4 @@
 # KD of the student's own output ('_s' terms) is included. Bridges into ResNet stages end with
 # LeakyReLU(0.1) (post-ReLU receivers, docs/method.md "Bridges").
 _base_ = ['./fcfd_frcnn_r101_r50_coco.py']
-model = dict(
-    fcfd=dict(
-        _delete_=True,
-        head=dict(type='RoIBoxHeadAdapter'),
-        neck=None,
-        stages=dict(
-            positions=(1, 2, 3, 4),
-            num_paths=2,
-            mode='bi',
-            student_kd=True,
-            l2_weight=1.0,
-            mixture_weight=1.0,
-            l2_warmup=dict(length=1, by_epoch=True),
-            ghost_bn=True,
-            seed=0,
-            bridge=dict(type='FCFDBridge'),
-            s2t_activation='auto',
-            t2s_activation='auto',
-            feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(
-                cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
-                reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))))
+model = dict(fcfd={{_base_.fcfd_frcnn_stages}})

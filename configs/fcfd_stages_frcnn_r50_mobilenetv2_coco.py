@@ -9,25 +9,4 @@
 # stage switch points".
 #   bash tools/dist_train.sh configs/fcfd_stages_frcnn_r50_mobilenetv2_coco.py 8
 _base_ = ['./fcfd_frcnn_r50_mobilenetv2_coco.py']
-model = dict(
-    fcfd=dict(
-        _delete_=True,
-        head=dict(type='RoIBoxHeadAdapter'),
-        neck=None,
-        stages=dict(
-            positions=(1, 2, 3, 4),
-            num_paths=2,
-            mode='bi',
-            student_kd=True,
-            l2_weight=1.0,
-            mixture_weight=1.0,
-            l2_warmup=dict(length=1, by_epoch=True),
-            ghost_bn=True,
-            seed=0,
-            bridge=dict(type='FCFDBridge'),
-            s2t_activation='auto',
-            t2s_activation='auto',
-            feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(
-                cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
-                reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))))
+model = dict(fcfd={{_base_.fcfd_frcnn_stages}})

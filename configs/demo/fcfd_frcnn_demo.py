@@ -3,7 +3,7 @@
 # every FPN level both ways, appearance MSE, RoI box head paths s / st / ts, KL(T=1) + MSE.
 #   python tools/train.py configs/demo/faster-rcnn_demo_teacher.py          # the teacher first
 #   python tools/train.py configs/demo/fcfd_frcnn_demo.py
-_base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_runtime.py']
+_base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_runtime.py', '../_base_/fcfd_frcnn_settings.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
 teacher_ckpt = 'work_dirs/faster-rcnn_demo_teacher/iter_1200.pth'
@@ -14,16 +14,7 @@ model = dict(
     architecture=dict(cfg_path='{{fileDirname}}/faster-rcnn_demo_student.py'),
     teacher=dict(cfg_path='{{fileDirname}}/faster-rcnn_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        head=dict(type='RoIBoxHeadAdapter'),
-        neck=dict(
-            paths=('s', 'st', 'ts'),
-            path_weights=dict(s=1.0, st=1.0, ts=1.0),
-            bridge=dict(type='FCFDBridge'),
-            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(
-                cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
-                reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))))
+    fcfd={{_base_.fcfd_frcnn_fpn}})
 
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
