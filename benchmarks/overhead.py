@@ -55,8 +55,8 @@ RETINA_MEASURED = dict(head=dict(anchor_weighting=None), neck=dict(paths=('st', 
 
 def fcfd_settings(method: str, family: str, student: dict) -> dict:
     """``FCFDDistill(fcfd=...)`` of each FCFD method. ``fcfd_fpn``: the faithful defaults.
-    ``fcfd_fpn_fast``: the overhead controls set for speed, every path kept (README
-    "Performance"): Faster R-CNN runs the consistency terms on a quarter of each image's sampled
+    ``fcfd_fpn_fast``: the overhead controls set for speed, every path kept
+    (benchmarks/README.md): Faster R-CNN runs the consistency terms on a quarter of each image's sampled
     RoIs (128 of 512 in the 1x configs); RetinaNet on FPN levels P4-P7 (P3 left out)."""
     if method == 'fcfd_stages':
         return dict(neck=None, stages=dict())

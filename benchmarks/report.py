@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Markdown tables from the JSON files the benchmarks write (the README's "Performance" tables).
+"""Markdown tables from the JSON files the benchmarks write (the tables in benchmarks/README.md).
 
     python benchmarks/report.py benchmarks/results/overhead_real_320_cpu.json \
                                 benchmarks/results/efficacy_frcnn.json ...

@@ -1,4 +1,4 @@
-# FCFD, Faster R-CNN R101 -> R50, with the overhead controls set for speed (README "Performance"):
+# FCFD, Faster R-CNN R101 -> R50, with the overhead controls set for speed (benchmarks/README.md):
 # the function-consistency terms (teacher target, paths s / st / ts) run on 128 of each image's
 # 512 sampled RoIs, drawn uniformly; the detection loss still uses all 512. Everything else as
 # the faithful config. On a 2-core CPU at 320x320 this step costs 1.37x the floor (student step +

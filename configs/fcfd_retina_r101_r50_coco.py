@@ -4,7 +4,7 @@
 # student -> frozen teacher head) and ts (bridged teacher -> student head); per-class sigmoid KD
 # (T=1) on scores and MSE on box deltas, averaged over anchors weighted by the teacher's max class
 # score; class-score KD weight 5: the defaults of the DenseHeadAdapter.
-# Chosen on the RetinaNet demo (README "Performance", 2 seeds each): this setting reached bbox mAP
+# Chosen on the RetinaNet demo (benchmarks/README.md, 2 seeds each): this setting reached bbox mAP
 # 0.273 +- 0.008 against 0.188 +- 0.018 for the plain setting (paths st / ts, uniform anchors,
 # weight 1) and 0.194 for FitNet-style L2. Not yet verified on COCO; the plain setting is
 # head.anchor_weighting=None, neck.paths=('st', 'ts'), neck.output_losses.cls.loss_weight=1.0.
@@ -14,6 +14,7 @@ _base_ = [
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py',
     './_base_/fcfd_runtime.py',
+    './_base_/fcfd_retina_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
@@ -27,13 +28,7 @@ model = dict(
     architecture=dict(cfg_path='mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', pretrained=False),
     teacher=dict(cfg_path='mmdet::retinanet/retinanet_r101_fpn_1x_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        # DenseHeadAdapter's defaults: anchor_weighting='teacher_score', paths ('s', 'st', 'ts'), output
-        # losses cls=SigmoidKDLoss(tau=1, loss_weight=5), reg=WeightedMSELoss(loss_weight=1)
-        head=dict(type='DenseHeadAdapter'),
-        neck=dict(
-            bridge=dict(type='FCFDBridge'),
-            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+    fcfd={{_base_.fcfd_retina_fpn}})
 
 find_unused_parameters = False
 # RetinaNet's 1x schedule in mmdet uses lr 0.01 at batch 16

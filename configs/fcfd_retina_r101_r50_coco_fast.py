@@ -1,7 +1,8 @@
-# FCFD, RetinaNet R101 -> R50, with the overhead controls set for speed (README "Performance"):
-# bridges, the appearance term and the dense-head paths st / ts on FPN levels P4-P7 only (P3, which
+# FCFD, RetinaNet R101 -> R50, with the overhead controls set for speed (benchmarks/README.md):
+# bridges, the appearance term and the dense-head paths on FPN levels P4-P7 only (P3, which
 # holds about three quarters of the anchors and of the head's cost, is left out). On a 2-core CPU at
-# 320x320 this step costs 1.32x the floor instead of 1.71x (benchmarks/overhead.py).
+# 320x320 this step costs 1.33x the floor instead of 1.67x (benchmarks/overhead.py, measured with
+# paths st / ts).
 #   bash tools/dist_train.sh configs/fcfd_retina_r101_r50_coco_fast.py 8
 _base_ = ['./fcfd_retina_r101_r50_coco.py']
 

@@ -1,10 +1,10 @@
 # FCFD demo for RetinaNet (the plugin's own extension, see README): bridges on P3-P7 both ways,
 # appearance MSE, dense-head paths s / st / ts, sigmoid KD (T=1, weight 5) on scores + MSE on box
 # deltas, anchors weighted by the teacher's max class score: the setting of
-# configs/fcfd_retina_r101_r50_coco.py (see there and README "Performance" for how it was chosen).
+# configs/fcfd_retina_r101_r50_coco.py (see there and benchmarks/README.md for how it was chosen).
 #   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first
 #   python tools/train.py configs/demo/fcfd_retina_demo.py
-_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_runtime.py']
+_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_runtime.py', '../_base_/fcfd_retina_settings.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
 teacher_ckpt = 'work_dirs/retinanet_demo_teacher/iter_1200.pth'
@@ -15,13 +15,7 @@ model = dict(
     architecture=dict(cfg_path='{{fileDirname}}/retinanet_demo_student.py'),
     teacher=dict(cfg_path='{{fileDirname}}/retinanet_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        # DenseHeadAdapter's defaults: anchor_weighting='teacher_score', paths ('s', 'st', 'ts'), output
-        # losses cls=SigmoidKDLoss(tau=1, loss_weight=5), reg=WeightedMSELoss(loss_weight=1)
-        head=dict(type='DenseHeadAdapter'),
-        neck=dict(
-            bridge=dict(type='FCFDBridge'),
-            appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+    fcfd={{_base_.fcfd_retina_fpn}})
 
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
