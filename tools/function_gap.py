@@ -193,6 +193,9 @@ def build_cfg(args):
         raise FCFDUserError('--student-ckpt has no trained bridges: add --probe-iters N to fit them first.')
     if args.probe_iters < 0:
         raise FCFDUserError(f'--probe-iters must be >= 0, got {args.probe_iters}.')
+    if args.probe_iters and args.launcher != 'none':
+        # the probe steps the bare algorithm, outside DDP: its ranks' gradients would not be averaged
+        raise FCFDUserError('--probe-iters runs in one process; drop --launcher (the probe is short).')
     cfg = load_tool_config(args)
     if cfg.model.get('type', '').split('.')[-1] != 'FCFDDistill':
         raise FCFDUserError(f'{args.config} is not an FCFD distillation config (model.type={cfg.model.get("type")!r}); '

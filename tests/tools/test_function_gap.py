@@ -147,6 +147,10 @@ def test_bad_arguments_name_the_fix(tmp_path):
         main(['configs/demo/fcfd_frcnn_demo.py'])
     with pytest.raises(SystemExit, match='--probe-iters'):
         main(['configs/demo/fcfd_frcnn_demo.py', '--student-ckpt', str(tmp_path / 'x.pth')])
+    with pytest.raises(SystemExit, match='drop --launcher'):
+        main(['configs/demo/fcfd_frcnn_demo.py', 'x.pth', '--probe-iters', '2', '--launcher', 'pytorch'])
+    with pytest.raises(SystemExit, match='not an FCFD distillation config'):
+        main(['configs/demo/faster-rcnn_demo_student.py', 'x.pth'])
 
 
 # ------------------------------------------------------------------ end to end
