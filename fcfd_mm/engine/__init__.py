@@ -1,8 +1,10 @@
 """MMEngine components: hooks that keep long runs safe (the non-finite-loss guard, the teacher
 check, exact resume of the random generators), the validation loop that adds the hybrid networks'
-metrics (``FCFDValLoop``), the hook that hands the training progress to FCFD
+metrics (``FCFDValLoop``) and the bridge probe that fits fresh bridges between frozen networks
+(``probe_bridges``, for tools/function_gap.py), the hook that hands the training progress to FCFD
 (``FCFDProgressHook``), the optimizer wrappers that keep SGD off the bridges a step did not use,
 and bf16 mixed precision on CPU-only machines (``tools/train.py --amp`` without a GPU)."""
+from .bridge_probe import probe_bridges, reset_bridges
 from .cpu_amp import CPUAmpOptimWrapper
 from .hybrid_val_loop import FCFDValLoop
 from .non_finite_hook import NonFiniteLossError, NonFiniteLossHook
@@ -13,5 +15,5 @@ from .teacher_check import FCFDTeacherCheckHook, TeacherCheckError, resolve_teac
 
 __all__ = ['CPUAmpOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'FCFDOptimWrapper',
            'FCFDProgressHook', 'FCFDTeacherCheckHook', 'FCFDValLoop', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'RNGStateHook',
+           'RNGStateHook', 'probe_bridges', 'reset_bridges',
            'TeacherCheckError', 'resolve_teacher_check']
