@@ -8,7 +8,9 @@ Steps (each a normal tools/train.py / tools/test.py run you can repeat by hand):
  1. draw the demo dataset (tools/make_demo_data.py) if data/fcfd_demo is missing;
  2. train the demo teacher (skipped when its checkpoint exists, or with --teacher-ckpt);
  3. train the demo student without distillation, and 4. with FCFD (same schedule and seed);
- 5. evaluate all three (COCO bbox mAP via pycocotools) and print a table.
+ 5. evaluate all three (COCO bbox mAP via pycocotools) and print a table;
+ 6. print the FCFD student's function-gap table (tools/function_gap.py: the teacher's, the
+    student's and the hybrid networks' metrics; README, "Hybrid metrics").
 """
 import argparse
 import json
@@ -130,6 +132,26 @@ def main(argv=None):
                               f'demo val set', metric_label))
     with open(osp.join(work, 'demo_results.json'), 'w') as f:
         json.dump([dict(model=r[0], metric=metric, value=r[1], s_per_iter=r[2]) for r in rows], f, indent=1)
+    with open(osp.join(runs[-1][3], 'test', 'test_metrics.json')) as f:
+        fcfd_scored = metric in json.load(f)
+    print(function_gap(py, fcfd_cfg, runs[-1][2], teacher_ckpt, metric, work, fcfd_scored))
+
+
+def function_gap(py, fcfd_cfg, fcfd_ckpt, teacher_ckpt, metric, work, fcfd_scored):
+    """The FCFD student's function-gap table (tools/function_gap.py: the student's, the teacher's and
+    each hybrid network's metric, the gap to its reference), or why there is none."""
+    if not fcfd_scored:  # the evaluator returned nothing (a detector that detects nothing)
+        return '\nFunction gap: n/a (the FCFD student detects nothing yet)'
+    out = osp.join(work, 'function_gap')
+    run([py, 'tools/function_gap.py', fcfd_cfg, fcfd_ckpt, '--work-dir', out, '--metric', metric,
+         '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}', 'model.teacher_check=None'],
+        osp.join(work, 'function_gap.log'))
+    from tools.function_gap import format_table
+    with open(osp.join(out, 'function_gap.json')) as f:
+        table = json.load(f)
+    return ('\nFunction gap of the student+FCFD run (hybrid networks; README, "Hybrid metrics": a large st gap '
+            'means\nthe student\'s features do not yet work in the teacher\'s head, a large ts gap that its '
+            f'head rejects teacher-like features)\n{format_table(table, metric)}')
 
 
 def results_table(rows, title, metric_label):
