@@ -52,6 +52,8 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
                              architecture=resolve_model_cfg(cfg.model.architecture, 'architecture'),
                              teacher=resolve_model_cfg(cfg.model.teacher, 'teacher'), teacher_ckpt=teacher_ckpt,
                              distiller=fpn_losses(method, levels, neck.out_channels))
+            # the FCFD demo validates with FCFDValLoop (hybrid metrics), which needs an FCFDDistill
+            cfg.val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
         elif method == 'fcfd_stages':
             stages = dict()
             if family == 'retinanet':  # the output losses these results were measured with (class-score weight 1)

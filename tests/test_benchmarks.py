@@ -38,6 +38,18 @@ def test_efficacy_fast_method_config_carries_the_overhead_controls(tmp_path, fam
     assert Config.fromfile(path).model.teacher_ckpt == 'teacher.pth'
 
 
+@pytest.mark.parametrize('method', ['fitnet', 'pkd', 'cwd'])
+def test_efficacy_mmrazor_method_configs_build_and_validate_without_hybrids(tmp_path, method):
+    """MMRazor's FpnTeacherDistill has no hybrid networks: its config must not keep the FCFD demo's
+    FCFDValLoop (the run would fail when the loop is built)."""
+    import efficacy
+    from mmengine.config import Config
+    from mmrazor.registry import MODELS
+    cfg = Config.fromfile(efficacy.method_config('retinanet', method, None, str(tmp_path / f'{method}.py')))
+    assert cfg.model.type == 'FpnTeacherDistill' and cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
+    MODELS.build(cfg.model)
+
+
 def test_train_log_summary_flags_non_finite_losses_and_skips_warmup(tmp_path):
     import train_log
     run = tmp_path / '20260101_000000' / 'vis_data'
