@@ -17,7 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import fcfd_mm  # noqa: E402,F401
 from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
-from fcfd_mm.utils.tool_cfg import add_common_args, load_tool_config, parse_common  # noqa: E402
+from fcfd_mm.utils.tool_cfg import add_common_args, end_distributed, load_tool_config, parse_common  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -64,6 +64,7 @@ def main(argv=None):
             print('warning: the evaluator returned no metrics (for CocoMetric: the model detected nothing '
                   'above the score threshold, i.e. mAP 0)')
         print('test metrics: ' + json.dumps(metrics))
+    end_distributed()
 
 
 if __name__ == '__main__':

@@ -16,7 +16,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import fcfd_mm  # noqa: E402,F401  (applies fcfd_mm.compat before mmengine/mmrazor load models)
 from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
-from fcfd_mm.utils.tool_cfg import add_common_args, load_tool_config, parse_common  # noqa: E402
+from fcfd_mm.utils.tool_cfg import add_common_args, end_distributed, load_tool_config, parse_common  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -76,6 +76,7 @@ def main(argv=None):
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    end_distributed()
 
 
 if __name__ == '__main__':

@@ -25,6 +25,16 @@ def parse_common(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespa
     return args
 
 
+def end_distributed() -> None:
+    """Destroy the default process group at the end of a distributed tools/ run. MMEngine leaves it
+    to interpreter exit, where tearing down gloo's threads can abort a rank ("terminate called
+    without an active exception"), and torchrun then reports a finished run as failed."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def load_tool_config(args: argparse.Namespace):
     """The config of ``args.config`` with ``--cfg-options``, ``--work-dir`` and the launcher applied;
     on a machine without CUDA a distributed launch uses gloo."""
