@@ -18,6 +18,11 @@ constant lr, ``--probe-lr`` overrides it) and its ``clip_grad``. ``--student-ckp
 detector / classifier checkpoint of the student config (trained with any method, or none) into the
 student instead of CKPT; the teacher then comes from ``model.teacher_ckpt``.
 
+``--bn-statistics ghost`` (default) scores a stage hybrid (``st@k`` / ``ts@k``) with the BN
+statistics training tracked for its path (ghost BN), as the validation loop does; ``main`` with the
+receiving network's own. The probe's fresh bridges have no ghost statistics, so probed stage
+hybrids use the main ones either way.
+
 ``--plot WORK_DIR`` draws the logged student / teacher / hybrid metrics of a run with
 ``FCFDValLoop`` (the newest ``WORK_DIR/<timestamp>/vis_data/scalars.json``) to
 ``WORK_DIR/function_gap_curves.png``; nothing else runs.
@@ -53,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument('--probe-lr', type=float, help='learning rate of the probe (default: the config\'s)')
     parser.add_argument('--student-ckpt', help='a plain student (detector/classifier) checkpoint instead of CKPT; '
                         'the teacher comes from model.teacher_ckpt; needs --probe-iters')
+    parser.add_argument('--bn-statistics', choices=('ghost', 'main'), default='ghost',
+                        help='BN statistics of a stage hybrid\'s receiver: ghost (default: those training tracked '
+                             'for its path; a probe drops them) or main (its own)')
     parser.add_argument('--plot', metavar='WORK_DIR', help='only plot the logged hybrid metrics of a run')
     add_common_args(parser)
     return parse_common(parser, argv)
@@ -204,7 +212,8 @@ def build_cfg(args):
     cfg.load_from = check_checkpoint_file(args.checkpoint) if args.checkpoint else None
     if args.student_ckpt is not None:
         check_checkpoint_file(args.student_ckpt)
-    cfg.val_cfg = dict(type='mmrazor.FCFDValLoop', hybrids=list(args.hybrids) if args.hybrids else 'all')
+    cfg.val_cfg = dict(type='mmrazor.FCFDValLoop', hybrids=list(args.hybrids) if args.hybrids else 'all',
+                       hybrid_bn_statistics=args.bn_statistics)
     cfg.model.teacher_check = None  # the teacher's metric is part of the table
     loaders = ('val_dataloader', 'train_dataloader') if args.probe_iters else ('val_dataloader',)
     check_data_roots(cfg, loaders=loaders)
@@ -253,7 +262,8 @@ def run_gap(args) -> dict:
     metrics = runner.val()
     table = gap_table(metrics or {})
     table['metric'] = first_metric(table, args.metric)
-    table.update(config=args.config, checkpoint=args.checkpoint, student_ckpt=args.student_ckpt, probe=probe)
+    table.update(config=args.config, checkpoint=args.checkpoint, student_ckpt=args.student_ckpt, probe=probe,
+                 bn_statistics=args.bn_statistics)
     os.makedirs(cfg.work_dir, exist_ok=True)
     with open(osp.join(cfg.work_dir, 'function_gap.json'), 'w') as f:
         json.dump(table, f, indent=1)

@@ -112,6 +112,33 @@ def ghost_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor,
             m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
 
 
+@contextlib.contextmanager
+def stored_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]],
+                     key: str) -> Iterator[None]:
+    """Run ``model`` with the ghost BN statistics training stored for path ``key``, read-only.
+
+    For scoring a hybrid path at validation (eval mode): every BN layer of ``model`` with an entry
+    ``(key, layer name)`` in ``store`` normalises with it; layers without one (they were in eval
+    mode during training, so the hybrid passes used their main statistics too) keep theirs.
+    Nothing is created, and the main buffers are restored afterwards.
+    """
+    swapped = []
+    for name, m in model.named_modules():
+        ghost = store.get((key, name))
+        if ghost is None or not isinstance(m, _BatchNorm) or m.running_mean is None:
+            continue
+        if ghost[0].device != m.running_mean.device:
+            ghost = tuple(g.to(m.running_mean.device) for g in ghost)
+            store[(key, name)] = ghost
+        swapped.append((m, m.running_mean, m.running_var, m.num_batches_tracked))
+        m.running_mean, m.running_var, m.num_batches_tracked = ghost
+    try:
+        yield
+    finally:
+        for m, mean, var, count in swapped:
+            m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
+
+
 def _accepts_weight(loss: nn.Module) -> bool:
     return 'weight' in inspect.signature(loss.forward).parameters
 
@@ -428,6 +455,17 @@ class FCFDStageSwitch(nn.Module):
 
     def _ghost(self, model: nn.Module, key: str):
         return ghost_batchnorm(model, self._ghost_buffers, key) if self.ghost_bn else contextlib.nullcontext()
+
+    def hybrid_statistics(self, model: nn.Module, key: str):
+        """Context for scoring hybrid path ``key`` (``'st2'``, ``'ts3'``) on ``model`` in eval mode:
+        the ghost BN statistics its training passes tracked (:func:`stored_batchnorm`); the main
+        ones where there are none (``ghost_bn=False``, eval-mode BN during training, or no pass yet)."""
+        return stored_batchnorm(model, self._ghost_buffers, key)
+
+    def clear_ghost_statistics(self) -> None:
+        """Drop every path's ghost BN statistics (they describe the current bridges' outputs; after
+        new bridges, hybrids score with the main statistics until training tracks new ones)."""
+        self._ghost_buffers = {}
 
     def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
                 teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],

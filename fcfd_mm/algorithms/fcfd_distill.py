@@ -267,11 +267,13 @@ class FCFDDistill(SingleTeacherDistill):
         return available_hybrids(self)
 
     @torch.no_grad()
-    def predict_hybrid(self, name: str, batch_inputs: torch.Tensor,
-                       data_samples: List[BaseDataElement]) -> List[BaseDataElement]:
+    def predict_hybrid(self, name: str, batch_inputs: torch.Tensor, data_samples: List[BaseDataElement],
+                       bn_statistics: str = 'ghost') -> List[BaseDataElement]:
         """``data_samples`` with the predictions of hybrid ``name`` (a full ``predict`` of the
-        receiving network on bridged features); runs in the model's current mode (eval at validation)."""
-        return predict_hybrid(self, name, batch_inputs, data_samples)
+        receiving network on bridged features); runs in the model's current mode (eval at validation).
+        ``bn_statistics``: ``'ghost'`` (stage hybrids use the BN statistics training tracked for
+        their path, where it did) or ``'main'``; :mod:`fcfd_mm.algorithms.hybrid`."""
+        return predict_hybrid(self, name, batch_inputs, data_samples, bn_statistics)
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:

@@ -10,18 +10,31 @@ A hybrid is named by its direction and switch point:
   ``k`` (the stage cutter), its neck and the same prediction (classifiers: GAP + classifier).
 
 Bridges and receivers run as the model is set (the validation loop sets eval mode: BN layers
-normalise with their running statistics and none of them changes). FPN levels without a bridge
+normalise with running statistics and none of them changes). Which running statistics, for a
+stage hybrid's receiver (``bn_statistics``):
+
+* ``'ghost'`` (default, as the official code reports hybrid accuracy): the ghost BN statistics that
+  training tracked for that path, for every BN layer that has them. Those layers trained in train
+  mode on the hybrid passes, so their ghost statistics describe bridged inputs; the main ones
+  describe the receiver's own. Layers without ghost statistics (eval-mode BN during training, e.g.
+  mmdet's ``norm_eval=True``; ``ghost_bn=False``; no pass of that path yet) use their main ones.
+* ``'main'``: the receiver's main statistics everywhere (the receiver exactly as deployed).
+
+FPN hybrids always use the main statistics (training keeps ghost statistics for stage paths
+only). FPN levels without a bridge
 (levels outside ``fcfd.neck.levels``, or P6 for Faster R-CNN's ``ts``, which only the student's
 RPN reads and which FCFD never bridges) take the receiving network's own features of the image.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import List, Optional, Sequence, Tuple
 
 from torch import Tensor
 
 _NAME = re.compile(r'^(st|ts)(?:@(\d+))?$')
+BN_STATISTICS = ('ghost', 'main')
 
 
 def parse_hybrid(name: str) -> Tuple[str, Optional[int]]:
@@ -46,7 +59,16 @@ def available_hybrids(algorithm) -> List[str]:
     return names
 
 
-def predict_hybrid(algorithm, name: str, batch_inputs: Tensor, data_samples: list) -> list:
+def check_bn_statistics(value: str, key: str = 'bn_statistics') -> str:
+    """``value`` if it is one of :data:`BN_STATISTICS`, else a ``ValueError`` naming ``key``."""
+    if value not in BN_STATISTICS:
+        raise ValueError(f"{key}={value!r}: give 'ghost' (the statistics training tracked for each stage "
+                         f"hybrid path) or 'main' (the receiving network's own).")
+    return value
+
+
+def predict_hybrid(algorithm, name: str, batch_inputs: Tensor, data_samples: list,
+                   bn_statistics: str = 'ghost') -> list:
     """The data samples with the predictions of hybrid ``name`` added (as ``model.predict`` gives).
 
     Args:
@@ -54,7 +76,10 @@ def predict_hybrid(algorithm, name: str, batch_inputs: Tensor, data_samples: lis
         name: one of :func:`available_hybrids`.
         batch_inputs: preprocessed images ``(B, 3, H, W)``.
         data_samples: their data samples (predictions are written into them).
+        bn_statistics: ``'ghost'``: a stage hybrid's receiver uses the ghost BN statistics of its path
+            where training tracked them; ``'main'``: its own running statistics.
     """
+    check_bn_statistics(bn_statistics)
     if name not in available_hybrids(algorithm):
         raise ValueError(f'hybrid {name!r} is not available for this FCFDDistill; it has '
                          f'{available_hybrids(algorithm)} (the FPN paths st / ts of fcfd.neck.paths, the stage '
@@ -70,9 +95,13 @@ def predict_hybrid(algorithm, name: str, batch_inputs: Tensor, data_samples: lis
     bridges = stages.bridges_s2t if direction == 'st' else stages.bridges_t2s
     positions = sender.backbone(batch_inputs)
     bridged = {i: bridges[str(i)](positions[i - 1]) for i in stages.read(k)}
-    later = algorithm.stage_cutters['teacher' if direction == 'st' else 'student'].run_from(receiver, k, bridged[k])
-    received = [bridged.get(i) for i in range(1, k + 1)] + list(later)
-    return head.predict_after_backbone(receiver, received, data_samples)
+    statistics = stages.hybrid_statistics(receiver, f'{direction}{k}') if bn_statistics == 'ghost' else \
+        contextlib.nullcontext()
+    with statistics:
+        later = algorithm.stage_cutters['teacher' if direction == 'st' else 'student'].run_from(receiver, k,
+                                                                                                 bridged[k])
+        received = [bridged.get(i) for i in range(1, k + 1)] + list(later)
+        return head.predict_after_backbone(receiver, received, data_samples)
 
 
 def _bridge_neck(algorithm, direction: str, sender, receiver, batch_inputs: Tensor) -> Sequence[Tensor]:

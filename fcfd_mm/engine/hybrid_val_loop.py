@@ -11,6 +11,8 @@ from mmrazor.engine.runner.distill_val_loop import SingleTeacherDistillValLoop
 from mmrazor.registry import LOOPS
 from torch.utils.data import DataLoader
 
+from ..algorithms.hybrid import check_bn_statistics
+
 
 @LOOPS.register_module()
 class FCFDValLoop(SingleTeacherDistillValLoop):
@@ -31,10 +33,14 @@ class FCFDValLoop(SingleTeacherDistillValLoop):
         hybrid_interval: evaluate the hybrids at every ``hybrid_interval``-th validation only (the
             ``n``-th, ``2n``-th, ...); the student and the teacher are evaluated every time. Each
             hybrid costs about one more pass over the validation set.
+        hybrid_bn_statistics: BN running statistics of a stage hybrid's receiver: ``'ghost'``
+            (default: the ghost statistics training tracked for that path, where it did) or
+            ``'main'`` (its own); see :mod:`fcfd_mm.algorithms.hybrid`.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict], evaluator: Union[Evaluator, Dict, List],
-                 fp16: bool = False, hybrids: Union[str, Sequence[str]] = 'all', hybrid_interval: int = 1) -> None:
+                 fp16: bool = False, hybrids: Union[str, Sequence[str]] = 'all', hybrid_interval: int = 1,
+                 hybrid_bn_statistics: str = 'ghost') -> None:
         super().__init__(runner, dataloader, evaluator, fp16)
         self.algorithm = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(self.algorithm, 'hybrid_names'):
@@ -53,6 +59,7 @@ class FCFDValLoop(SingleTeacherDistillValLoop):
                              f'(st / ts: fcfd.neck.paths; st@k / ts@k: the fcfd.stages path candidates).')
         if int(hybrid_interval) != hybrid_interval or hybrid_interval < 1:
             raise ValueError(f'val_cfg.hybrid_interval must be a positive integer, got {hybrid_interval!r}.')
+        self.hybrid_bn_statistics = check_bn_statistics(hybrid_bn_statistics, 'val_cfg.hybrid_bn_statistics')
         self.hybrids = tuple(hybrids)
         self.hybrid_interval = int(hybrid_interval)
         self._num_runs = 0
@@ -85,7 +92,8 @@ class FCFDValLoop(SingleTeacherDistillValLoop):
             self.runner.call_hook('before_val_iter', batch_idx=idx, data_batch=data_batch)
             with autocast(enabled=self.fp16):
                 data = self.algorithm.data_preprocessor(data_batch, False)
-                outputs = self.algorithm.predict_hybrid(name, data['inputs'], data['data_samples'])
+                outputs = self.algorithm.predict_hybrid(name, data['inputs'], data['data_samples'],
+                                                        self.hybrid_bn_statistics)
             self.evaluator.process(data_samples=outputs, data_batch=data_batch)
             self.runner.call_hook('after_val_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)
         return run_iter

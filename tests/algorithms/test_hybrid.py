@@ -96,3 +96,59 @@ def test_classifier_stage_hybrid_equals_the_hand_composed_forward(direction):
     torch.testing.assert_close(torch.stack([s.pred_score for s in got]), want)
     assert [int(s.pred_label) for s in got] == want.argmax(1).tolist()
     assert not torch.allclose(torch.stack([s.pred_score for s in own]), want)
+
+
+def _bn_buffers(model):
+    return {n: b.clone() for n, b in model.named_buffers() if 'running' in n or 'num_batches' in n}
+
+
+def test_stage_hybrid_scores_with_the_ghost_statistics_its_path_tracked():
+    """ts@2 after a training pass of every T->S path (the student's BN trains, as in the demo configs):
+    with bn_statistics='ghost' the student's BN layers normalise with path ts2's ghost statistics, with
+    'main' with their own; a hand-composed forward of a student copy holding those statistics agrees,
+    and no main or ghost buffer changes."""
+    alg = build_fcfd('frcnn', fcfd=dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
+    alg.set_progress(0, 0)
+    data = batch(alg)
+    with torch.no_grad():  # (no graph left in the recorders: the student is deep-copied below)
+        alg.loss(data['inputs'], data['data_samples'])  # tracks the ghost statistics of every ts path
+    ghosts = {layer: stats for (path, layer), stats in alg.fcfd_stages._ghost_buffers.items() if path == 'ts2'}
+    assert any(layer.startswith('backbone.layer3') for layer in ghosts)
+    alg.eval()
+    x, samples = data['inputs'], data['data_samples']
+    main_before = _bn_buffers(alg)
+    ghost_before = {k: [t.clone() for t in v] for k, v in alg.fcfd_stages._ghost_buffers.items()}
+    with torch.no_grad():
+        got_ghost = alg.predict_hybrid('ts@2', x, copy.deepcopy(samples))
+        got_main = alg.predict_hybrid('ts@2', x, copy.deepcopy(samples), bn_statistics='main')
+        t_pos = alg.teacher.backbone(x)
+        b = alg.fcfd_stages.bridges_t2s
+        p1, p2 = b['1'](t_pos[0]), b['2'](t_pos[1])
+        with_ghost = copy.deepcopy(alg.student)
+        modules = dict(with_ghost.named_modules())
+        for layer, (mean, var, count) in ghosts.items():
+            modules[layer].running_mean.copy_(mean)
+            modules[layer].running_var.copy_(var)
+            modules[layer].num_batches_tracked.copy_(count)
+        want = {}
+        for key, receiver in (('ghost', with_ghost), ('main', alg.student)):
+            p3 = receiver.backbone.layer3(p2)
+            feats = receiver.neck((p1, p2, p3, receiver.backbone.layer4(p3)))
+            want[key] = _predict_with_features(receiver, x, copy.deepcopy(samples), feats)
+    _assert_same(got_ghost, want['ghost'])
+    _assert_same(got_main, want['main'])
+    assert not all(g.shape == m.shape and torch.allclose(g, m) for (_, g, _), (_, m, _) in
+                   zip(_boxes(got_ghost), _boxes(got_main))), 'ghost and main statistics gave the same scores'
+    for name, before in main_before.items():
+        torch.testing.assert_close(dict(alg.named_buffers())[name], before, rtol=0, atol=0)
+    for key, before in ghost_before.items():
+        for t, b_ in zip(alg.fcfd_stages._ghost_buffers[key], before):
+            assert torch.equal(t, b_), key
+
+
+def test_bad_bn_statistics_name_the_choices():
+    alg = build_fcfd('frcnn', fcfd=dict(neck=None, stages=dict()))
+    alg.eval()
+    data = batch(alg)
+    with pytest.raises(ValueError, match="bn_statistics='mean'.*'ghost'.*'main'"):
+        alg.predict_hybrid('st@2', data['inputs'], data['data_samples'], bn_statistics='mean')

@@ -118,3 +118,24 @@ def test_unknown_hybrid_is_refused(tmp_path):
     runner = _runner(_identical_pair(), tmp_path, hybrids=['st@2'])
     with pytest.raises(ValueError, match=r"\['st@2'\] not available.*\['st', 'ts'\]"):
         runner.val()
+
+
+@pytest.mark.parametrize('setting', [None, 'main'])
+def test_bn_statistics_setting_reaches_every_hybrid_pass(tmp_path, setting):
+    alg = _identical_pair()
+    seen = []
+    predict = alg.predict_hybrid
+
+    def spy(name, inputs, samples, bn_statistics):
+        seen.append(bn_statistics)
+        return predict(name, inputs, samples, bn_statistics)
+    alg.predict_hybrid = spy
+    loop = {} if setting is None else dict(hybrid_bn_statistics=setting)
+    _runner(alg, tmp_path, **loop).val()
+    assert seen and set(seen) == {setting or 'ghost'}
+
+
+def test_bad_bn_statistics_setting_is_refused(tmp_path):
+    runner = _runner(_identical_pair(), tmp_path, hybrid_bn_statistics='running')
+    with pytest.raises(ValueError, match=r"val_cfg.hybrid_bn_statistics='running'.*'ghost'.*'main'"):
+        runner.val()

@@ -104,6 +104,18 @@ def test_reset_bridges_reinitialises_weights_and_statistics():
         assert torch.equal(b.block.norm.running_mean, torch.zeros_like(b.block.norm.running_mean))
 
 
+def test_reset_bridges_drops_the_ghost_statistics_of_the_old_bridges():
+    from fcfd_mm.engine.bridge_probe import reset_bridges
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')), teacher_check=None)
+    alg.set_progress(0, 0)
+    data = alg.data_preprocessor(_raw_batches(1)[0], True)
+    alg.loss(data['inputs'], data['data_samples'])
+    assert alg.fcfd_stages._ghost_buffers
+    reset_bridges(alg)
+    assert alg.fcfd_stages._ghost_buffers == {}
+    assert not any('ghost_bn' in k for k in alg.state_dict())
+
+
 def test_probe_rejects_zero_iterations():
     from fcfd_mm.engine.bridge_probe import probe_bridges
     with pytest.raises(ValueError, match='>= 1'):
@@ -173,7 +185,7 @@ def test_function_gap_writes_table_json_and_chart(trained_fcfd_demo, tiny_demo_d
                     *demo_data_options(tiny_demo_data)])
     table = json.loads((tmp_path / 'function_gap.json').read_text())
     assert list(table['metrics']) == ['student', 'teacher', 'hybrid_st', 'hybrid_ts']
-    assert table['metric'] == 'coco/bbox_mAP' and table['probe'] is None
+    assert table['metric'] == 'coco/bbox_mAP' and table['probe'] is None and table['bn_statistics'] == 'ghost'
     assert table['gaps']['hybrid_st']['reference'] == 'teacher' and 'coco/bbox_mAP' in table['gaps']['hybrid_ts']
     assert (tmp_path / 'function_gap.png').stat().st_size > 0
     assert 'hybrid_ts' in res.stdout and 'reference' in res.stdout
@@ -191,8 +203,10 @@ def test_probe_mode_on_a_plain_student_checkpoint(trained_fcfd_demo, tiny_demo_d
     torch.save({'state_dict': {k[len('architecture.'):]: v for k, v in state.items()
                                if k.startswith('architecture.')}}, plain)
     run_tool(['python', 'tools/function_gap.py', 'configs/demo/fcfd_frcnn_demo.py', '--student-ckpt', str(plain),
-              '--probe-iters', '2', '--hybrids', 'st', '--work-dir', str(tmp_path / 'out'), '--cfg-options',
+              '--probe-iters', '2', '--hybrids', 'st', '--bn-statistics', 'main', '--work-dir', str(tmp_path / 'out'),
+              '--cfg-options',
               'model.teacher_ckpt=None', 'train_dataloader.batch_size=2', *demo_data_options(tiny_demo_data)])
     table = json.loads((tmp_path / 'out' / 'function_gap.json').read_text())
     assert list(table['metrics']) == ['student', 'teacher', 'hybrid_st']
     assert table['probe']['iters'] == 2 and table['probe']['optimizer']['type'] == 'SGD'
+    assert table['bn_statistics'] == 'main'
