@@ -81,9 +81,32 @@ def pooled_embedding(x: Tensor) -> Tensor:
     return F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1)
 
 
+GhostStore = Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]]
+
+
 @contextlib.contextmanager
-def ghost_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]],
-                    key: str) -> Iterator[None]:
+def _swapped_statistics(swaps: List[Tuple[_BatchNorm, Tuple[Tensor, Tensor, Tensor]]]) -> Iterator[None]:
+    """BN layers run with the given ``(running_mean, running_var, num_batches_tracked)``; their own
+    buffers are put back afterwards, untouched."""
+    saved = [(m, m.running_mean, m.running_var, m.num_batches_tracked) for m, _ in swaps]
+    for m, (mean, var, count) in swaps:
+        m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
+    try:
+        yield
+    finally:
+        for m, mean, var, count in saved:
+            m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
+
+
+def _stored_on_device(store: GhostStore, key: Tuple[str, str], m: _BatchNorm) -> Tuple[Tensor, Tensor, Tensor]:
+    """``store[key]`` on ``m``'s device (moved once: loaded from a checkpoint, or the model moved)."""
+    ghost = store[key]
+    if ghost[0].device != m.running_mean.device:
+        ghost = store[key] = tuple(g.to(m.running_mean.device) for g in ghost)
+    return ghost
+
+
+def ghost_batchnorm(model: nn.Module, store: GhostStore, key: str):
     """Run ``model`` with separate BN running statistics for path ``key`` (docs/method.md,
     "Teacher and BatchNorm").
 
@@ -92,29 +115,17 @@ def ghost_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor,
     of the block; the main buffers are restored afterwards, untouched. Training outputs do not
     change (train-mode BN normalises with batch statistics).
     """
-    swapped = []
+    swaps = []
     for name, m in model.named_modules():
         if isinstance(m, _BatchNorm) and m.training and m.track_running_stats and m.running_mean is not None:
-            ghost = store.get((key, name))
-            if ghost is None:
-                ghost = (m.running_mean.detach().clone(), m.running_var.detach().clone(),
-                         m.num_batches_tracked.detach().clone())
-                store[(key, name)] = ghost
-            elif ghost[0].device != m.running_mean.device:  # loaded from a checkpoint, or the model moved
-                ghost = tuple(g.to(m.running_mean.device) for g in ghost)
-                store[(key, name)] = ghost
-            swapped.append((m, m.running_mean, m.running_var, m.num_batches_tracked))
-            m.running_mean, m.running_var, m.num_batches_tracked = ghost
-    try:
-        yield
-    finally:
-        for m, mean, var, count in swapped:
-            m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
+            if (key, name) not in store:
+                store[(key, name)] = (m.running_mean.detach().clone(), m.running_var.detach().clone(),
+                                      m.num_batches_tracked.detach().clone())
+            swaps.append((m, _stored_on_device(store, (key, name), m)))
+    return _swapped_statistics(swaps)
 
 
-@contextlib.contextmanager
-def stored_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]],
-                     key: str) -> Iterator[None]:
+def stored_batchnorm(model: nn.Module, store: GhostStore, key: str):
     """Run ``model`` with the ghost BN statistics training stored for path ``key``, read-only.
 
     For scoring a hybrid path at validation (eval mode): every BN layer of ``model`` with an entry
@@ -122,21 +133,9 @@ def stored_batchnorm(model: nn.Module, store: Dict[Tuple[str, str], Tuple[Tensor
     mode during training, so the hybrid passes used their main statistics too) keep theirs.
     Nothing is created, and the main buffers are restored afterwards.
     """
-    swapped = []
-    for name, m in model.named_modules():
-        ghost = store.get((key, name))
-        if ghost is None or not isinstance(m, _BatchNorm) or m.running_mean is None:
-            continue
-        if ghost[0].device != m.running_mean.device:
-            ghost = tuple(g.to(m.running_mean.device) for g in ghost)
-            store[(key, name)] = ghost
-        swapped.append((m, m.running_mean, m.running_var, m.num_batches_tracked))
-        m.running_mean, m.running_var, m.num_batches_tracked = ghost
-    try:
-        yield
-    finally:
-        for m, mean, var, count in swapped:
-            m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
+    swaps = [(m, _stored_on_device(store, (key, name), m)) for name, m in model.named_modules()
+             if (key, name) in store and isinstance(m, _BatchNorm) and m.running_mean is not None]
+    return _swapped_statistics(swaps)
 
 
 def _accepts_weight(loss: nn.Module) -> bool:
@@ -397,7 +396,7 @@ class FCFDStageSwitch(nn.Module):
                                   activation=t2s_activation) for i in needed('ts')})
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.stages')
-        self._ghost_buffers: Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]] = {}
+        self._ghost_buffers: GhostStore = {}
         #: bridges the last forward did not use (they got only the zero keep-in-graph term)
         self.unused_bridges: List[nn.Module] = []
 
