@@ -40,6 +40,7 @@ from typing import Dict, List, Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import fcfd_mm  # noqa: E402,F401
+from fcfd_mm.algorithms.hybrid import BN_STATISTICS  # noqa: E402
 from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
 from fcfd_mm.utils.tool_cfg import add_common_args, load_tool_config, parse_common  # noqa: E402
 
@@ -58,7 +59,7 @@ def parse_args(argv=None):
     parser.add_argument('--probe-lr', type=float, help='learning rate of the probe (default: the config\'s)')
     parser.add_argument('--student-ckpt', help='a plain student (detector/classifier) checkpoint instead of CKPT; '
                         'the teacher comes from model.teacher_ckpt; needs --probe-iters')
-    parser.add_argument('--bn-statistics', choices=('ghost', 'main'), default='ghost',
+    parser.add_argument('--bn-statistics', choices=BN_STATISTICS, default='ghost',
                         help='BN statistics of a stage hybrid\'s receiver: ghost (default: those training tracked '
                              'for its path; a probe drops them) or main (its own)')
     parser.add_argument('--plot', metavar='WORK_DIR', help='only plot the logged hybrid metrics of a run')
