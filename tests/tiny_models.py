@@ -63,3 +63,9 @@ def batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2)):
     packed = demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
                             num_items=list(num_items), num_classes=4)
     return alg.data_preprocessor(packed, True)
+
+
+def bn_statistics(module) -> dict:
+    """A copy of every BN running statistic in ``module.state_dict()`` (main buffers and, for an
+    ``FCFDDistill``, the ghost BN buffers it saves there), to compare before / after a pass."""
+    return {k: v.clone() for k, v in module.state_dict().items() if 'running' in k or 'num_batches' in k}
