@@ -129,8 +129,8 @@ train() {  # train NAME ITERS [tools/train.py options]: train, then the log's lo
   local name=$1 iters=$2
   shift 2
   # shellcheck disable=SC2046  (data_options is a list of key=value words)
-  "$PY" tools/train.py "$CONFIG" --work-dir "$WORK/train_$name" "$@" --cfg-options model.teacher_ckpt=None \
-    model.teacher_check=None train_cfg.max_iters="$iters" train_cfg.val_interval="$iters" \
+  "$PY" tools/train.py "$CONFIG" --work-dir "$WORK/train_$name" "$@" --no-teacher-check --cfg-options \
+    model.teacher_ckpt=None train_cfg.max_iters="$iters" train_cfg.val_interval="$iters" \
     default_hooks.checkpoint.interval="$iters" default_hooks.logger.interval="$LOG_EVERY" $(data_options)
   "$PY" benchmarks/train_log.py "$WORK/train_$name" --skip 2 --out "$WORK/train_$name.json"
 }
@@ -139,7 +139,7 @@ dist_train() {  # one process through torchrun (nccl on a GPU, gloo on the CPU)
   local log=$WORK/train_dist.log
   # shellcheck disable=SC2046
   PORT=${PORT:-29533} PYTHON="$PY" bash tools/dist_train.sh "$CONFIG" 1 --work-dir "$WORK/train_dist" \
-    --cfg-options model.teacher_ckpt=None model.teacher_check=None train_cfg.max_iters="$DIST_ITERS" \
+    --no-teacher-check --cfg-options model.teacher_ckpt=None train_cfg.max_iters="$DIST_ITERS" \
     train_cfg.val_interval="$DIST_ITERS" default_hooks.checkpoint.interval="$DIST_ITERS" \
     default_hooks.logger.interval=1 $(data_options) 2>&1 | tee "$log"
   grep -q 'Distributed training: True' "$log"

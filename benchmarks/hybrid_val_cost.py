@@ -31,7 +31,6 @@ def validation_seconds(args, hybrids) -> tuple:
     import fcfd_mm  # noqa: F401
     cfg = Config.fromfile(args.config)
     cfg.model.teacher_ckpt = args.teacher_ckpt
-    cfg.model.teacher_check = None
     cfg.work_dir = tempfile.mkdtemp(prefix='hybrid_val_cost_')
     cfg.experiment_name = f'hybrid_val_cost_{"all" if hybrids else "none"}'
     cfg.val_cfg.hybrids = hybrids

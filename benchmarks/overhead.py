@@ -216,7 +216,7 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
     def bridges():
         xs = [s_feats[lv].clone().requires_grad_() for lv in neck.levels]
         outs = [b(x) for b, x in zip(neck.bridges_s2t, xs)]
-        outs += [b(t_feats[lv]) for lv, b in zip(neck.t2s_levels, neck.bridges_t2s)]
+        outs += [b(t_feats[lv]) for lv, b in zip(neck.ts_levels, neck.bridges_t2s)]
         backward(outs)
 
     def target():
@@ -228,7 +228,7 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
         backward(out.values())
 
     def ts():
-        out = tail.run_head(alg.student, [f.clone().requires_grad_() for f in s_feats[:neck.t2s_width]], context)
+        out = tail.run_head(alg.student, [f.clone().requires_grad_() for f in s_feats[:neck.num_head_levels]], context)
         backward(out.values())
 
     parts = dict(bridges=timed(bridges), target_head=timed(target))

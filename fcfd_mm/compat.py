@@ -1,10 +1,13 @@
 """Workarounds that make the pinned OpenMMLab stack work on torch 2.x (see README, "Stack").
 
 ``fcfd_mm/__init__.py`` calls :func:`apply_all` before anything else is imported, so a config
-with ``custom_imports=dict(imports=['fcfd_mm'])`` gets fixes 1, 2 and 4 -- what any user of the
-plugin needs -- before MMRazor's registry lazily imports ``mmrazor.models``. Fix 3 changes how
-mmengine starts distributed training, so it is not applied at import: ``tools/train.py`` and
-``tools/test.py`` call :func:`enable_cpu_distributed` for a distributed launch. Each fix checks
+with ``custom_imports=dict(imports=['fcfd_mm'])`` gets fixes 1 and 2 -- what any user of the
+plugin needs, and nothing that changes how other libraries compute -- before MMRazor's registry
+lazily imports ``mmrazor.models``. Fix 3 changes how mmengine starts distributed training, so it is
+not applied at import: ``tools/train.py`` and ``tools/test.py`` call :func:`enable_cpu_distributed`
+for a distributed launch. Fix 4 changes two mmcv ops and is needed only by bf16 autocast on a CPU:
+:class:`~fcfd_mm.engine.CPUAmpOptimWrapper` calls :func:`enable_cpu_bf16_ops` when it is built
+(``tools/train.py --amp`` without a GPU), so ``import fcfd_mm`` leaves mmcv as it is. Each fix checks
 whether it is needed and is a no-op otherwise; :data:`APPLIED` records which ones ran (useful
 in bug reports).
 
@@ -20,11 +23,13 @@ in bug reports).
    statistics methods), so checkpoints still load with torch's safe unpickler and nothing
    else is trusted; ``torch.load`` elsewhere keeps torch's defaults.
 3. CPU-only distributed training through MMEngine: ``_init_dist_pytorch`` calls
-   ``torch.cuda.set_device`` unconditionally and asks for nccl, and ``Runner.wrap_model`` passes
+   ``torch.cuda.set_device`` unconditionally, and ``Runner.wrap_model`` passes
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules
-   (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we use gloo,
-   skip ``set_device`` and drop ``device_ids``. With CUDA, nothing changes. Applied only by
-   :func:`enable_cpu_distributed` (the tools call it when ``--launcher`` is not ``none``).
+   (mmengine 0.10.7 assumes CUDA for launcher=pytorch). When CUDA is unavailable we skip
+   ``set_device`` and drop ``device_ids``. With CUDA, nothing changes. Applied only by
+   :func:`enable_cpu_distributed` (the tools call it when ``--launcher`` is not ``none``). The
+   backend (gloo instead of nccl without CUDA) is set in the tools' config, in one place:
+   :func:`fcfd_mm.utils.tool_cfg.load_tool_config`.
 4. Mixed precision on the CPU (bf16 autocast, ``tools/train.py --amp`` without a GPU): mmcv
    2.1.0's CPU kernels of ``nms`` and ``RoIAlign``, the two compiled ops a Faster R-CNN training
    step runs, have no bfloat16 version ("not implemented for 'BFloat16'"). On bf16 CPU tensors
@@ -161,8 +166,6 @@ def fix_cpu_distributed() -> bool:
         @functools.wraps(original_init)
         def _init_dist_pytorch_cpu(backend: str, init_backend: str = 'torch', **kwargs) -> None:
             import torch.distributed as dist
-            if backend == 'nccl':
-                backend = 'gloo'  # nccl needs CUDA; gloo is the CPU backend
             if init_backend != 'torch':
                 return original_init(backend, init_backend=init_backend, **kwargs)
             dist.init_process_group(backend=backend, **kwargs)
@@ -242,13 +245,12 @@ def _apply(name: str, fix: Callable[[], bool]) -> None:
 
 
 def apply_all() -> List[str]:
-    """Apply the import-time workarounds this environment needs (1, 2 and 4 above: what a user of
+    """Apply the import-time workarounds this environment needs (1 and 2 above: what a user of
     ``custom_imports=dict(imports=['fcfd_mm'])`` needs); returns :data:`APPLIED`."""
     # mmengine imports pkg_resources (kept by the setuptools<82 pin), which warns on every import.
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
     for name, fix in (('mmrazor_torch2_import', fix_mmrazor_torch2_import),
-                      ('weights_only_checkpoint_loading', fix_weights_only_checkpoint_loading),
-                      ('mmcv_cpu_bf16_ops', fix_mmcv_cpu_bf16_ops)):
+                      ('weights_only_checkpoint_loading', fix_weights_only_checkpoint_loading)):
         _apply(name, fix)
     return APPLIED
 
@@ -259,4 +261,14 @@ def enable_cpu_distributed() -> List[str]:
     Runner is built, as ``tools/train.py`` / ``tools/test.py`` do for a distributed launch.
     Returns :data:`APPLIED`."""
     _apply('cpu_distributed', fix_cpu_distributed)
+    return APPLIED
+
+
+def enable_cpu_bf16_ops() -> List[str]:
+    """Let mmcv's ``nms`` and ``RoIAlign`` take bf16 CPU tensors (fix 4), for bf16 autocast on a
+    machine without an accelerator; a no-op where mmcv's CPU kernels have bf16. Called by
+    :class:`~fcfd_mm.engine.CPUAmpOptimWrapper` (``tools/train.py --amp`` on a CPU); code that
+    runs ``torch.autocast('cpu', dtype=torch.bfloat16)`` by hand calls it first. Returns
+    :data:`APPLIED`."""
+    _apply('mmcv_cpu_bf16_ops', fix_mmcv_cpu_bf16_ops)
     return APPLIED

@@ -33,6 +33,25 @@ def test_apply_all_is_idempotent_and_records_what_ran():
     assert 'mmrazor_torch2_import' in before
 
 
+def test_importing_fcfd_mm_leaves_mmcvs_ops_alone():
+    """``import fcfd_mm`` (and the model zoos a config pulls in) keeps mmcv's nms / RoIAlign as they
+    are; only building CPUAmpOptimWrapper (bf16 --amp on a CPU) lets them take bf16 CPU tensors."""
+    code = ('import sys, mmcv.ops\nN = sys.modules["mmcv.ops.nms"]\n'
+            'before = [mmcv.ops.nms, N.nms, N.NMSop.__dict__["forward"], mmcv.ops.RoIAlign.forward]\n'
+            'import fcfd_mm, fcfd_mm.engine, mmdet.models, mmrazor.models\n'
+            'after = [mmcv.ops.nms, N.nms, N.NMSop.__dict__["forward"], mmcv.ops.RoIAlign.forward]\n'
+            'same = all(a is b for a, b in zip(before, after))\n'
+            'print("import", same, "mmcv_cpu_bf16_ops" in fcfd_mm.compat.APPLIED)\n'
+            'from fcfd_mm.engine import CPUAmpOptimWrapper\n'
+            'import torch\n'
+            'CPUAmpOptimWrapper(optimizer=torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1))\n'
+            'print("amp", mmcv.ops.RoIAlign.forward is before[3], "mmcv_cpu_bf16_ops" in fcfd_mm.compat.APPLIED)\n')
+    res = _py(code)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'import True False' in res.stdout, res.stdout
+    assert 'amp False True' in res.stdout, res.stdout  # this mmcv's CPU kernels lack bf16 (checked above)
+
+
 def test_importing_fcfd_mm_leaves_mmengines_distributed_start_alone():
     """A custom_imports user gets no DDP / dist-init patch; the tools enable it for a distributed launch."""
     code = ('import fcfd_mm, mmengine.dist.utils as du\n'
@@ -128,7 +147,7 @@ def test_mmcv_nms_and_roi_align_take_bf16_cpu_tensors():
     scores = torch.tensor([0.9, 0.8, 0.7])
     with pytest.raises(RuntimeError, match='BFloat16'):  # the premise: the raw kernel refuses bf16
         ext.nms(boxes.bfloat16(), scores.bfloat16(), iou_threshold=0.5, offset=0)
-    assert 'mmcv_cpu_bf16_ops' in compat.APPLIED
+    assert 'mmcv_cpu_bf16_ops' in compat.enable_cpu_bf16_ops()
     assert nms(boxes.bfloat16(), scores.bfloat16(), 0.5)[1].tolist() == nms(boxes, scores, 0.5)[1].tolist() == [0, 2]
 
     gen = torch.Generator().manual_seed(0)

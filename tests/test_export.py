@@ -16,7 +16,7 @@ def test_exported_student_predicts_exactly_like_the_distilled_model(tiny_demo_da
     from mmrazor.registry import MODELS
 
     run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--work-dir', str(tmp_path),
-              '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=2',
+              '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=2',
               'train_cfg.val_interval=100',
               'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
               *demo_data_options(tiny_demo_data)])

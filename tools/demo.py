@@ -113,7 +113,7 @@ def main(argv=None):
         # a teacher trained on a shortened schedule may score below the teacher check's bar;
         # the demo still runs, and the check reports the teacher's metric in the FCFD log
         print('[demo] short teacher schedule: the teacher check only reports its metric (min_value=0)', flush=True)
-        fcfd_extra.append('model.teacher_check.min_value=0')
+        fcfd_extra.append('custom_hooks.0.min_value=0')  # FCFDTeacherCheckHook (fcfd_runtime.py)
     for name, cfg, extra in (('student', student_cfg, []), ('student+FCFD', fcfd_cfg, fcfd_extra)):
         wd = osp.join(work, name.replace('+', '_'))
         print(f'[demo] training the {name} ({s_len} {"epochs" if cls else "iterations"})...', flush=True)
@@ -144,7 +144,7 @@ def function_gap(py, fcfd_cfg, fcfd_ckpt, teacher_ckpt, metric, work, fcfd_score
         return '\nFunction gap: n/a (the FCFD student detects nothing yet)'
     out = osp.join(work, 'function_gap')
     run([py, 'tools/function_gap.py', fcfd_cfg, fcfd_ckpt, '--work-dir', out, '--metric', metric,
-         '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}', 'model.teacher_check=None'],
+         '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'],
         osp.join(work, 'function_gap.log'))
     from tools.function_gap import format_table
     with open(osp.join(out, 'function_gap.json')) as f:

@@ -215,7 +215,6 @@ def build_cfg(args):
         check_checkpoint_file(args.student_ckpt)
     cfg.val_cfg = dict(type='mmrazor.FCFDValLoop', hybrids=list(args.hybrids) if args.hybrids else 'all',
                        hybrid_bn_statistics=args.bn_statistics)
-    cfg.model.teacher_check = None  # the teacher's metric is part of the table
     loaders = ('val_dataloader', 'train_dataloader') if args.probe_iters else ('val_dataloader',)
     check_data_roots(cfg, loaders=loaders)
     return cfg

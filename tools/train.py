@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Train a detector, classifier or distillation algorithm from a config (OpenMMLab style).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--no-teacher-check]
+                         [--cfg-options k=v ...]
     bash tools/dist_train.sh CONFIG NUM_PROCS [same options]     # torchrun, launcher=pytorch
 
 Same arguments as mmdet's / mmrazor's ``tools/train.py``. Differences: ``fcfd_mm`` is imported
@@ -27,6 +28,8 @@ def parse_args(argv=None):
                         help='automatic mixed precision: fp16 autocast with dynamic loss scaling on a GPU (as mmdet), '
                              'bf16 autocast without loss scaling on a CPU-only machine')
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
+    parser.add_argument('--no-teacher-check', action='store_true',
+                        help='remove FCFDTeacherCheckHook from custom_hooks (e.g. for a random or shortened teacher)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in work_dir if none is given')
     add_common_args(parser)
@@ -47,6 +50,9 @@ def build_cfg(args):
             cfg.optim_wrapper.pop('loss_scale', None)
             cfg.optim_wrapper.dtype = 'bfloat16'
         cfg.optim_wrapper.type = f'FCFD{amp}' if fcfd else amp
+    if args.no_teacher_check:
+        cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
+                            if str(h.get('type', '')).rsplit('.', 1)[-1] != 'FCFDTeacherCheckHook']
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:
             cfg.auto_scale_lr.enable = True

@@ -3,11 +3,13 @@
 # - NonFiniteLossHook: stops training at the first NaN/Inf loss term, naming the term, the
 #   iteration and the last checkpoint; nothing is checkpointed after it.
 # - FCFDTeacherCheckHook: before the first iteration, compares the teacher checkpoint's class
-#   names with the dataset's and scores the teacher on a few validation samples; settings in
-#   model.teacher_check (None switches it off).
+#   names with the dataset's and scores the teacher on num_samples validation samples against
+#   min_value (None: mAP 0.02, top-1 5x chance). It is first in the list, so
+#   `--cfg-options custom_hooks.0.min_value=0` changes the bar; tools/train.py --no-teacher-check
+#   removes it.
 # - FCFDProgressHook: before every iteration, hands the epoch and iteration to FCFDDistill
 #   (set_progress): the stage switch points' path draw and L2 warm-up read them.
 # - RNGStateHook: saves torch's random generator in checkpoints and restores it on --resume,
 #   so a resumed run draws what the uninterrupted one would have.
-custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook'), dict(type='FCFDProgressHook'),
-                dict(type='RNGStateHook')]
+custom_hooks = [dict(type='FCFDTeacherCheckHook', num_samples=32, metric=None, min_value=None, check_classes=True),
+                dict(type='NonFiniteLossHook'), dict(type='FCFDProgressHook'), dict(type='RNGStateHook')]

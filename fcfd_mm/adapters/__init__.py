@@ -11,8 +11,7 @@ Config: ``fcfd.head=dict(type=...)`` names the head adapter, ``fcfd.stages.cutte
 the stage cutter; without ``type`` the most recently registered class whose ``supports(model)`` holds
 is used (so a family registered by a user's module wins over a built-in one it specialises).
 """
-import warnings
-from typing import Dict, Optional
+from typing import Optional
 
 from torch import nn
 
@@ -20,10 +19,6 @@ from .common import HeadContext, HeadOutputs, LevelContext, RoIContext, Unsuppor
 from .heads import ClassifierHeadAdapter, DenseHeadAdapter, HeadAdapter, RoIBoxHeadAdapter
 from .registry import HEAD_ADAPTERS, STAGE_CUTTERS
 from .stages import MobileNetV2Cutter, ResNetCutter, StageCutter, StagedBackboneCutter
-
-#: names of fcfd.tail (fcfd-mm <= 0.x) -> head adapters
-LEGACY_TAILS = {'RoIBoxHeadTail': 'RoIBoxHeadAdapter', 'DenseHeadTail': 'DenseHeadAdapter',
-                'ImageClassifierTail': 'ClassifierHeadAdapter'}
 
 
 def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dict] = None) -> HeadAdapter:
@@ -76,42 +71,7 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
     return cutter
 
 
-def translate_legacy_tail(fcfd: Dict[str, dict]) -> Dict[str, dict]:
-    """``fcfd`` with a deprecated ``tail=dict(type='...Tail', ...)`` rewritten to the new keys, with a
-    ``FutureWarning`` (shown to users by default): ``head=dict(type='...Adapter', ...)``; ``tail.tau``
-    becomes the default classifier output loss's temperature, ``tail.probe_size``
-    ``stages.cutter.probe_size``."""
-    if 'tail' not in fcfd:
-        return fcfd
-    fcfd = dict(fcfd)
-    tail = dict(fcfd.pop('tail') or {})
-    if 'head' in fcfd:
-        raise ValueError('fcfd: give fcfd.head only (fcfd.tail is its deprecated name), not both.')
-    name = tail.pop('type', None)
-    if name is not None:
-        tail['type'] = LEGACY_TAILS.get(name, name)
-    moved = []
-    tau, probe = tail.pop('tau', None), tail.pop('probe_size', None)
-    if tau is not None or probe is not None:
-        stages = fcfd.get('stages', {})
-        stages = {} if stages is None else dict(stages)
-        if tau is not None:
-            stages.setdefault('output_losses', dict(cls=dict(
-                type='KLDivergence', tau=float(tau), loss_weight=1.0, reduction='batchmean')))
-            moved.append('tail.tau -> stages.output_losses.cls.tau')
-        if probe is not None:
-            stages['cutter'] = dict(stages.get('cutter') or {}, probe_size=int(probe))
-            moved.append('tail.probe_size -> stages.cutter.probe_size')
-        if fcfd.get('stages', {}) is not None:
-            fcfd['stages'] = stages
-    fcfd['head'] = tail
-    warnings.warn(f'fcfd.tail is deprecated: use fcfd.head=dict(type={tail.get("type", "...")!r}, ...) '
-                  f'(head adapters: {sorted(LEGACY_TAILS.values())})' + (f'; moved {", ".join(moved)}' if moved else '')
-                  + '.', FutureWarning, stacklevel=3)
-    return fcfd
-
-
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter',
            'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
-           'RoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError', 'LEGACY_TAILS',
-           'build_head_adapter', 'build_stage_cutter', 'translate_legacy_tail']
+           'RoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
+           'build_head_adapter', 'build_stage_cutter']

@@ -40,15 +40,16 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import torch
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..adapters import HeadAdapter, HeadContext, HeadOutputs, StageCutter
+from .ghost_bn import GhostBNStatistics
+from .hybrid import hybrid_name
 
 #: s: student head on student features; st: bridged student -> teacher head;
 #: ts: bridged teacher -> student head.
@@ -56,6 +57,8 @@ PATHS = ('s', 'st', 'ts')
 #: hybrid-path candidate sets at stage switch points (docs/method.md, "Loss terms at the stage switch
 #: points")
 STAGE_MODES = ('bi', 's2t', 't2s', 'nomix')
+#: what a hybrid network's tail returns (head outputs for the loss, predictions at validation)
+T = TypeVar('T')
 DEFAULT_MSE = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
 
 
@@ -81,97 +84,47 @@ def pooled_embedding(x: Tensor) -> Tensor:
     return F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1)
 
 
-GhostStore = Dict[Tuple[str, str], Tuple[Tensor, Tensor, Tensor]]
-
-
-@contextlib.contextmanager
-def _swapped_statistics(swaps: List[Tuple[_BatchNorm, Tuple[Tensor, Tensor, Tensor]]]) -> Iterator[None]:
-    """BN layers run with the given ``(running_mean, running_var, num_batches_tracked)``; their own
-    buffers are put back afterwards, untouched."""
-    saved = [(m, m.running_mean, m.running_var, m.num_batches_tracked) for m, _ in swaps]
-    for m, (mean, var, count) in swaps:
-        m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
-    try:
-        yield
-    finally:
-        for m, mean, var, count in saved:
-            m.running_mean, m.running_var, m.num_batches_tracked = mean, var, count
-
-
-def _stored_on_device(store: GhostStore, key: Tuple[str, str], m: _BatchNorm) -> Tuple[Tensor, Tensor, Tensor]:
-    """``store[key]`` on ``m``'s device (moved once: loaded from a checkpoint, or the model moved)."""
-    ghost = store[key]
-    if ghost[0].device != m.running_mean.device:
-        ghost = store[key] = tuple(g.to(m.running_mean.device) for g in ghost)
-    return ghost
-
-
-def ghost_batchnorm(model: nn.Module, store: GhostStore, key: str):
-    """Run ``model`` with separate BN running statistics for path ``key`` (docs/method.md,
-    "Teacher and BatchNorm").
-
-    Every BN layer of ``model`` that is in training mode and tracks statistics gets the ghost
-    buffers of ``(key, layer name)`` (created from the main ones on first use) for the duration
-    of the block; the main buffers are restored afterwards, untouched. Training outputs do not
-    change (train-mode BN normalises with batch statistics).
-    """
-    swaps = []
-    for name, m in model.named_modules():
-        if isinstance(m, _BatchNorm) and m.training and m.track_running_stats and m.running_mean is not None:
-            if (key, name) not in store:
-                store[(key, name)] = (m.running_mean.detach().clone(), m.running_var.detach().clone(),
-                                      m.num_batches_tracked.detach().clone())
-            swaps.append((m, _stored_on_device(store, (key, name), m)))
-    return _swapped_statistics(swaps)
-
-
-def stored_batchnorm(model: nn.Module, store: GhostStore, key: str):
-    """Run ``model`` with the ghost BN statistics training stored for path ``key``, read-only.
-
-    For scoring a hybrid path at validation (eval mode): every BN layer of ``model`` with an entry
-    ``(key, layer name)`` in ``store`` normalises with it; layers without one (they were in eval
-    mode during training, so the hybrid passes used their main statistics too) keep theirs.
-    Nothing is created, and the main buffers are restored afterwards.
-    """
-    swaps = [(m, _stored_on_device(store, (key, name), m)) for name, m in model.named_modules()
-             if (key, name) in store and isinstance(m, _BatchNorm) and m.running_mean is not None]
-    return _swapped_statistics(swaps)
-
-
 def _accepts_weight(loss: nn.Module) -> bool:
     return 'weight' in inspect.signature(loss.forward).parameters
 
 
 def fp32_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
               transform: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
-    """``loss(transform(pred), transform(target)[, weight])`` in float32, with autocast off.
+    """``loss(transform(pred), transform(target)[, weight])`` in at least float32, with autocast off.
 
     Every FCFD term goes through here (AMP safety). Under autocast the bridges, backbones and
     heads may run in fp16 / bf16 and hand over low-precision features and logits; the distances
     between them (softmax KL, sigmoid KD, MSE) are reductions over up to millions of elements
     whose fp16 / bf16 results lose most of their digits (and a squared fp16 difference overflows
-    above 65504), so inputs are cast to float32 and the loss runs with autocast disabled.
-    Gradients flow back through the casts into the low-precision graph. ``transform`` (e.g.
-    :func:`pooled_embedding`) is applied after the cast. An empty ``pred`` (no RoI left after the
-    overhead controls) gives a float32 zero that keeps the graph.
+    above 65504), so half-precision inputs are promoted to float32 and the loss runs with autocast
+    disabled. float32 and float64 inputs keep their precision (a float64 run, the way to check the
+    numerics against a reference, stays float64). Gradients flow back through the casts into the
+    low-precision graph. ``transform`` (e.g. :func:`pooled_embedding`) is applied after the cast. An
+    empty ``pred`` (no RoI left after the overhead controls) gives a zero that keeps the graph.
     """
     with torch.autocast(device_type=pred.device.type, enabled=False):
-        pred, target = pred.float(), target.float()
+        pred, target = at_least_fp32(pred), at_least_fp32(target)
         if transform is not None:
             pred, target = transform(pred), transform(target)
         if pred.shape[0] == 0:
             return pred.sum() * 0.0
-        return loss(pred, target) if weight is None else loss(pred, target, weight=weight.float())
+        return loss(pred, target) if weight is None else loss(pred, target, weight=at_least_fp32(weight))
+
+
+def at_least_fp32(x: Tensor) -> Tensor:
+    """``x`` promoted to float32 if its floating type is narrower (fp16, bf16); float32 / float64 as they are."""
+    return x.float() if x.is_floating_point() and torch.finfo(x.dtype).bits < 32 else x
 
 
 def _fp32_zero(like: Tensor) -> Tensor:
-    """A float32 scalar zero on ``like``'s device (a term a step did not compute)."""
-    return torch.zeros((), dtype=torch.float32, device=like.device)
+    """A scalar zero of at least float32 (float64 for float64 ``like``) on ``like``'s device: a term
+    a step did not compute."""
+    return torch.zeros((), dtype=torch.promote_types(like.dtype, torch.float32), device=like.device)
 
 
-def _build_output_losses(cfgs: Dict[str, dict], weighted: bool, where: str) -> nn.ModuleDict:
+def _build_output_losses(cfgs: Dict[str, dict], row_weighted: bool, where: str) -> nn.ModuleDict:
     losses = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in cfgs.items()})
-    if weighted:
+    if row_weighted:
         for name, loss in losses.items():
             if not _accepts_weight(loss):
                 raise ValueError(f'{where}.output_losses.{name} ({type(loss).__name__}) takes no per-row weight, '
@@ -203,45 +156,31 @@ def _keep_in_graph(modules: Sequence[nn.Module]) -> Tensor:
 
 
 # ------------------------------------------------------------------------------- neck (FPN)
-def run_from_stage(head_adapter: HeadAdapter, cutter: StageCutter, model: nn.Module, k: int,
-                   bridged: Dict[int, Tensor], context: Optional[HeadContext]
-                   ) -> Tuple[List[Tensor], List[Tensor], HeadOutputs]:
-    """Run ``model`` after position ``k``: its later stages on ``bridged[k]`` (the cutter), then
-    what follows its backbone (neck and head, the head adapter) on the ``bridged`` positions <= k
-    plus the later ones.
-
-    Returns ``(later position features k+1..N, neck features, head outputs)``.
-    """
-    later = cutter.run_from(model, k, bridged[k])
-    positions = [bridged.get(i) for i in range(1, k + 1)] + list(later)
-    neck, out = head_adapter.run_after_backbone(model, positions, context)
-    return list(later), list(neck), out
-
-
 class FCFDNeckSwitch(nn.Module):
     """Bridges and losses of FCFD at the neck (FPN) output; ``forward`` returns the loss dict.
 
     Args:
         student_channels, teacher_channels: FPN channels of each network.
         num_levels: number of FPN outputs: one student->teacher bridge per level (appearance).
-        t2s_levels: leading levels the student head reads; teacher->student bridges exist only
-            for those (Faster R-CNN: P2-P5), so DDP never sees a parameter without gradient.
+        num_head_levels: how many leading levels the student head reads; teacher->student bridges
+            exist only for those (Faster R-CNN: 4, P2-P5), so DDP never sees a parameter without
+            gradient.
         paths: subset of :data:`PATHS` to compute.
         output_losses: ``{output name: loss config}`` for the head outputs.
         bridge: connector config shared by every level; ``in_channels`` / ``out_channels`` are
             filled in per direction (given values must match the FPN channels).
         appearance_loss: distance between bridged student and teacher features.
         path_weights: ``{path: weight}`` multiplying that path's output losses (default 1).
-        weighted_outputs: whether the adapter supplies per-row weights for the output losses.
+        row_weighted: whether the head adapter gives per-row weights for the output losses.
         levels: overhead control (not in the official code): 0-based FPN levels with bridges and
             the appearance term; the head paths then run only on the RoIs / anchors of those
             levels (the head adapter's ``consistency_context``). ``None`` (official): every level.
     """
 
-    def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, t2s_levels: int,
+    def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
                  paths: Sequence[str], output_losses: Dict[str, dict],
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
-                 path_weights: Optional[Dict[str, float]] = None, weighted_outputs: bool = False,
+                 path_weights: Optional[Dict[str, float]] = None, row_weighted: bool = False,
                  levels: Optional[Sequence[int]] = None) -> None:
         super().__init__()
         self.num_levels = int(num_levels)
@@ -251,12 +190,12 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'fcfd.neck.levels={None if levels is None else list(levels)}: level(s) '
                              f'{bad or "none"} do not exist; the FPN has levels 0..{num_levels - 1} '
                              f'(0 = the highest resolution, e.g. P2 for Faster R-CNN, P3 for RetinaNet).')
-        head_kept = tuple(lv for lv in self.levels if lv < t2s_levels)
+        head_kept = tuple(lv for lv in self.levels if lv < num_head_levels)
         if not head_kept:
             raise ValueError(f'fcfd.neck.levels={list(self.levels)} contains no level the head reads '
-                             f'(0..{t2s_levels - 1}); the function-consistency paths would be empty.')
-        #: head-read levels the consistency paths use, or None when the head reads all of its levels
-        self.head_levels = head_kept if len(head_kept) < t2s_levels else None
+                             f'(0..{num_head_levels - 1}); the function-consistency paths would be empty.')
+        #: head-read levels the consistency terms are limited to, or None when the head reads all of its levels
+        self.consistency_levels = head_kept if len(head_kept) < num_head_levels else None
         unknown = set(paths) - set(PATHS)
         if unknown:
             raise ValueError(f'fcfd.neck.paths has unknown path(s) {sorted(unknown)}; choose from {list(PATHS)}.')
@@ -270,14 +209,36 @@ class FCFDNeckSwitch(nn.Module):
         self.bridges_s2t = nn.ModuleList(
             _build_bridge(bridge, student_channels, teacher_channels, 'fcfd.neck (student->teacher FPN)')
             for _ in self.levels)
-        # B_ts only where a path uses it (the head-read levels), so DDP sees no parameter without a gradient.
-        self.t2s_levels = head_kept if 'ts' in self.paths else ()
+        #: the levels with a teacher->student bridge: the head-read ones, when a path uses them
+        self.ts_levels = head_kept if 'ts' in self.paths else ()
         self.bridges_t2s = nn.ModuleList(
             _build_bridge(bridge, teacher_channels, student_channels, 'fcfd.neck (teacher->student FPN)')
-            for _ in self.t2s_levels)
-        self.t2s_width = int(t2s_levels)
+            for _ in self.ts_levels)
+        self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
-        self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.neck')
+        self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.neck')
+
+    # ------------------------------------------------------------------ the hybrid networks
+    def bridges(self) -> List[nn.Module]:
+        """Every bridge of this switch point (both directions)."""
+        return [*self.bridges_s2t, *self.bridges_t2s]
+
+    def bridge(self, direction: str, sent: Sequence[Tensor]) -> Dict[int, Tensor]:
+        """``{level: bridged feature}``: the sending network's FPN outputs ``sent`` (each
+        ``(B, C_send, H_l, W_l)``) through the bridges of ``direction`` (``'st'`` / ``'ts'``), in the
+        receiving network's channels, for the levels that have such a bridge."""
+        levels, bridges = (self.levels, self.bridges_s2t) if direction == 'st' else (self.ts_levels, self.bridges_t2s)
+        return {lv: b(sent[lv]) for lv, b in zip(levels, bridges)}
+
+    @staticmethod
+    def run_hybrid(bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]], width: int,
+                   tail: Callable[[Tuple[Tensor, ...]], T]) -> T:
+        """The hybrid network's output: ``tail`` (what follows the receiving network's neck: its head
+        for the loss terms, its full prediction at validation) on the receiving network's FPN tuple of
+        ``width`` levels, ``bridged`` features where a bridge ran and the receiver's ``own`` features
+        (called only when needed) at the other levels, which the terms never read."""
+        mine = own() if any(lv not in bridged for lv in range(width)) else None
+        return tail(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(width)))
 
     def forward(self, head_adapter: HeadAdapter, student: nn.Module, teacher: nn.Module,
                 s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Optional[HeadContext],
@@ -298,7 +259,7 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
                              f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
         losses: Dict[str, Tensor] = {}
-        bridged_s = {lv: bridge(s_feats[lv]) for lv, bridge in zip(self.levels, self.bridges_s2t)}
+        bridged_s = self.bridge('st', s_feats)
         for lv, bs in bridged_s.items():
             if bs.shape != t_feats[lv].shape:
                 raise ValueError(f'FCFD: bridged student feature {tuple(bs.shape)} and teacher feature '
@@ -310,12 +271,13 @@ class FCFDNeckSwitch(nn.Module):
             if path == 's':
                 out = s_outputs
             elif path == 'st':  # not under no_grad: gradients reach B_st and the student through H_t
-                # levels without a bridge are never read (the context excludes their RoIs / anchors)
-                out = head_adapter.run_head(teacher, [bridged_s.get(lv, f) for lv, f in enumerate(t_feats)], context)
+                out = self.run_hybrid(bridged_s, lambda: t_feats, len(t_feats),
+                                      lambda feats: head_adapter.run_head(teacher, feats, context))
             else:
-                bridged_t = {lv: b(t_feats[lv].detach()) for lv, b in zip(self.t2s_levels, self.bridges_t2s)}
-                out = head_adapter.run_head(student, [bridged_t.get(lv, s_feats[lv].detach())
-                                              for lv in range(self.t2s_width)], context)
+                t_sent = [t.detach() for t in t_feats]
+                out = self.run_hybrid(self.bridge('ts', t_sent), lambda: [s.detach() for s in s_feats],
+                                      self.num_head_levels,
+                                      lambda feats: head_adapter.run_head(student, feats, context))
             for name, loss in self.output_losses.items():
                 losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * fp32_loss(
                     loss, out[name], target[name], weight)
@@ -348,7 +310,7 @@ class FCFDStageSwitch(nn.Module):
         bridge, s2t_activation, t2s_activation: bridge config and activations (None /
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
-        weighted_outputs: the adapter supplies per-row weights for the output losses.
+        row_weighted: the head adapter gives per-row weights for the output losses.
     """
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
@@ -357,7 +319,7 @@ class FCFDStageSwitch(nn.Module):
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
                  s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
-                 feature_loss: Optional[dict] = None, weighted_outputs: bool = False) -> None:
+                 feature_loss: Optional[dict] = None, row_weighted: bool = False) -> None:
         super().__init__()
         n = len(student_channels)
         if len(teacher_channels) != n:
@@ -395,49 +357,11 @@ class FCFDStageSwitch(nn.Module):
                                   f'fcfd.stages position {i} (teacher->student)', scale=1.0 / scales[i - 1],
                                   activation=t2s_activation) for i in needed('ts')})
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
-        self.output_losses = _build_output_losses(output_losses, weighted_outputs, 'fcfd.stages')
-        self._ghost_buffers: GhostStore = {}
+        self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.stages')
+        #: separate BN running statistics of the hybrid passes, per path (saved in the state dict)
+        self.ghost_statistics = GhostBNStatistics()
         #: bridges the last forward did not use (they got only the zero keep-in-graph term)
         self.unused_bridges: List[nn.Module] = []
-
-    # The ghost BN buffers live in a plain dict (created on first use of each path); they are
-    # written to / read from the state dict by hand so that checkpoints carry them, as
-    # ``ghost_bn.<path>.<BN layer name>.<running_mean|running_var|num_batches_tracked>``.
-    GHOST_PREFIX = 'ghost_bn.'
-    GHOST_BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
-        super()._save_to_state_dict(destination, prefix, keep_vars)
-        for (path, layer), tensors in self._ghost_buffers.items():
-            for buf, t in zip(self.GHOST_BUFFERS, tensors):
-                destination[f'{prefix}{self.GHOST_PREFIX}{path}.{layer}.{buf}'] = t.detach()
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs) -> None:
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-        head = prefix + self.GHOST_PREFIX
-        found: Dict[Tuple[str, str], Dict[str, Tensor]] = {}
-        for key, value in state_dict.items():
-            if not key.startswith(head):
-                continue
-            if key in unexpected_keys:
-                unexpected_keys.remove(key)
-            path, _, rest = key[len(head):].partition('.')
-            layer, _, buf = rest.rpartition('.')
-            if not path or not layer or buf not in self.GHOST_BUFFERS:
-                error_msgs.append(f'{key}: not a ghost BN buffer ({head}<path>.<layer>.<buffer>).')
-                continue
-            found.setdefault((path, layer), {})[buf] = value.detach().clone()
-        store = {}
-        for (path, layer), bufs in found.items():
-            if set(bufs) != set(self.GHOST_BUFFERS):
-                error_msgs.append(f'{head}{path}.{layer}: has {sorted(bufs)}, needs all of {list(self.GHOST_BUFFERS)}.')
-                continue
-            store[(path, layer)] = tuple(bufs[b] for b in self.GHOST_BUFFERS)
-        # a state dict without ghost buffers (saved before any hybrid pass, or by an older fcfd-mm)
-        # leaves none: they are then created from the main statistics on first use, as in a new run
-        self._ghost_buffers = store
 
     def read(self, k: int) -> List[int]:
         """Positions whose bridged features a hybrid path switching at ``k`` feeds the receiver."""
@@ -452,19 +376,48 @@ class FCFDStageSwitch(nn.Module):
     def draw(self, iteration: int) -> List[Tuple[int, str]]:
         return sample_paths(self.candidates, self.num_paths, self.seed, iteration)
 
-    def _ghost(self, model: nn.Module, key: str):
-        return ghost_batchnorm(model, self._ghost_buffers, key) if self.ghost_bn else contextlib.nullcontext()
+    # ------------------------------------------------------------------ the hybrid networks
+    def bridges(self) -> List[nn.Module]:
+        """Every bridge of this switch point (both directions)."""
+        return [*self.bridges_s2t.values(), *self.bridges_t2s.values()]
 
-    def hybrid_statistics(self, model: nn.Module, key: str):
-        """Context for scoring hybrid path ``key`` (``'st2'``, ``'ts3'``) on ``model`` in eval mode:
-        the ghost BN statistics its training passes tracked (:func:`stored_batchnorm`); the main
-        ones where there are none (``ghost_bn=False``, eval-mode BN during training, or no pass yet)."""
-        return stored_batchnorm(model, self._ghost_buffers, key)
+    def bridge(self, direction: str, sent: Sequence[Tensor], positions: Iterable[int]) -> Dict[int, Tensor]:
+        """``{position: bridged feature}``: the sending network's position features ``sent`` (1..N,
+        each ``(B, C_send, H_i, W_i)``) at ``positions`` through the bridges of ``direction``
+        (``'st'`` / ``'ts'``), in the receiving network's channels and resolution."""
+        bridges = self.bridges_s2t if direction == 'st' else self.bridges_t2s
+        return {i: bridges[str(i)](sent[i - 1]) for i in sorted(positions)}
 
-    def clear_ghost_statistics(self) -> None:
-        """Drop every path's ghost BN statistics (they describe the current bridges' outputs; after
-        new bridges, hybrids score with the main statistics until training tracks new ones)."""
-        self._ghost_buffers = {}
+    def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor], receiver: nn.Module,
+                   cutter: StageCutter, tail: Callable[[List[Optional[Tensor]]], T],
+                   statistics: str = 'main') -> Tuple[List[Tensor], T]:
+        """Hybrid path ``<k, direction>``: the receiving network after position ``k``.
+
+        Its later stages run on ``bridged[k]`` (the cutter), then ``tail`` (what follows its backbone:
+        neck and head for the loss terms, the full prediction at validation) on its position
+        features 1..N: the bridged ones it reads up to ``k`` (:meth:`read`; ``None`` where nothing
+        reads them) and the later ones it computed.
+
+        Args:
+            statistics: BN running statistics of the receiver: ``'track'`` (a training pass: train-mode
+                BN layers update this path's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
+                (scoring: layers with ghost statistics for this path use them), ``'main'`` (its own).
+        Returns:
+            ``(later position features k+1..N, tail output)``.
+        """
+        name = hybrid_name(direction, k)
+        if statistics == 'track':
+            swap = self.ghost_statistics.track(receiver, name) if self.ghost_bn else contextlib.nullcontext()
+        elif statistics == 'ghost':
+            swap = self.ghost_statistics.use(receiver, name)
+        elif statistics == 'main':
+            swap = contextlib.nullcontext()
+        else:
+            raise ValueError(f"statistics={statistics!r}: give 'track', 'ghost' or 'main'.")
+        read = self.read(k)
+        with swap:
+            later = list(cutter.run_from(receiver, k, bridged[k]))
+            return later, tail([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
 
     def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
                 teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
@@ -493,7 +446,7 @@ class FCFDStageSwitch(nn.Module):
         paths = self.draw(iteration)
         # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
         used_s2t = set(self.positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
-        bridged_s = {i: self.bridges_s2t[str(i)](s_pos[i - 1]) for i in sorted(used_s2t)}
+        bridged_s = self.bridge('st', s_pos, used_s2t)
         app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.positions]
         if self.pooled_last and n in self.positions:
             app.append(fp32_loss(self.feature_loss, bridged_s[n], t_pos[n - 1], transform=pooled_embedding))
@@ -502,20 +455,21 @@ class FCFDStageSwitch(nn.Module):
         used_t2s = set()
         for k, direction in paths:
             read = self.read(k)
+            receiver = teacher if direction == 'st' else student
             if direction == 'st':
-                with self._ghost(teacher, f'st{k}'):
-                    later, extra, out = run_from_stage(head_adapter, cutters['teacher'], teacher, k,
-                                                       {i: bridged_s[i] for i in read}, context)
+                bridged = {i: bridged_s[i] for i in read}
+            else:
+                used_t2s.update(read)
+                bridged = self.bridge('ts', t_pos, read)
+            later, (extra, out) = self.run_hybrid(
+                direction, k, bridged, receiver, cutters['teacher' if direction == 'st' else 'student'],
+                lambda positions: head_adapter.run_after_backbone(receiver, positions, context), statistics='track')
+            if direction == 'st':
                 feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
                 feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]
                 if self.pooled_last:
                     last = later[-1] if later else bridged_s[k]
                     feats.append(fp32_loss(self.feature_loss, last, t_pos[n - 1], transform=pooled_embedding))
-            else:
-                used_t2s.update(read)
-                inputs = {i: self.bridges_t2s[str(i)](t_pos[i - 1]) for i in read}
-                with self._ghost(student, f'ts{k}'):
-                    later, extra, out = run_from_stage(head_adapter, cutters['student'], student, k, inputs, context)
             outs[direction].append(out)
 
         # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -13,11 +13,10 @@ from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter, translate_legacy_tail
-from ..engine.teacher_check import TEACHER_CHECK_DEFAULTS, resolve_teacher_check
+from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
-from .hybrid import available_hybrids, predict_hybrid
+from .hybrid import check_bn_statistics, hybrid_name, parse_hybrid
 
 FCFD_KEYS = ('head', 'neck', 'stages')
 #: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
@@ -39,8 +38,7 @@ class FCFDDistill(SingleTeacherDistill):
 
             * ``head``: the head adapter (:mod:`fcfd_mm.adapters`: ``RoIBoxHeadAdapter``,
               ``DenseHeadAdapter``, ``ClassifierHeadAdapter`` or one registered in
-              ``HEAD_ADAPTERS``), picked from the student when it names no ``type``; the
-              deprecated ``tail=dict(type='...Tail')`` is still accepted (with a warning);
+              ``HEAD_ADAPTERS``), picked from the student when it names no ``type``;
             * ``neck``: FPN switch point settings (:class:`FCFDNeckSwitch`: ``paths``,
               ``path_weights``, ``bridge``, ``appearance_loss``, ``output_losses``); on by default
               for detectors, ``None`` turns it off;
@@ -56,17 +54,13 @@ class FCFDDistill(SingleTeacherDistill):
             the teacher's backbone and neck (the teacher head runs inside FCFD).
         inherit_teacher: student submodules initialised from the teacher's after weight init,
             e.g. ``('neck', 'rpn_head', 'roi_head')`` (the INHERIT variant, docs/method.md).
-        teacher_check: settings of the teacher check that ``FCFDTeacherCheckHook`` runs before
-            the first iteration (:mod:`fcfd_mm.engine.teacher_check`: ``num_samples``, ``metric``,
-            ``min_value``, ``check_classes``); ``None`` switches it off.
         **kwargs: ``architecture``, ``teacher``, ``teacher_ckpt``, ``teacher_norm_eval``... as in
             ``SingleTeacherDistill``; ``architecture`` / ``teacher`` may be
             ``dict(cfg_path='local/config.py')``.
     """
 
     def __init__(self, fcfd: Optional[dict] = None, distiller: Optional[dict] = None,
-                 inherit_teacher: Sequence[str] = (), teacher_ckpt: Optional[str] = None,
-                 teacher_check: Optional[Mapping] = TEACHER_CHECK_DEFAULTS, **kwargs) -> None:
+                 inherit_teacher: Sequence[str] = (), teacher_ckpt: Optional[str] = None, **kwargs) -> None:
         if teacher_ckpt and not teacher_ckpt.startswith(('http://', 'https://', 's3://')) \
                 and not os.path.isfile(teacher_ckpt):
             raise FileNotFoundError(f'teacher_ckpt {teacher_ckpt!r} does not exist. Set model.teacher_ckpt (or '
@@ -78,20 +72,23 @@ class FCFDDistill(SingleTeacherDistill):
             if role in kwargs:
                 kwargs[role] = resolve_model_cfg(kwargs[role], f'model.{role}')
         super().__init__(distiller=distiller or dict(type='ConfigurableDistiller'), teacher_ckpt=None, **kwargs)
-        self.teacher_check = resolve_teacher_check(teacher_check)
-        self.teacher_checked, self._warned_unchecked = False, False  # set by FCFDTeacherCheckHook / loss
+        #: set by ``FCFDTeacherCheckHook`` once the teacher passed its check
+        self.teacher_checked = False
+        #: warn once at the first training step if no teacher check ran (the bridge probe turns it off)
+        self.expect_teacher_check = True
+        self._warned_unchecked = False
         self.teacher_ckpt_path, self.teacher_ckpt_meta = teacher_ckpt, None
         if teacher_ckpt:
             self.load_teacher_checkpoint(teacher_ckpt)
-        fcfd = translate_legacy_tail(dict(fcfd or {}))
+        fcfd = dict(fcfd or {})
         unknown = set(fcfd) - set(FCFD_KEYS)
         if unknown:
             raise ValueError(f'fcfd has unknown key(s) {sorted(unknown)}; it takes {list(FCFD_KEYS)} (FPN settings '
                              f'such as paths or bridge go under fcfd.neck, stage settings under fcfd.stages).')
         self.head_adapter = build_head_adapter(self.student, self.teacher, fcfd.get('head'))
         # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in
-        # checkpoints (the attribute keeps its first name so that existing checkpoints load)
-        self.fcfd_tail_state = torch.nn.ModuleDict(self.head_adapter.state_modules())
+        # checkpoints
+        self.head_adapter_state = torch.nn.ModuleDict(self.head_adapter.state_modules())
         has_neck = self.head_adapter.has_neck_switch
         neck_cfg = fcfd.get('neck', {} if has_neck else None)
         stages_cfg = fcfd.get('stages', None if has_neck else {})
@@ -130,8 +127,8 @@ class FCFDDistill(SingleTeacherDistill):
         cfg.setdefault('output_losses', head.default_output_losses())
         return FCFDNeckSwitch(
             student_channels=head.neck_channels(self.student), teacher_channels=head.neck_channels(self.teacher),
-            num_levels=head.num_levels(self.student), t2s_levels=head.head_levels(self.student),
-            weighted_outputs=head.weights_rows, **cfg)
+            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student),
+            row_weighted=head.row_weighted, **cfg)
 
     def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
         cutter_cfg = dict(cfg.pop('cutter', None) or {})
@@ -159,7 +156,7 @@ class FCFDDistill(SingleTeacherDistill):
             student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
             max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)),
             neck_reads=s_cut.neck_reads(self.student) if head.has_neck_switch else None,
-            weighted_outputs=head.weights_rows, **cfg)
+            row_weighted=head.row_weighted, **cfg)
 
     def load_teacher_checkpoint(self, path: str) -> None:
         """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
@@ -200,11 +197,13 @@ class FCFDDistill(SingleTeacherDistill):
         return copied
 
     # ------------------------------------------------------------------------ training step
-    def _fcfd_modules(self) -> List[torch.nn.Module]:
+    def fcfd_switches(self) -> List[torch.nn.Module]:
+        """The switch points in use (``fcfd_neck``, ``fcfd_stages``)."""
         return [m for m in (self.fcfd_neck, self.fcfd_stages) if m is not None]
 
-    def _fcfd_parameters(self) -> List[torch.nn.Parameter]:
-        return [p for m in self._fcfd_modules() for p in m.parameters()]
+    def fcfd_parameters(self) -> List[torch.nn.Parameter]:
+        """The trainable parameters FCFD adds (the bridges of every switch point)."""
+        return [p for m in self.fcfd_switches() for p in m.parameters()]
 
     def _record_unused(self, modules: Sequence[torch.nn.Module]) -> None:
         """Note the FCFD modules this loss pass did not use (their parameters got only a zero
@@ -234,13 +233,13 @@ class FCFDDistill(SingleTeacherDistill):
         """
         unused = self._unused_ids or set()
         self._unused_ids, self._passes_since_pop, self._unused_since_pop = None, 0, False
-        return [p for p in self._fcfd_parameters() if id(p) in unused]
+        return [p for p in self.fcfd_parameters() if id(p) in unused]
 
     def consistency_context(self) -> Optional[HeadContext]:
         """What the heads of the consistency terms run on (e.g. the RoIs), from the recorders of
         the last student loss pass, limited by the overhead controls (``consistency_rois``,
         ``fcfd.neck.levels``): the head adapter decides it."""
-        levels = self.fcfd_neck.head_levels if self.fcfd_neck is not None else None
+        levels = self.fcfd_neck.consistency_levels if self.fcfd_neck is not None else None
         return self.head_adapter.consistency_context(self.fcfd_recorders, self.student, levels)
 
     def set_progress(self, epoch: int, iteration: int) -> None:
@@ -262,27 +261,59 @@ class FCFDDistill(SingleTeacherDistill):
 
     # ------------------------------------------------------------------------ hybrid networks
     def hybrid_names(self) -> List[str]:
-        """The hybrid networks this algorithm has bridges for (``st``, ``ts``, ``st@k``, ``ts@k``;
-        :mod:`fcfd_mm.algorithms.hybrid`), which ``FCFDValLoop`` can evaluate."""
-        return available_hybrids(self)
+        """The hybrid networks this algorithm has bridges for (:mod:`fcfd_mm.algorithms.hybrid`):
+        ``st`` / ``ts`` for the FPN switch point's paths, ``st@k`` / ``ts@k`` for the stage switch
+        point's path candidates; ``FCFDValLoop`` can evaluate each."""
+        names = []
+        if self.fcfd_neck is not None:
+            names += [p for p in ('st', 'ts') if p in self.fcfd_neck.paths]
+        if self.fcfd_stages is not None:
+            names += [hybrid_name(d, k) for k, d in self.fcfd_stages.candidates]
+        return names
 
     @torch.no_grad()
     def predict_hybrid(self, name: str, batch_inputs: torch.Tensor, data_samples: List[BaseDataElement],
                        bn_statistics: str = 'ghost') -> List[BaseDataElement]:
-        """``data_samples`` with the predictions of hybrid ``name`` (a full ``predict`` of the
-        receiving network on bridged features); runs in the model's current mode (eval at validation).
-        ``bn_statistics``: ``'ghost'`` (stage hybrids use the BN statistics training tracked for
-        their path, where it did) or ``'main'``; :mod:`fcfd_mm.algorithms.hybrid`."""
-        return predict_hybrid(self, name, batch_inputs, data_samples, bn_statistics)
+        """``data_samples`` with the predictions of hybrid ``name`` added (as ``model.predict`` gives):
+        the receiving network's full prediction on the bridged features, through the same
+        ``run_hybrid`` of the switch point that its loss terms use. Runs in the model's current mode
+        (eval at validation: no BN running statistic changes).
+
+        Args:
+            name: one of :meth:`hybrid_names`.
+            batch_inputs: preprocessed images ``(B, 3, H, W)``.
+            data_samples: their data samples (predictions are written into them).
+            bn_statistics: ``'ghost'``: a stage hybrid's receiver uses the ghost BN statistics of its
+                path where training tracked them; ``'main'``: its own running statistics.
+        """
+        check_bn_statistics(bn_statistics)
+        if name not in self.hybrid_names():
+            raise ValueError(f'hybrid {name!r} is not available for this FCFDDistill; it has {self.hybrid_names()} '
+                             f'(the FPN paths st / ts of fcfd.neck.paths, the stage path candidates st@k / ts@k of '
+                             f'fcfd.stages).')
+        direction, k = parse_hybrid(name)
+        sender, receiver = (self.student, self.teacher) if direction == 'st' else (self.teacher, self.student)
+        head = self.head_adapter
+        if k is None:
+            neck = self.fcfd_neck
+            return neck.run_hybrid(neck.bridge(direction, sender.extract_feat(batch_inputs)),
+                                   lambda: receiver.extract_feat(batch_inputs), head.num_levels(receiver),
+                                   lambda feats: head.predict_on_features(receiver, feats, data_samples))
+        stages = self.fcfd_stages
+        bridged = stages.bridge(direction, sender.backbone(batch_inputs), stages.read(k))
+        cutter = self.stage_cutters['teacher' if direction == 'st' else 'student']
+        return stages.run_hybrid(direction, k, bridged, receiver, cutter,
+                                 lambda positions: head.predict_after_backbone(receiver, positions, data_samples),
+                                 statistics=bn_statistics)[1]
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
-        if self.teacher_check is not None and not self.teacher_checked and not self._warned_unchecked:
+        if self.expect_teacher_check and not self.teacher_checked and not self._warned_unchecked:
             self._warned_unchecked = True
-            print_log('FCFDDistill: teacher_check is on but no FCFDTeacherCheckHook ran before training; add '
-                      "custom_hooks=[dict(type='FCFDTeacherCheckHook')] to the config (the FCFD configs have it), "
-                      'or set model.teacher_check=None.', logger='current', level=logging.WARNING)
+            print_log('FCFDDistill: no FCFDTeacherCheckHook checked the teacher before training (fine if you switched '
+                      "it off on purpose); to check it add dict(type='FCFDTeacherCheckHook') to custom_hooks (the "
+                      'FCFD configs have it).', logger='current', level=logging.WARNING)
         distilling = not self.distillation_stopped
         if distilling:
             self.distiller.set_deliveries_override(False)
@@ -296,8 +327,8 @@ class FCFDDistill(SingleTeacherDistill):
         if not distilling:
             # After StopDistillHook the bridges get no gradient; a zero term keeps them in the
             # graph so DDP (find_unused_parameters=False) still sees a gradient for every parameter.
-            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(self._fcfd_modules())
-            self._record_unused(self._fcfd_modules())
+            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(self.fcfd_switches())
+            self._record_unused(self.fcfd_switches())
             return losses
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
 
@@ -305,7 +336,7 @@ class FCFDDistill(SingleTeacherDistill):
         context = self.consistency_context()
         with torch.no_grad():  # the target t: teacher head on teacher features, once per step
             target = head.run_head(self.teacher, t_neck if head.has_neck_switch else t_pos, context)
-        weight = head.row_weights(target) if head.weights_rows else None
+        weight = head.row_weights(target) if head.row_weighted else None
         needs_s = (self.fcfd_neck is not None and 's' in self.fcfd_neck.paths) or \
             (self.fcfd_stages is not None and self.fcfd_stages.student_kd)
         s_outputs = head.student_outputs(records, context) if needs_s else None

@@ -25,15 +25,7 @@ DEFAULT_PROBE_OPTIMIZER = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1
 
 def bridge_modules(algorithm) -> List[nn.Module]:
     """The bridges of an ``FCFDDistill`` (FPN and stage switch points, both directions)."""
-    found = []
-    for switch in (algorithm.fcfd_neck, algorithm.fcfd_stages):
-        if switch is None:
-            continue
-        for name in ('bridges_s2t', 'bridges_t2s'):
-            container = getattr(switch, name, None)
-            if container is not None:
-                found += list(container.values() if isinstance(container, nn.ModuleDict) else container)
-    return found
+    return [bridge for switch in algorithm.fcfd_switches() for bridge in switch.bridges()]
 
 
 @torch.no_grad()
@@ -43,7 +35,7 @@ def reset_bridges(algorithm) -> int:
     bridges' outputs (stage hybrids then score with the main statistics); returns the number of bridges."""
     bridges = bridge_modules(algorithm)
     if algorithm.fcfd_stages is not None:
-        algorithm.fcfd_stages.clear_ghost_statistics()
+        algorithm.fcfd_stages.ghost_statistics.clear()
     for bridge in bridges:
         for m in bridge.modules():
             if isinstance(m, _BatchNorm):
@@ -89,12 +81,12 @@ def probe_bridges(algorithm, batches: Iterable, iters: int, optimizer: Optional[
         raise ValueError(f'probe iterations must be >= 1, got {iters}.')
     if reset:
         reset_bridges(algorithm)
-    params = list(algorithm._fcfd_parameters())
+    params = algorithm.fcfd_parameters()
     frozen = [p for net in (algorithm.student, algorithm.teacher) for p in net.parameters()]
     flags = [p.requires_grad for p in frozen]
     optim = OPTIMIZERS.build(dict(optimizer or DEFAULT_PROBE_OPTIMIZER, params=params))
     # the probe needs no teacher check: the tool reports the teacher's metric next to the hybrids
-    algorithm._warned_unchecked = True
+    algorithm.expect_teacher_check = False
     history: List[float] = []
     try:
         for p in frozen:

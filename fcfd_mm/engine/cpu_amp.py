@@ -7,6 +7,8 @@ import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
+from .. import compat
+
 
 @OPTIM_WRAPPERS.register_module()
 class CPUAmpOptimWrapper(AmpOptimWrapper):
@@ -19,7 +21,8 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
     ``state_dict`` go through the scaler. Only ``__init__`` is replaced: bf16 keeps float32's
     exponent range, so small gradients do not underflow as in fp16 and no loss scaling is needed;
     the scaler is a disabled ``torch.amp.GradScaler`` (``scale`` / ``step`` / ``update`` pass
-    through, its state dict is empty). CPU autocast has no fp16.
+    through, its state dict is empty). CPU autocast has no fp16. Building it lets mmcv's ``nms`` /
+    ``RoIAlign`` take bf16 CPU tensors (:func:`fcfd_mm.compat.enable_cpu_bf16_ops`).
 
     Args:
         dtype: must be ``'bfloat16'`` (the only CPU autocast dtype).
@@ -37,6 +40,7 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
             raise ValueError(f'CPUAmpOptimWrapper: loss_scale={loss_scale!r}; bfloat16 needs no loss scaling. '
                              f'Remove loss_scale from optim_wrapper.')
         OptimWrapper.__init__(self, **kwargs)  # not AmpOptimWrapper's: it asserts a GPU-like device
+        compat.enable_cpu_bf16_ops()  # mmcv's CPU nms / RoIAlign have no bf16 kernels
         self._scale_update_param = None
         self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
         self.cast_dtype = torch.bfloat16

@@ -28,7 +28,7 @@ from torch import nn
 
 from ..utils.checks import FCFDUserError
 
-#: ``FCFDDistill(teacher_check=...)`` defaults; ``teacher_check=None`` switches the check off.
+#: ``FCFDTeacherCheckHook`` defaults
 TEACHER_CHECK_DEFAULTS: Mapping[str, Any] = MappingProxyType(
     dict(num_samples=32, metric=None, min_value=None, check_classes=True))
 #: metrics looked for, in order, when ``metric`` is None
@@ -36,24 +36,23 @@ KNOWN_METRICS = ('coco/bbox_mAP', 'pascal_voc/mAP', 'accuracy/top1')
 #: an mAP (0-1, as mmdet reports it) below this is an untrained or wrong detector
 MIN_MAP = 0.02
 
-OFF_HINT = 'to switch the check off, set model.teacher_check=None (`--cfg-options model.teacher_check=None`)'
+OFF_HINT = ('to switch the check off, remove FCFDTeacherCheckHook from custom_hooks (tools/train.py '
+            '--no-teacher-check)')
 
 
 class TeacherCheckError(FCFDUserError):
     """The teacher is not a trained teacher of this dataset; the message says what was measured."""
 
 
-def resolve_teacher_check(cfg: Optional[Mapping]) -> Optional[Dict[str, Any]]:
-    """``teacher_check`` merged with :data:`TEACHER_CHECK_DEFAULTS`; ``None`` stays ``None`` (off)."""
-    if cfg is None:
-        return None
+def resolve_teacher_check(cfg: Mapping) -> Dict[str, Any]:
+    """The hook's settings merged with :data:`TEACHER_CHECK_DEFAULTS`, checked."""
     unknown = set(cfg) - set(TEACHER_CHECK_DEFAULTS)
     if unknown:
-        raise ValueError(f'teacher_check has unknown key(s) {sorted(unknown)}; it takes '
-                         f'{list(TEACHER_CHECK_DEFAULTS)}, or None to switch the check off.')
+        raise ValueError(f'FCFDTeacherCheckHook has no setting(s) {sorted(unknown)}; it takes '
+                         f'{list(TEACHER_CHECK_DEFAULTS)}.')
     settings = dict(TEACHER_CHECK_DEFAULTS, **cfg)
     if int(settings['num_samples']) < 1:
-        raise ValueError('teacher_check.num_samples must be >= 1; use teacher_check=None to switch the check off.')
+        raise ValueError(f'FCFDTeacherCheckHook.num_samples must be >= 1; {OFF_HINT}.')
     return settings
 
 
@@ -84,7 +83,7 @@ def check_classes(teacher_classes: Optional[Sequence[str]], dataset_classes: Opt
         f'teacher check failed: {teacher_name} was trained on other classes than the training dataset: {what}. '
         f'Its class scores would be matched to the wrong classes. Use a teacher trained on this dataset (same '
         f'classes, same order), or set the dataset\'s metainfo.classes to the teacher\'s order; '
-        f'to skip only this comparison set model.teacher_check.check_classes=False; {OFF_HINT}.')
+        f'to skip only this comparison set FCFDTeacherCheckHook.check_classes=False; {OFF_HINT}.')
 
 
 def default_min_value(metric: str, num_classes: Optional[int]) -> float:
@@ -93,7 +92,7 @@ def default_min_value(metric: str, num_classes: Optional[int]) -> float:
         return MIN_MAP
     if metric.startswith('accuracy/top1') and num_classes:
         return min(50.0, 5 * 100.0 / num_classes)
-    raise ValueError(f'teacher_check: no default minimum for metric {metric!r}; set model.teacher_check.min_value.')
+    raise ValueError(f'teacher check: no default minimum for metric {metric!r}; set FCFDTeacherCheckHook.min_value.')
 
 
 def pick_metric(metrics: Mapping[str, float], metric: Optional[str]) -> Tuple[str, float]:
@@ -102,13 +101,13 @@ def pick_metric(metrics: Mapping[str, float], metric: Optional[str]) -> Tuple[st
     if metric is None:
         metric = next((k for k in KNOWN_METRICS if k in metrics), None)
         if metric is None and metrics:
-            raise ValueError(f'teacher_check: none of {list(KNOWN_METRICS)} in the evaluator\'s metrics '
-                             f'{sorted(metrics)}; set model.teacher_check.metric to one of them.')
+            raise ValueError(f'teacher check: none of {list(KNOWN_METRICS)} in the evaluator\'s metrics '
+                             f'{sorted(metrics)}; set FCFDTeacherCheckHook.metric to one of them.')
         if metric is None:
             return 'mAP (nothing detected)', 0.0
     if metric not in metrics:
         if metrics:
-            raise ValueError(f'teacher_check.metric {metric!r} is not among the evaluator\'s metrics '
+            raise ValueError(f'FCFDTeacherCheckHook.metric {metric!r} is not among the evaluator\'s metrics '
                              f'{sorted(metrics)}.')
         return metric, 0.0
     return metric, float(metrics[metric])
@@ -152,22 +151,31 @@ def evaluate_teacher(algorithm: nn.Module, dataloader, evaluator, num_samples: i
 class FCFDTeacherCheckHook(Hook):
     """Run the teacher check (see the module docstring) before the first training iteration.
 
-    The settings come from the algorithm's ``teacher_check`` (``FCFDDistill(teacher_check=...)``;
-    ``None`` switches it off). Any other algorithm with a ``teacher`` (e.g. MMRazor's
-    ``SingleTeacherDistill``) is checked with :data:`TEACHER_CHECK_DEFAULTS`.
+    Works for any distillation algorithm with a ``teacher`` (``FCFDDistill``, MMRazor's
+    ``SingleTeacherDistill``...). Every FCFD config has it in ``custom_hooks``
+    (``configs/_base_/fcfd_runtime.py``); removing it from ``custom_hooks`` (``tools/train.py
+    --no-teacher-check``) switches the check off.
+
+    Args:
+        num_samples: validation samples the teacher is scored on (split over the DDP ranks).
+        metric: the evaluator's metric to judge (``None``: the first of :data:`KNOWN_METRICS` found).
+        min_value: the bar (``None``: mAP 0.02; top-1 5x chance, at most 50 %).
+        check_classes: compare the class names stored in the teacher checkpoint with the dataset's.
     """
 
     priority = 'LOW'
+
+    def __init__(self, num_samples: int = TEACHER_CHECK_DEFAULTS['num_samples'], metric: Optional[str] = None,
+                 min_value: Optional[float] = None, check_classes: bool = True) -> None:
+        self.settings = resolve_teacher_check(dict(num_samples=num_samples, metric=metric, min_value=min_value,
+                                                   check_classes=check_classes))
 
     def before_train(self, runner) -> None:
         algorithm = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(algorithm, 'teacher'):
             print_log('FCFDTeacherCheckHook: the model has no teacher; nothing to check.', logger='current')
             return
-        settings = resolve_teacher_check(getattr(algorithm, 'teacher_check', TEACHER_CHECK_DEFAULTS))
-        if settings is None:
-            print_log('teacher check: off (model.teacher_check=None).', logger='current')
-            return
+        settings = self.settings
         start = time.perf_counter()
         ckpt = getattr(algorithm, 'teacher_ckpt_path', None)
         name = f'the teacher ({ckpt})' if ckpt else 'the teacher'
@@ -190,7 +198,7 @@ class FCFDTeacherCheckHook(Hook):
                     f'teacher check failed: {name} scores {key}={value:.4f} on the first {seen} validation '
                     f'samples, below the minimum {floor:g}: it looks untrained, or trained on other data or '
                     f'classes. Check model.teacher_ckpt (a trained checkpoint of the teacher config); to change '
-                    f'the bar set model.teacher_check.min_value; {OFF_HINT}.')
+                    f'the bar set FCFDTeacherCheckHook.min_value in custom_hooks; {OFF_HINT}.')
             print_log(f'teacher check: {key}={value:.4f} on {seen} validation samples (minimum {floor:g}).',
                       logger='current')
         algorithm.teacher_checked = True

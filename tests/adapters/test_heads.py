@@ -35,27 +35,14 @@ def test_mmrazor_stop_distill_hook_stops_fcfd():
 def test_retinanet_defaults_are_the_configs_setting():
     alg = build_fcfd('retina')
     head = alg.head_adapter
-    assert head.anchor_weighting == 'teacher_score' and head.weights_rows
+    assert head.anchor_weighting == 'teacher_score' and head.row_weighted
     assert alg.fcfd_neck.paths == ('s', 'st', 'ts')
     assert head.default_output_losses()['cls'] == dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0)
 
 
-@pytest.mark.parametrize('old, new', [('RoIBoxHeadTail', RoIBoxHeadAdapter), ('DenseHeadTail', DenseHeadAdapter)])
-def test_the_deprecated_tail_key_maps_to_the_head_adapter(old, new):
-    family = 'frcnn' if new is RoIBoxHeadAdapter else 'retina'
-    with pytest.warns(FutureWarning, match=f"fcfd.tail is deprecated: use fcfd.head=dict\\(type='{new.__name__}'"):
-        alg = build_fcfd(family, dict(tail=dict(type=old)))
-    assert type(alg.head_adapter) is new
-
-
-def test_the_deprecated_classifier_tail_moves_tau_and_probe_size():
-    from fcfd_mm.adapters import translate_legacy_tail
-    with pytest.warns(FutureWarning, match='tail.tau -> stages.output_losses.cls.tau'):
-        fcfd = translate_legacy_tail(dict(tail=dict(type='ImageClassifierTail', tau=8.0, probe_size=224),
-                                          stages=dict(num_paths=2)))
-    assert fcfd == dict(head=dict(type='ClassifierHeadAdapter'), stages=dict(
-        num_paths=2, cutter=dict(probe_size=224),
-        output_losses=dict(cls=dict(type='KLDivergence', tau=8.0, loss_weight=1.0, reduction='batchmean'))))
+def test_unknown_fcfd_keys_are_refused_with_the_keys_it_takes():
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['tail'\]; it takes \['head', 'neck', 'stages'\]"):
+        build_fcfd('frcnn', dict(tail=dict(type='RoIBoxHeadAdapter')))
 
 
 def test_a_family_registered_from_outside_is_picked_from_the_registry():

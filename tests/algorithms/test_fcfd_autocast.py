@@ -21,6 +21,7 @@ import copy
 import pytest
 import torch
 
+from fcfd_mm import compat
 from fcfd_mm.algorithms.fcfd_core import fp32_loss
 from tests.algorithms.test_fcfd_classification import build as build_classifier
 from tests.algorithms.test_fcfd_classification import cls_batch
@@ -28,6 +29,12 @@ from tests.algorithms.test_fcfd_stages import set_progress
 from tests.tiny_models import batch, build_fcfd
 
 RTOL, ATOL = 2e-2, 5e-5
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _mmcv_ops_take_bf16():
+    """mmcv's CPU nms / RoIAlign under bf16 autocast, as CPUAmpOptimWrapper sets up for --amp."""
+    compat.enable_cpu_bf16_ops()
 
 
 @contextlib.contextmanager
@@ -74,7 +81,7 @@ def assert_amp_safe(alg, data, expected_keys):
         torch.testing.assert_close(value.detach(), ref[key].detach(), rtol=RTOL, atol=ATOL, msg=key)
     total, _ = alg.parse_losses(got)
     total.backward()  # the gradient flows back through the casts into the bf16 graph
-    grads = [p.grad for m in alg._fcfd_modules() for p in m.parameters()]  # every bridge gets one (DDP)
+    grads = [p.grad for m in alg.fcfd_switches() for p in m.parameters()]  # every bridge gets one (DDP)
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
 
 
@@ -136,3 +143,27 @@ def test_fp32_loss_on_bf16_inputs_is_float32_with_and_without_autocast(cfg, weig
     assert pred.grad.dtype == torch.bfloat16 and torch.isfinite(pred.grad.float()).all()
     empty = fp32_loss(loss, pred[:0], target[:0], None if weight is None else weight[:0])
     assert empty.dtype == torch.float32 and empty.item() == 0.0
+
+
+@pytest.mark.parametrize('cfg, weighted', [
+    (dict(type='KLDivergence', tau=1.0, reduction='batchmean'), False),
+    (dict(type='L2Loss', normalize=False, div_element=True), False),
+    (dict(type='SigmoidKDLoss', tau=2.0), True),
+    (dict(type='WeightedMSELoss'), True)], ids=['kl', 'l2', 'sigmoid_kd', 'weighted_mse'])
+def test_fp32_loss_keeps_float64_and_float32(cfg, weighted):
+    """Promotion only: float64 inputs give a float64 term equal to the float64 computation (a check
+    against a reference in float64 is not cut to float32's ~1e-7), float32 stays float32."""
+    loss = _loss(cfg)
+    gen = torch.Generator().manual_seed(1)
+    pred = torch.randn(512, 21, generator=gen, dtype=torch.float64).requires_grad_()
+    target = torch.randn(512, 21, generator=gen, dtype=torch.float64)
+    weight = torch.rand(512, generator=gen, dtype=torch.float64) if weighted else None
+    reference = loss(pred.detach(), target, *([weight] if weighted else []))
+    value = fp32_loss(loss, pred, target, weight)
+    assert value.dtype == torch.float64
+    torch.testing.assert_close(value, reference, rtol=1e-12, atol=0)
+    value.backward()
+    assert pred.grad.dtype == torch.float64
+    single = fp32_loss(loss, pred.detach().float(), target.float(), None if weight is None else weight.float())
+    assert single.dtype == torch.float32
+    assert fp32_loss(loss, pred[:0], target[:0], None if weight is None else weight[:0]).dtype == torch.float64

@@ -125,8 +125,8 @@ def test_ghost_bn_main_statistics_equal_the_pure_paths_with_a_train_mode_teacher
             assert torch.equal(a, b), name
             checked += 1
     assert checked > 40
-    assert {key[0] for key in alg.fcfd_stages._ghost_buffers} == {'st1', 'st2', 'ts1', 'ts2'}
-    moved = [n for (p, n), (m, v, c) in alg.fcfd_stages._ghost_buffers.items() if c.item() > 0]
+    assert {key[0] for key in alg.fcfd_stages.ghost_statistics.statistics()} == {'st@1', 'st@2', 'ts@1', 'ts@2'}
+    moved = [n for (p, n), (m, v, c) in alg.fcfd_stages.ghost_statistics.statistics().items() if c.item() > 0]
     assert moved  # hybrid passes updated their own statistics
 
 

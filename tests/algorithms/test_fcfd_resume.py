@@ -11,7 +11,7 @@ from tests.algorithms.test_fcfd_stages import set_progress
 from tests.tiny_models import batch, build_fcfd
 
 ROIS = dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=5))
-GEN_KEY = 'fcfd_tail_state.roi_draw.state'
+GEN_KEY = 'head_adapter_state.roi_draw.state'
 
 
 def _train(alg, opt, batches, steps):
@@ -88,27 +88,27 @@ def test_ghost_bn_buffers_are_saved_and_restored():
     for it in range(2):
         set_progress(alg, it=it)
         alg.loss(data['inputs'], data['data_samples'])
-    store = alg.fcfd_stages._ghost_buffers
-    assert {k[0] for k in store} == {'st1', 'st2', 'ts1', 'ts2'}
+    store = alg.fcfd_stages.ghost_statistics.statistics()
+    assert {k[0] for k in store} == {'st@1', 'st@2', 'ts@1', 'ts@2'}
     state = alg.state_dict()
-    ghost = [k for k in state if k.startswith('fcfd_stages.ghost_bn.')]
+    ghost = [k for k in state if k.startswith('fcfd_stages.ghost_statistics.')]
     assert len(ghost) == 3 * len(store)
-    assert 'fcfd_stages.ghost_bn.ts1.backbone.stages.2.0.bn1.running_var' in ghost
+    assert 'fcfd_stages.ghost_statistics.paths.ts@1.backbone/stages/2/0/bn1.running_var' in ghost
 
     fresh = build_classifier('resnet20', 'resnet56', dict(num_paths=4))
-    assert not fresh.fcfd_stages._ghost_buffers
+    assert not fresh.fcfd_stages.ghost_statistics.statistics()
     fresh.load_state_dict(state, strict=True)
-    loaded = fresh.fcfd_stages._ghost_buffers
+    loaded = fresh.fcfd_stages.ghost_statistics.statistics()
     assert loaded.keys() == store.keys()
     for key, tensors in store.items():
         assert all(torch.equal(a, b) for a, b in zip(tensors, loaded[key])), key
     # the restored buffers are the ones the next hybrid pass updates
-    key = ('ts1', 'backbone.stages.2.0.bn1')
+    key = ('ts@1', 'backbone.stages.2.0.bn1')
     mean, count = loaded[key][0].clone(), loaded[key][2].item()
     set_progress(fresh, it=2)
     fresh.loss(data['inputs'], data['data_samples'])
-    assert not torch.equal(mean, fresh.fcfd_stages._ghost_buffers[key][0])
-    assert fresh.fcfd_stages._ghost_buffers[key][2].item() == count + 1
+    assert not torch.equal(mean, fresh.fcfd_stages.ghost_statistics.statistics()[key][0])
+    assert fresh.fcfd_stages.ghost_statistics.statistics()[key][2].item() == count + 1
 
 
 @pytest.mark.parametrize('loader', ['torch', 'mmengine'])
@@ -120,7 +120,7 @@ def test_state_dicts_without_the_new_keys_still_load_strictly(loader):
     data, _ = cls_batch(cls)
     set_progress(cls)
     cls.loss(data['inputs'], data['data_samples'])
-    cls_state = {k: v for k, v in cls.state_dict().items() if '.ghost_bn.' not in k}
+    cls_state = {k: v for k, v in cls.state_dict().items() if '.ghost_statistics.' not in k}
     for model, state in ((build_fcfd('frcnn', ROIS, seed=3), det_state),
                          (build_classifier('resnet20', 'resnet56', dict(num_paths=4)), cls_state)):
         if loader == 'torch':
@@ -128,7 +128,7 @@ def test_state_dicts_without_the_new_keys_still_load_strictly(loader):
         else:
             load_state_dict(model, state, strict=True)
     # the teacher (checkpoints of the teacher config) and the student (export) have no FCFD keys
-    assert not any(k.startswith(('fcfd_tail_state', 'fcfd_stages')) for k in det.teacher.state_dict())
+    assert not any(k.startswith(('head_adapter_state', 'fcfd_stages')) for k in det.teacher.state_dict())
     assert not any('ghost' in k or 'roi_draw' in k for k in det.student.state_dict())
 
 

@@ -136,7 +136,7 @@ def test_ghost_bn_keeps_main_statistics_equal_to_the_pure_paths():
             assert torch.equal(a, b), name
             checked += 1
     assert checked > 50
-    ghosts = alg.fcfd_stages._ghost_buffers
+    ghosts = alg.fcfd_stages.ghost_statistics.statistics()
     assert any(key[0].startswith('ts') and key[1].startswith('backbone.layer') for key in ghosts)
 
 

@@ -100,7 +100,7 @@ def test_classifier_stage_hybrid_equals_the_hand_composed_forward(direction):
 
 def test_stage_hybrid_scores_with_the_ghost_statistics_its_path_tracked():
     """ts@2 after a training pass of every T->S path (the student's BN trains, as in the demo configs):
-    with bn_statistics='ghost' the student's BN layers normalise with path ts2's ghost statistics, with
+    with bn_statistics='ghost' the student's BN layers normalise with path ts@2's ghost statistics, with
     'main' with their own; a hand-composed forward of a student copy holding those statistics agrees,
     and no main or ghost buffer changes."""
     alg = build_fcfd('frcnn', fcfd=dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
@@ -108,12 +108,13 @@ def test_stage_hybrid_scores_with_the_ghost_statistics_its_path_tracked():
     data = batch(alg)
     with torch.no_grad():  # (no graph left in the recorders: the student is deep-copied below)
         alg.loss(data['inputs'], data['data_samples'])  # tracks the ghost statistics of every ts path
-    ghosts = {layer: stats for (path, layer), stats in alg.fcfd_stages._ghost_buffers.items() if path == 'ts2'}
+    ghosts = {layer: stats for (path, layer), stats in alg.fcfd_stages.ghost_statistics.statistics().items()
+              if path == 'ts@2'}
     assert any(layer.startswith('backbone.layer3') for layer in ghosts)
     alg.eval()
     x, samples = data['inputs'], data['data_samples']
     before = bn_statistics(alg)  # main and ghost buffers
-    assert any('.ghost_bn.ts2.' in k for k in before)
+    assert any('.ghost_statistics.paths.ts@2.' in k for k in before)
     with torch.no_grad():
         got_ghost = alg.predict_hybrid('ts@2', x, copy.deepcopy(samples))
         got_main = alg.predict_hybrid('ts@2', x, copy.deepcopy(samples), bn_statistics='main')

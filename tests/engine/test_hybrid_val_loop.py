@@ -33,8 +33,7 @@ def _identical_pair():
     import fcfd_mm  # noqa: F401
     torch.manual_seed(0)
     cfg = tiny_detector_cfg('frcnn', 8, fpn_channels=24)
-    alg = MODELS.build(dict(_scope_='mmrazor', type='FCFDDistill', architecture=cfg, teacher=cfg,
-                            teacher_check=None))
+    alg = MODELS.build(dict(_scope_='mmrazor', type='FCFDDistill', architecture=cfg, teacher=cfg))
     alg.init_weights()
     with torch.no_grad():
         for m in alg.student.modules():  # non-trivial BN statistics and scores

@@ -55,7 +55,7 @@ def test_the_guard_runs_after_the_logging_hook_and_before_the_checkpoint_hook():
 @pytest.mark.slow
 def test_a_diverging_fcfd_run_stops_at_the_first_nan_and_saves_no_nan_checkpoint(tiny_demo_data, tmp_path):
     res = run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None',
+                    '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None',
                     'optim_wrapper.optimizer.lr=50', 'optim_wrapper.clip_grad=None', 'train_cfg.max_iters=40',
                     'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
                     'default_hooks.logger.interval=1',

@@ -31,15 +31,15 @@ def _losses(work):
 def test_a_resumed_run_logs_the_losses_of_the_uninterrupted_run(family, tiny_demo_data, tmp_path, repo_root):
     if family == 'fcfd':  # FCFD with the RoI draw on: its generator is in the model's state_dict
         config = 'configs/demo/fcfd_frcnn_demo.py'
-        extra = ['model.teacher_ckpt=None', 'model.teacher_check=None', 'model.fcfd.head.consistency_rois=16']
+        flags, extra = ['--no-teacher-check'], ['model.teacher_ckpt=None', 'model.fcfd.head.consistency_rois=16']
     else:  # a plain mmdet config that only adds the hook
         config = str(tmp_path / 'student_with_rng_hook.py')
         (tmp_path / 'student_with_rng_hook.py').write_text(
             f"_base_ = '{repo_root / 'configs/demo/faster-rcnn_demo_student.py'}'\n"
             "custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)\n"
             "custom_hooks = [dict(type='RNGStateHook')]\n")
-        extra = []
-    common = ['--cfg-options', 'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=3',
+        flags, extra = [], []
+    common = [*flags, '--cfg-options', 'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=3',
               'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',  # as in the demo
               'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2', *extra,
               *demo_data_options(tiny_demo_data)]

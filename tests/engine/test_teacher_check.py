@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from fcfd_mm.engine.teacher_check import (
+    FCFDTeacherCheckHook,
     TeacherCheckError,
     check_classes,
     checkpoint_classes,
@@ -38,17 +39,20 @@ def test_metric_picking_and_default_bars():
     assert pick_metric({'coco/bbox_mAP': 0.4, 'coco/bbox_mAP_50': 0.6}, None) == ('coco/bbox_mAP', 0.4)
     assert pick_metric({}, None)[1] == 0.0  # mmdet's COCO metric returns nothing when nothing is detected
     assert pick_metric({}, 'coco/bbox_mAP') == ('coco/bbox_mAP', 0.0)
-    with pytest.raises(ValueError, match='teacher_check.metric'):
+    with pytest.raises(ValueError, match='FCFDTeacherCheckHook.metric'):
         pick_metric({'foo/bar': 1.0}, None)
     assert default_min_value('coco/bbox_mAP', 80) == 0.02
     assert default_min_value('accuracy/top1', 100) == 5.0 and default_min_value('accuracy/top1', 4) == 50.0
 
 
 def test_settings_are_validated():
-    assert resolve_teacher_check(None) is None
     assert resolve_teacher_check({})['num_samples'] == 32
-    with pytest.raises(ValueError, match='unknown key'):
+    assert FCFDTeacherCheckHook(num_samples=4, min_value=0).settings == dict(
+        num_samples=4, metric=None, min_value=0, check_classes=True)
+    with pytest.raises(ValueError, match='no setting'):
         resolve_teacher_check(dict(samples=3))
+    with pytest.raises(ValueError, match='num_samples must be >= 1'):
+        FCFDTeacherCheckHook(num_samples=0)
 
 
 # ------------------------------------------------------------------ through mmengine's Runner
@@ -63,7 +67,8 @@ def _teacher_ckpt(path, classes=CLASSES, seed=0):
     return str(path)
 
 
-def _runner(tiny_demo_data, tmp_path, **model):
+def _runner(tiny_demo_data, tmp_path, check='default', **model):
+    """The FCFD demo's Runner; ``check``: FCFDTeacherCheckHook settings, or None (hook removed)."""
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(str(REPO / 'configs/demo/fcfd_frcnn_demo.py'))
@@ -71,18 +76,21 @@ def _runner(tiny_demo_data, tmp_path, **model):
     cfg.merge_from_dict({'train_cfg.max_iters': 1, 'train_cfg.val_interval': 100, 'train_dataloader.batch_size': 2,
                          'val_dataloader.batch_size': 4, 'default_hooks.checkpoint.interval': 1})
     cfg.model.update(model)
+    hooks = [h for h in cfg.custom_hooks if h['type'] != 'FCFDTeacherCheckHook']
+    cfg.custom_hooks = hooks if check is None else \
+        [dict(type='FCFDTeacherCheckHook', **({} if check == 'default' else check)), *hooks]
     cfg.work_dir = str(tmp_path / 'work')
     return Runner.from_cfg(cfg)
 
 
 def test_an_untrained_teacher_is_refused_before_the_first_iteration(tiny_demo_data, tmp_path):
     ckpt = _teacher_ckpt(tmp_path / 'untrained.pth')
-    runner = _runner(tiny_demo_data, tmp_path, teacher_ckpt=ckpt, teacher_check=dict(num_samples=8))
+    runner = _runner(tiny_demo_data, tmp_path, teacher_ckpt=ckpt, check=dict(num_samples=8))
     with pytest.raises(TeacherCheckError) as exc:
         runner.train()
     msg = str(exc.value)
     assert 'untrained.pth' in msg and 'mAP' in msg and 'on the first 8 validation samples' in msg
-    assert 'model.teacher_check=None' in msg and 'min_value' in msg
+    assert '--no-teacher-check' in msg and 'min_value' in msg
     assert not list((tmp_path / 'work').glob('iter_*.pth'))  # stopped before any training step
 
 
@@ -95,10 +103,10 @@ def test_a_teacher_of_other_classes_is_refused(tiny_demo_data, tmp_path):
 
 def test_the_check_measures_and_passes_at_a_lower_bar_or_is_switched_off(tiny_demo_data, tmp_path, caplog):
     ckpt = _teacher_ckpt(tmp_path / 'untrained.pth')
-    runner = _runner(tiny_demo_data, tmp_path, teacher_ckpt=ckpt, teacher_check=dict(num_samples=4, min_value=0))
+    runner = _runner(tiny_demo_data, tmp_path, teacher_ckpt=ckpt, check=dict(num_samples=4, min_value=0))
     runner.train()
     assert runner.model.teacher_checked and (tmp_path / 'work' / 'iter_1.pth').is_file()
-    runner = _runner(tiny_demo_data, tmp_path / 'off', teacher_ckpt=ckpt, teacher_check=None)
+    runner = _runner(tiny_demo_data, tmp_path / 'off', teacher_ckpt=ckpt, check=None)
     runner.train()
     assert not runner.model.teacher_checked
 
@@ -125,7 +133,7 @@ def test_every_ddp_rank_refuses_an_untrained_teacher(tiny_demo_data, tmp_path):
     ckpt = _teacher_ckpt(tmp_path / 'untrained.pth')
     res = run_tool(['bash', 'tools/dist_train.sh', 'configs/demo/fcfd_frcnn_demo.py', '2', '--work-dir',
                     str(tmp_path / 'work'), '--cfg-options', f'model.teacher_ckpt={ckpt}', 'train_cfg.max_iters=2',
-                    'train_dataloader.batch_size=2', 'model.teacher_check.num_samples=8',
+                    'train_dataloader.batch_size=2', 'custom_hooks.0.num_samples=8',
                     *demo_data_options(tiny_demo_data)],
                    env={'PORT': '29531', 'PYTHON': __import__('sys').executable}, check=False)
     log = res.stdout + res.stderr

@@ -3,6 +3,8 @@ and a missing metric reads 'n/a'; the table is always printed."""
 import json
 import os
 
+import pytest
+
 
 def fake_runner(commands, test_metrics):
     """demo.run stand-in: records each command; tools/test.py "scores" ``test_metrics`` and
@@ -52,11 +54,22 @@ def test_a_short_teacher_schedule_relaxes_only_the_teacher_checks_bar(tmp_path, 
     monkeypatch.setattr(demo, 'run', fake_runner(commands, {'coco/bbox_mAP': 0.5}))
     fcfd_train = lambda: [c for c in commands if 'tools/train.py' in c and demo.CONFIGS['frcnn'][2] in c]  # noqa: E731
     demo.main(['--teacher-iters', '120', '--student-iters', '6', '--work-dir', str(tmp_path / 'short')])
-    assert 'model.teacher_check.min_value=0' in fcfd_train()[-1]
+    assert 'custom_hooks.0.min_value=0' in fcfd_train()[-1]
     ckpt = tmp_path / 'teacher.pth'
     ckpt.write_bytes(b'')  # a teacher the user trained: checked as usual
     demo.main(['--teacher-ckpt', str(ckpt), '--student-iters', '6', '--work-dir', str(tmp_path / 'given')])
-    assert 'model.teacher_check.min_value=0' not in fcfd_train()[-1]
+    assert 'custom_hooks.0.min_value=0' not in fcfd_train()[-1]
+
+
+@pytest.mark.parametrize('family', ['frcnn', 'retinanet', 'classification'])
+def test_the_demos_teacher_check_override_addresses_the_teacher_check_hook(family, repo_root):
+    """``custom_hooks.0.min_value=0`` relaxes FCFDTeacherCheckHook's bar: the hook is first in every
+    FCFD demo config's custom_hooks."""
+    from mmengine.config import Config
+
+    import tools.demo as demo
+    hooks = Config.fromfile(str(repo_root / demo.CONFIGS[family][2])).custom_hooks
+    assert hooks[0]['type'] == 'FCFDTeacherCheckHook' and 'min_value' in hooks[0]
 
 
 def test_demo_prints_the_function_gap_table_of_the_fcfd_student(tmp_path, monkeypatch, capsys):

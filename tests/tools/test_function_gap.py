@@ -40,7 +40,7 @@ def _raw_batches(n=2):
 
 def test_probe_trains_only_fresh_bridges_and_keeps_every_network_statistic():
     from fcfd_mm.engine.bridge_probe import bridge_modules, probe_bridges
-    alg = build_fcfd('frcnn', teacher_check=None)
+    alg = build_fcfd('frcnn')
     # non-trivial BN statistics in both networks, so "unchanged" is not "still at their init"
     for net in (alg.student, alg.teacher):
         for m in net.modules():
@@ -71,7 +71,7 @@ def test_probe_on_stage_bridges_steps_only_the_sampled_paths():
 
     from fcfd_mm.engine.bridge_probe import bridge_modules, probe_bridges
     from tests.algorithms.test_fcfd_classification import build
-    alg = build('resnet20', 'resnet56', dict(num_paths=1), teacher_check=None)
+    alg = build('resnet20', 'resnet56', dict(num_paths=1))
     student, teacher = _snapshot(alg.student), _snapshot(alg.teacher)
     torch.manual_seed(1)
     raw = [dict(inputs=list(torch.randint(0, 255, (4, 3, 32, 32)).float()),
@@ -90,7 +90,7 @@ def test_probe_on_stage_bridges_steps_only_the_sampled_paths():
 
 def test_reset_bridges_reinitialises_weights_and_statistics():
     from fcfd_mm.engine.bridge_probe import bridge_modules, reset_bridges
-    alg = build_fcfd('frcnn', teacher_check=None)
+    alg = build_fcfd('frcnn')
     bridges = bridge_modules(alg)
     with torch.no_grad():
         for b in bridges:
@@ -106,20 +106,20 @@ def test_reset_bridges_reinitialises_weights_and_statistics():
 
 def test_reset_bridges_drops_the_ghost_statistics_of_the_old_bridges():
     from fcfd_mm.engine.bridge_probe import reset_bridges
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')), teacher_check=None)
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
     alg.set_progress(0, 0)
     data = alg.data_preprocessor(_raw_batches(1)[0], True)
     alg.loss(data['inputs'], data['data_samples'])
-    assert alg.fcfd_stages._ghost_buffers
+    assert alg.fcfd_stages.ghost_statistics.statistics()
     reset_bridges(alg)
-    assert alg.fcfd_stages._ghost_buffers == {}
-    assert not any('ghost_bn' in k for k in alg.state_dict())
+    assert alg.fcfd_stages.ghost_statistics.statistics() == {}
+    assert not any('ghost_statistics' in k for k in alg.state_dict())
 
 
 def test_probe_rejects_zero_iterations():
     from fcfd_mm.engine.bridge_probe import probe_bridges
     with pytest.raises(ValueError, match='>= 1'):
-        probe_bridges(build_fcfd('frcnn', teacher_check=None), _raw_batches(1), iters=0)
+        probe_bridges(build_fcfd('frcnn'), _raw_batches(1), iters=0)
 
 
 # ------------------------------------------------------------------ --plot, in-process
@@ -171,7 +171,7 @@ def trained_fcfd_demo(tiny_demo_data, tmp_path_factory):
     """tools/train.py on the FCFD Faster R-CNN demo for 2 iterations (random teacher); (work_dir, ckpt)."""
     work = tmp_path_factory.mktemp('train_fcfd')
     run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--work-dir', str(work),
-              '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=2',
+              '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=2',
               'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
               *demo_data_options(tiny_demo_data)])
     return work, work / 'iter_2.pth'

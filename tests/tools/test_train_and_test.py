@@ -33,7 +33,7 @@ def test_resume_continues_from_the_saved_iteration(trained_demo_student, tiny_de
 def test_dist_train_runs_two_cpu_processes_of_the_fcfd_demo(tiny_demo_data, tmp_path):
     """Two gloo ranks, FCFD distillation: both finish, DDP finds no unused parameter."""
     res = run_tool(['bash', 'tools/dist_train.sh', 'configs/demo/fcfd_frcnn_demo.py', '2', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=3',
+                    '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=3',
                     'train_cfg.val_interval=100',
                     'default_hooks.checkpoint.interval=3', 'train_dataloader.batch_size=2',
                     'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)],
@@ -52,7 +52,7 @@ def test_train_amp_runs_the_fcfd_demo_with_finite_losses(tiny_demo_data, tmp_pat
     sys.path.insert(0, str(REPO / 'benchmarks'))
     import train_log
     res = run_tool(['python', 'tools/train.py', 'configs/demo/fcfd_frcnn_demo.py', '--amp', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=4',
+                    '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=4',
                     'train_cfg.val_interval=100',
                     'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
                     'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)])
@@ -72,7 +72,7 @@ def test_mmdet_packaged_train_builds_a_custom_imports_config(tiny_demo_data, tmp
     import mmdet
     script = os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
     res = run_tool(['python', script, 'configs/demo/fcfd_frcnn_demo.py', '--work-dir', str(tmp_path),
-                    '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None', 'train_cfg.max_iters=2',
+                    '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None', 'train_cfg.max_iters=2',
                     'train_cfg.val_interval=100',
                     'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
                     'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)])
@@ -132,7 +132,7 @@ def test_classification_demo_fcfd_trains_and_tests(tmp_path):
             f'test_dataloader.dataset.data_root={root}/', 'train_dataloader.batch_size=12']
     work = tmp_path / 'work'
     res = run_tool(['python', 'tools/train.py', 'configs/classification/demo/fcfd_resnet20_resnet8_demo.py',
-                    '--work-dir', str(work), '--cfg-options', 'model.teacher_ckpt=None', 'model.teacher_check=None',
+                    '--work-dir', str(work), '--no-teacher-check', '--cfg-options', 'model.teacher_ckpt=None',
                     'train_cfg.max_epochs=1',
                     'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
                     'default_hooks.logger.interval=1', *data])
@@ -140,6 +140,6 @@ def test_classification_demo_fcfd_trains_and_tests(tmp_path):
     assert 'distill.loss_fcfd_stage_cls_s' in log and 'teacher.accuracy/top1' in log
     run_tool(['python', 'tools/test.py', 'configs/classification/demo/fcfd_resnet20_resnet8_demo.py',
               str(work / 'epoch_1.pth'), '--work-dir', str(tmp_path / 'test'), '--cfg-options',
-              'model.teacher_ckpt=None', 'model.teacher_check=None', *data])
+              'model.teacher_ckpt=None', *data])
     metrics = json.loads((tmp_path / 'test' / 'test_metrics.json').read_text())
     assert 0 <= metrics['accuracy/top1'] <= 100

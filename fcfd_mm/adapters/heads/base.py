@@ -120,7 +120,7 @@ class HeadAdapter(metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ losses
     @property
-    def weights_rows(self) -> bool:
+    def row_weighted(self) -> bool:
         """Whether :meth:`row_weights` gives per-row weights (the output losses then take them)."""
         return False
 
@@ -151,6 +151,6 @@ class HeadAdapter(metaclass=ABCMeta):
     def num_levels(model: nn.Module) -> int:
         return int(getattr(model.neck, 'num_outs'))
 
-    def head_levels(self, model: nn.Module) -> int:
+    def num_head_levels(self, model: nn.Module) -> int:
         """How many leading FPN levels ``model``'s head reads (all of them by default)."""
         return self.num_levels(model)

@@ -122,7 +122,7 @@ class DenseHeadAdapter(HeadAdapter):
         return model.add_pred_to_datasample(data_samples, results)
 
     @property
-    def weights_rows(self) -> bool:
+    def row_weighted(self) -> bool:
         return self.anchor_weighting is not None
 
     def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:

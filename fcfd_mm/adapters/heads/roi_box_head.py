@@ -34,7 +34,7 @@ class RoIBoxHeadAdapter(HeadAdapter):
             and the stage paths); ``None`` (official): all of them (512 per image in the 1x
             configs). The student's detection loss always uses every sampled RoI.
         seed: seed of the RoI draw (a generator owned by the adapter; the global RNG is untouched).
-            Its state is in the algorithm's ``state_dict`` (``fcfd_tail_state.roi_draw.state``), so a
+            Its state is in the algorithm's ``state_dict`` (``head_adapter_state.roi_draw.state``), so a
             resumed run draws what the uninterrupted one would have.
     """
 
@@ -88,7 +88,7 @@ class RoIBoxHeadAdapter(HeadAdapter):
         return dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0, reduction='batchmean'),
                     reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))
 
-    def head_levels(self, model: nn.Module) -> int:
+    def num_head_levels(self, model: nn.Module) -> int:
         return int(model.roi_head.bbox_roi_extractor.num_inputs)  # P2-P5 of P2-P6
 
     def student_recorders(self) -> Dict[str, dict]:
