@@ -4,7 +4,8 @@
 # s, st (bridged student -> frozen teacher head) and ts (bridged teacher -> student head),
 # KL(T=1) on class logits + MSE on box deltas, every weight 1.
 #   bash tools/dist_train.sh configs/fcfd_frcnn_r101_r50_coco.py 8 [--amp]
-# 8 GPUs x 2 images = batch 16, lr 0.02 (mmdet's 1x). The official runs used AMP (--amp).
+# 8 GPUs x 2 images = batch 16, lr 0.02 (mmdet's 1x). The official runs used AMP (--amp). How this config
+# differs from the official setting, and why: docs/method.md, "Deviations from the official setting".
 _base_ = [
     './_base_/coco_detection_ms.py',
     'mmdet::_base_/schedules/schedule_1x.py',
@@ -29,6 +30,9 @@ model = dict(
     fcfd={{_base_.fcfd_frcnn_fpn}})  # bridges 256 -> 256 (the FPNs' channels)
 
 find_unused_parameters = False  # every bridge gets a gradient every step
-# unused bridges (unsampled stage paths, all bridges after StopDistillHook) are skipped by SGD, as officially
-optim_wrapper = dict(type='FCFDOptimWrapper')
+# unused bridges (unsampled stage paths, all bridges after StopDistillHook) are skipped by SGD, as officially;
+# the bridges' BN weight and bias get no weight decay, as in the official runs (detectron2's default
+# WEIGHT_DECAY_NORM=0): '.block.bn.' matches only FCFDBridge's BN (docs/method.md, "Deviations from the
+# official setting"); every other parameter keeps mmdet's weight decay 1e-4
+optim_wrapper = dict(type='FCFDOptimWrapper', paramwise_cfg=dict(custom_keys={'.block.bn.': dict(decay_mult=0.0)}))
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -10,7 +10,7 @@ Steps (each a normal tools/train.py / tools/test.py run you can repeat by hand):
  3. train the demo student without distillation, and 4. with FCFD (same schedule and seed);
  5. evaluate all three (COCO bbox mAP via pycocotools) and print a table;
  6. print the FCFD student's function-gap table (tools/function_gap.py: the teacher's, the
-    student's and the hybrid networks' metrics; README, "Hybrid metrics").
+    student's and the hybrid networks' metrics; docs/hybrid_metrics.md).
 """
 import argparse
 import json
@@ -149,7 +149,7 @@ def function_gap(py, fcfd_cfg, fcfd_ckpt, teacher_ckpt, metric, work, fcfd_score
     from tools.function_gap import format_table
     with open(osp.join(out, 'function_gap.json')) as f:
         table = json.load(f)
-    return ('\nFunction gap of the student+FCFD run (hybrid networks; README, "Hybrid metrics": a large st gap '
+    return ('\nFunction gap of the student+FCFD run (hybrid networks; docs/hybrid_metrics.md: a large st gap '
             'means\nthe student\'s features do not yet work in the teacher\'s head, a large ts gap that its '
             f'head rejects teacher-like features)\n{format_table(table, metric)}')
 

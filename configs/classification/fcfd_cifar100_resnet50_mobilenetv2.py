@@ -1,4 +1,5 @@
-# FCFD on CIFAR-100: ResNet50 (teacher) -> MobileNetV2 (student). Spec §2.3: LR 0.01, T=8, lambda=5, mu=1.
+# FCFD on CIFAR-100: ResNet50 (teacher) -> MobileNetV2 (student). The official code's setting:
+# LR 0.01, T=8, lambda=5, mu=1.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
     architecture=dict(backbone=dict(_delete_=True, type='RepCifarMobileNetV2', arch='mobile_half'),

@@ -1,4 +1,5 @@
-# FCFD on CIFAR-100: resnet56 (teacher) -> resnet20 (student). Spec §2.3: LR 0.05, T=4, lambda=0.02, mu=1.
+# FCFD on CIFAR-100: resnet56 (teacher) -> resnet20 (student). The official code's setting:
+# LR 0.05, T=4, lambda=0.02, mu=1.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
     architecture=dict(backbone=dict(_delete_=True, type='RepCifarResNet', arch='resnet20'), head=dict(in_channels=64)),

@@ -1,4 +1,5 @@
-# FCFD on CIFAR-100: wrn_40_2 (teacher) -> wrn_40_1 (student). Spec §2.3: LR 0.05, T=4, lambda=5, mu=1.
+# FCFD on CIFAR-100: wrn_40_2 (teacher) -> wrn_40_1 (student). The official code's setting:
+# LR 0.05, T=4, lambda=5, mu=1.
 _base_ = ['./_base_/fcfd_cifar100.py']
 model = dict(
     architecture=dict(backbone=dict(_delete_=True, type='RepCifarWRN', arch='wrn_40_1'),

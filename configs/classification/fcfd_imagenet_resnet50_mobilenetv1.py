@@ -1,4 +1,4 @@
-# FCFD on ImageNet: ResNet-50 (torchvision weights) -> MobileNet-V1 from scratch. Spec §2.3: T=1,
+# FCFD on ImageNet: ResNet-50 (torchvision weights) -> MobileNet-V1 from scratch. The official code's setting: T=1,
 # lambda=5, mu=1, L2 warm-up 5 epochs.
 _base_ = ['./_base_/fcfd_imagenet.py']
 model = dict(

@@ -18,5 +18,5 @@ model = dict(
 
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: README, "Hybrid metrics")
+# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
 val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

@@ -1,4 +1,4 @@
-# FCFD demo for RetinaNet (the plugin's own extension, see README): bridges on P3-P7 both ways,
+# FCFD demo for RetinaNet (the plugin's own extension, see docs/method.md): bridges on P3-P7 both ways,
 # appearance MSE, dense-head paths s / st / ts, sigmoid KD (T=1, weight 5) on scores + MSE on box
 # deltas, anchors weighted by the teacher's max class score: the setting of
 # configs/fcfd_retina_r101_r50_coco.py (see there and benchmarks/README.md for how it was chosen).
@@ -19,5 +19,5 @@ model = dict(
 
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: README, "Hybrid metrics")
+# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
 val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

@@ -239,3 +239,41 @@ def test_resnet8x4_config_student_fc_keeps_pytorchs_default_init_through_the_alg
     bound = 1 / 256 ** 0.5
     assert fc.weight.abs().max() <= bound and fc.bias.abs().max() <= bound
     assert fc.bias.abs().max() > 0.5 * bound and abs(fc.weight.std().item() - bound / 3 ** 0.5) < 0.002
+
+
+@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py'])
+def test_coco_optimizer_takes_weight_decay_off_the_bridges_bn_only(name):
+    """The official detection runs put no weight decay on normalisation layers (detectron2's default
+    WEIGHT_DECAY_NORM=0), and the bridges' BN is the only trainable one there: the COCO configs'
+    optim_wrapper gives the BN weight and bias of every bridge (FPN and stage bridges) weight decay 0
+    and every other trainable parameter -- the students' own BN included -- the schedule's 1e-4."""
+    import copy
+
+    from mmengine.optim import build_optim_wrapper
+
+    from fcfd_mm.connectors import FCFDBridge
+    from tests.tiny_models import build_fcfd
+    cfg = Config.fromfile(str(CONFIGS / name))
+    base_wd = cfg.optim_wrapper.optimizer.weight_decay
+    assert base_wd == 1e-4
+    alg = build_fcfd('retina' if 'retina' in name else 'frcnn', fcfd=dict(neck=dict(), stages=dict()))
+    bridges = [m for m in alg.modules() if isinstance(m, FCFDBridge)]
+    bridge_bn = {id(p) for b in bridges for p in b.block.norm.parameters()}
+    assert len(bridges) == len(alg.fcfd_neck.bridges_s2t) + len(alg.fcfd_neck.bridges_t2s) + \
+        len(alg.fcfd_stages.bridges_s2t) + len(alg.fcfd_stages.bridges_t2s)
+    assert len(bridge_bn) == 2 * len(bridges)  # weight and bias of each bridge's BN
+    student_bn = [p for m in alg.student.modules() if isinstance(m, torch.nn.BatchNorm2d)
+                  for p in m.parameters() if p.requires_grad]
+    assert student_bn  # the demo student trains its BN affine parameters, as mmdet's R50 does
+
+    wrapper = build_optim_wrapper(alg, copy.deepcopy(cfg.optim_wrapper))
+    decay = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            decay[id(p)] = group['weight_decay']
+    trainable = [p for p in alg.parameters() if p.requires_grad]
+    assert {id(p) for p in trainable} <= set(decay)
+    got_zero = {id(p) for p in trainable if decay[id(p)] == 0}
+    assert got_zero == bridge_bn
+    assert all(decay[id(p)] == base_wd for p in trainable if id(p) not in bridge_bn)
+    assert all(decay[id(p)] == base_wd for p in student_bn)

@@ -12,6 +12,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/cifar100_bs16.py',
     'mmpretrain::_base_/default_runtime.py',
     '../../_base_/fcfd_runtime.py',
+    './fcfd_cls_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 
@@ -46,23 +47,7 @@ model = dict(
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     teacher_ckpt='checkpoints/cifar100/resnet32x4.pth',
     teacher_norm_eval=False,  # official: teacher BN normalises with batch statistics
-    fcfd=dict(
-        head=dict(type='ClassifierHeadAdapter'),
-        stages=dict(
-            cutter=dict(type='StagedBackboneCutter', probe_size=32),
-            num_paths=2,
-            mode='bi',
-            student_kd=True,  # T^2 KL(p_t || p_s), weight 1
-            l2_weight=5.0,
-            mixture_weight=1.0,
-            l2_warmup=dict(length=20, by_epoch=True),
-            pooled_last=True,
-            ghost_bn=True,
-            seed=0,
-            s2t_activation='auto',  # LeakyReLU(0.1) into networks with post-ReLU stage inputs
-            t2s_activation='auto',
-            feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
+    fcfd={{_base_.fcfd_cls_cifar100}})  # per pair: T, lambda, mu (fcfd.stages)
 
 find_unused_parameters = False  # unsampled bridges get a zero term each step (for DDP); FCFDOptimWrapper
 # then sets their gradient to None before the step, so SGD skips them as in the official code

@@ -7,6 +7,7 @@ _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/default_runtime.py',
     '../../_base_/fcfd_runtime.py',
+    './fcfd_cls_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
 data_preprocessor = None  # the algorithm carries its own (below)
@@ -31,21 +32,7 @@ model = dict(
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     teacher_ckpt='checkpoints/imagenet/resnet34.pth',
     teacher_norm_eval=False,
-    fcfd=dict(
-        head=dict(type='ClassifierHeadAdapter'),
-        stages=dict(
-            cutter=dict(type='StagedBackboneCutter', probe_size=224),
-            num_paths=2,
-            mode='bi',
-            student_kd=True,
-            l2_weight=0.02,
-            mixture_weight=1.0,
-            l2_warmup=dict(length=5, by_epoch=True),
-            pooled_last=True,
-            ghost_bn=True,
-            seed=0,
-            feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
-            output_losses=dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0)))))
+    fcfd={{_base_.fcfd_cls_imagenet}})  # per pair: lambda (fcfd.stages.l2_weight)
 
 find_unused_parameters = False  # unsampled bridges get a zero term (DDP); FCFDOptimWrapper: SGD skips them
 optim_wrapper = dict(type='FCFDOptimWrapper',

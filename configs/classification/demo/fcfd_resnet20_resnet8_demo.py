@@ -1,7 +1,7 @@
 # Classification demo: FCFD from the demo resnet20 teacher into the resnet8 student, with the
 # official resnet56 -> resnet20 settings (T=4, lambda=0.02, mu=1, 2 hybrid paths per step, train-
 # mode teacher BN with ghost buffers); the L2 warm-up is shortened to the demo's 30 epochs (3).
-_base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_runtime.py']
+_base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_runtime.py', '../_base_/fcfd_cls_settings.py']
 teacher_ckpt = 'work_dirs/demo/classification/teacher/epoch_30.pth'
 model = dict(
     _delete_=True,
@@ -13,22 +13,9 @@ model = dict(
     teacher=dict(cfg_path='{{fileDirname}}/resnet20_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
     teacher_norm_eval=False,
-    fcfd=dict(
-        head=dict(type='ClassifierHeadAdapter'),
-        stages=dict(
-            cutter=dict(type='StagedBackboneCutter', probe_size=32),
-            num_paths=2,
-            mode='bi',
-            student_kd=True,
-            l2_weight=0.02,
-            mixture_weight=1.0,
-            l2_warmup=dict(length=3, by_epoch=True),
-            pooled_last=True,
-            ghost_bn=True,
-            seed=0,
-            output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))))
+    fcfd={{_base_.fcfd_cls_demo}})
 data_preprocessor = None
 find_unused_parameters = False
 optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips the unsampled bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st@k.*, hybrid_ts@k.*: README, "Hybrid metrics")
+# student, teacher and the hybrid networks' metrics (hybrid_st@k.*, hybrid_ts@k.*: docs/hybrid_metrics.md)
 val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
