@@ -59,9 +59,10 @@ class StageProgress:
 
     Args:
         total: the stage's length: iterations, or epochs with ``unit='epochs'``; None while unknown
-            (taken from the log's ``[i/n]`` then, e.g. a test run's batches).
+            (taken from the log's ``[i/n]`` then, e.g. an evaluation's batches).
         unit: ``'iterations'`` (``Iter(train) [i/n]`` lines), ``'epochs'`` (``Epoch(train) [e][i/n]``:
-            ``e - 1 + i / n`` epochs done) or ``'batches'`` (a test run's ``(test) [i/n]`` lines).
+            ``e - 1 + i / n`` epochs done) or ``'batches'`` (an evaluation's ``(test) [i/n]`` or
+            ``(val) [i/n]`` lines; no loss).
     Attributes:
         completed: iterations / epochs / batches done (float); total: as above; eta: mmengine's estimate
             of the time left (``'0:05:12'``) or None; loss: the latest total loss (float) or None.
@@ -71,13 +72,13 @@ class StageProgress:
         if unit not in ('iterations', 'epochs', 'batches'):
             raise ValueError(f"unit must be 'iterations', 'epochs' or 'batches', got {unit!r}")
         self.total, self.unit = total, unit
-        self.mode = 'test' if unit == 'batches' else 'train'
+        self.modes = ('test', 'val') if unit == 'batches' else ('train',)
         self.completed, self.eta, self.loss = 0.0, None, None
 
     def feed(self, line: str) -> bool:
         """Read one log line; True if it moved the bar."""
         m = LOG_LINE.search(line)
-        if m is None or m.group(1) != self.mode:
+        if m is None or m.group(1) not in self.modes:
             return False
         epoch, i, n = m.group(2), int(m.group(3)), int(m.group(4))
         if self.unit == 'epochs' and epoch is not None:
@@ -96,9 +97,18 @@ class StageProgress:
                 pass
         return True
 
+    def finish(self) -> None:
+        """The stage ended well: all done, nothing left."""
+        if self.total:
+            self.completed, self.eta = float(self.total), '0:00:00'
+
     def fields(self) -> dict:
-        """The bar's text fields: ``eta`` and ``loss`` (``'-'`` while unknown)."""
-        return dict(unit=self.unit, eta=self.eta or '-', loss='-' if self.loss is None else f'{self.loss:.4f}')
+        """The bar's texts: ``count`` (``'40/600 iterations'``; empty while the total is unknown),
+        ``eta`` (``'left 0:05:12'``) and ``loss`` (``'loss 1.2345'``; ``-`` while unknown)."""
+        count = f'{int(self.completed)}/{int(self.total)} {self.unit}' if self.total else ''
+        eta = f'left {self.eta or "-"}' if self.total else ''
+        loss = '' if self.unit == 'batches' else f'loss {"-" if self.loss is None else f"{self.loss:.4f}"}'
+        return dict(count=count, eta=eta, loss=loss)
 
 
 class LogFollower:
@@ -128,18 +138,19 @@ class LogFollower:
 
 
 def make_console():
+    """A rich console on stdout; 120 columns where stdout is not a terminal (a log file)."""
     from rich.console import Console
-    return Console()
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
 
 
 def make_progress(console):
     """A rich progress display: stage, bar, done/total and unit, time left (mmengine's eta), latest
     total loss, time elapsed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    return Progress(TextColumn(r'\[demo] {task.description:<22}'), BarColumn(bar_width=30), MofNCompleteColumn(),
-                    TextColumn('{task.fields[unit]}'), TextColumn('left {task.fields[eta]:>8}'),
-                    TextColumn('loss {task.fields[loss]:>7}'), TimeElapsedColumn(), console=console,
-                    refresh_per_second=2)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn(r'\[demo] {task.description:<17}'), BarColumn(bar_width=24),
+                    TextColumn('{task.fields[count]}'), TextColumn('{task.fields[eta]}'),
+                    TextColumn('{task.fields[loss]}'), TimeElapsedColumn(), console=console, refresh_per_second=2)
 
 
 def log_tail(log_file: str, n: int = TAIL_LINES) -> List[str]:
@@ -174,8 +185,9 @@ def run(cmd, log_file, label=None, total=None, unit='iterations', poll=1.0, cons
                 if done:
                     break
                 time.sleep(poll)
-            if proc.returncode == 0 and stage.total:
-                progress.update(task, completed=stage.total)
+            if proc.returncode == 0:
+                stage.finish()
+                progress.update(task, completed=stage.completed, total=stage.total, **stage.fields())
     finally:
         if proc.poll() is None:  # interrupted (Ctrl-C): stop the stage too
             proc.terminate()

@@ -81,7 +81,7 @@ def test_demo_prints_the_function_gap_table_of_the_fcfd_student(tmp_path, monkey
 # ------------------------------------------------------------------ progress display
 #: lines of a demo student's log (tools/train.py, logger interval 1, 4 iterations): mmengine's format
 TRAIN_LOG = '\n'.join(
-    f'12/06 12:30:0{i + 2} - mmengine - INFO - Iter(train) [{i}/4]  base_lr: 4.0000e-04 lr: 4.0000e-04  '
+    f'12/06 12:30:0{i + 2} - mmengine - INFO - Iter(train) [{i}/4]  lr: 4.0000e-04  '
     f'eta: {eta}  time: {t}  data_time: 0.0312  grad_norm: 2.1043  loss: {loss}  student.loss_rpn_cls: 0.6931  '
     f'student.loss_cls: 1.3921  student.acc: 25.0000  distill.loss_fcfd_cls_st: 0.0712'
     for i, eta, t, loss in ((1, '0:00:09', '3.1024', '2.9921'), (2, '0:00:04', '1.9512', '2.8810'),
@@ -99,7 +99,9 @@ def test_stage_progress_reads_iterations_time_left_and_total_loss():
     moved = [stage.feed(line) for line in TRAIN_LOG.splitlines()]
     assert moved == [False, True, True, True]
     assert (stage.completed, stage.total, stage.eta, stage.loss) == (3.0, 4, '0:00:01', 2.7432)  # not loss_cls
-    assert stage.fields() == dict(unit='iterations', eta='0:00:01', loss='2.7432')
+    assert stage.fields() == dict(count='3/4 iterations', eta='left 0:00:01', loss='loss 2.7432')
+    stage.finish()
+    assert stage.fields() == dict(count='4/4 iterations', eta='left 0:00:00', loss='loss 2.7432')
 
 
 def test_stage_progress_counts_epochs_and_ignores_validation_lines():
@@ -111,6 +113,17 @@ def test_stage_progress_counts_epochs_and_ignores_validation_lines():
     days.feed('Iter(train) [  50/90000]  lr: 2.0000e-02  eta: 2 days, 3:04:05  time: 1.2  loss: nan  x.loss: 1.0')
     assert (days.completed, days.total, days.eta) == (50.0, 90000, '2 days, 3:04:05')
     assert days.loss != days.loss  # nan: shown as such, not as the other term's 1.0
+    assert stage.fields()['count'] == '2/30 epochs'
+
+
+def test_stage_progress_of_an_evaluation_counts_batches():
+    from tools.demo import StageProgress
+    stage = StageProgress(unit='batches')
+    assert stage.fields() == dict(count='', eta='', loss='')  # nothing known yet: no count, no loss
+    assert not stage.feed(TRAIN_LOG.splitlines()[1])
+    assert stage.feed('12/06 12:14:02 - mmengine - INFO - Iter(test) [ 20/500]    eta: 0:03:10  time: 0.4  '
+                      'data_time: 0.01')
+    assert stage.fields() == dict(count='20/500 batches', eta='left 0:03:10', loss='')
 
 
 def test_log_follower_hands_out_whole_lines_only(tmp_path):
@@ -138,7 +151,7 @@ def test_run_drives_the_bar_from_the_stages_log(tmp_path):
     last logged total loss and time left; the log's path is shown before the stage runs."""
     from tools.demo import run
     lines = TRAIN_LOG.splitlines() + [
-        '12/06 12:30:06 - mmengine - INFO - Iter(train) [4/4]  base_lr: 4.0000e-04 lr: 4.0000e-04  eta: 0:00:00  '
+        '12/06 12:30:06 - mmengine - INFO - Iter(train) [4/4]  lr: 4.0000e-04  eta: 0:00:00  '
         'time: 1.4000  data_time: 0.0280  grad_norm: 1.8000  loss: 2.6543  student.loss_cls: 1.2001']
     script = tmp_path / 'stage.py'
     script.write_text(f'import time\nfor line in {lines!r}:\n    print(line, flush=True)\n    time.sleep(0.1)\n')
@@ -148,7 +161,7 @@ def test_run_drives_the_bar_from_the_stages_log(tmp_path):
     out = console.export_text()
     assert out.index(f'log: {log}') < out.index('student')
     bar = [ln for ln in out.splitlines() if ln.startswith('[demo] student')][-1]
-    assert '4/4 iterations' in bar and 'left  0:00:00' in bar and 'loss  2.6543' in bar, bar
+    assert '4/4 iterations left 0:00:00 loss 2.6543' in bar, bar
     assert log.read_text().splitlines() == lines
 
 
@@ -182,4 +195,4 @@ def test_the_bar_follows_a_real_training_run(tiny_demo_data, tmp_path, monkeypat
     last = [r for r in map(json.loads, scalars.read_text().splitlines()) if 'loss' in r][-1]
     assert last['step'] == 3
     bar = [ln for ln in console.export_text().splitlines() if ln.startswith('[demo] student')][-1]
-    assert '3/3 iterations' in bar and f'loss {last["loss"]:>7.4f}' in bar, bar
+    assert f'3/3 iterations left 0:00:00 loss {last["loss"]:.4f}' in bar, bar
