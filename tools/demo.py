@@ -11,14 +11,21 @@ Steps (each a normal tools/train.py / tools/test.py run you can repeat by hand):
  5. evaluate all three (COCO bbox mAP via pycocotools) and print a table;
  6. print the FCFD student's function-gap table (tools/function_gap.py: the teacher's, the
     student's and the hybrid networks' metrics; docs/hybrid_metrics.md).
+
+Each step's output goes to a log file under the work dir (its path is printed as the step starts);
+while it runs, a progress bar follows that log: iterations or epochs done, the time left
+(mmengine's estimate), the latest total loss. A step that fails prints the last lines of its log.
 """
 import argparse
+import collections
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
+from typing import List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # run from a checkout
@@ -38,13 +45,160 @@ METRICS = {'frcnn': ('coco/bbox_mAP', 'mAP'), 'retinanet': ('coco/bbox_mAP', 'mA
 DEFAULT_SCHEDULE = {False: 1200, True: 30}
 
 
-def run(cmd, log_file):
-    print('$ ' + ' '.join(cmd), flush=True)
+#: a line of mmengine's training / test log: ``Iter(train) [ 40/600]  ...  eta: 0:05:12  ...  loss: 1.2345 ...``
+#: or ``Epoch(train)  [3][ 20/40]  ...``; groups: mode, epoch (or None), i, n
+LOG_LINE = re.compile(r'(?:Iter|Epoch)\((train|val|test)\)\s*(?:\[\s*(\d+)\s*\])?\s*\[\s*(\d+)\s*/\s*(\d+)\s*\]')
+LOG_ETA = re.compile(r'\beta:\s*((?:\d+ days?, )?\d+:\d\d:\d\d)')
+LOG_LOSS = re.compile(r'(?<![\w.])loss:\s*(\S+)')  # the total loss, not ``loss_cls:`` or ``student.loss:``
+#: how many lines of a failed stage's log are printed
+TAIL_LINES = 30
+
+
+class StageProgress:
+    """What one stage's progress bar shows, read from the stage's log lines (mmengine's text log).
+
+    Args:
+        total: the stage's length: iterations, or epochs with ``unit='epochs'``; None while unknown
+            (taken from the log's ``[i/n]`` then, e.g. an evaluation's batches).
+        unit: ``'iterations'`` (``Iter(train) [i/n]`` lines), ``'epochs'`` (``Epoch(train) [e][i/n]``:
+            ``e - 1 + i / n`` epochs done) or ``'batches'`` (an evaluation's ``(test) [i/n]`` or
+            ``(val) [i/n]`` lines; no loss).
+    Attributes:
+        completed: iterations / epochs / batches done (float); total: as above; eta: mmengine's estimate
+            of the time left (``'0:05:12'``) or None; loss: the latest total loss (float) or None.
+    """
+
+    def __init__(self, total: Optional[float] = None, unit: str = 'iterations') -> None:
+        if unit not in ('iterations', 'epochs', 'batches'):
+            raise ValueError(f"unit must be 'iterations', 'epochs' or 'batches', got {unit!r}")
+        self.total, self.unit = total, unit
+        self.modes = ('test', 'val') if unit == 'batches' else ('train',)
+        self.completed, self.eta, self.loss = 0.0, None, None
+
+    def feed(self, line: str) -> bool:
+        """Read one log line; True if it moved the bar."""
+        m = LOG_LINE.search(line)
+        if m is None or m.group(1) not in self.modes:
+            return False
+        epoch, i, n = m.group(2), int(m.group(3)), int(m.group(4))
+        if self.unit == 'epochs' and epoch is not None:
+            self.completed = int(epoch) - 1 + i / n
+        else:
+            self.completed = float(i)
+            if self.total is None or self.unit == 'batches':
+                self.total = n
+        eta = LOG_ETA.search(line)
+        self.eta = eta.group(1) if eta else self.eta
+        loss = LOG_LOSS.search(line)
+        if loss:
+            try:
+                self.loss = float(loss.group(1))
+            except ValueError:
+                pass
+        return True
+
+    def finish(self) -> None:
+        """The stage ended well: all done, nothing left."""
+        if self.total:
+            self.completed, self.eta = float(self.total), '0:00:00'
+
+    def fields(self) -> dict:
+        """The bar's texts: ``count`` (``'40/600 iterations'``; empty while the total is unknown),
+        ``eta`` (``'left 0:05:12'``) and ``loss`` (``'loss 1.2345'``; ``-`` while unknown)."""
+        count = f'{int(self.completed)}/{int(self.total)} {self.unit}' if self.total else ''
+        eta = f'left {self.eta or "-"}' if self.total else ''
+        loss = '' if self.unit == 'batches' else f'loss {"-" if self.loss is None else f"{self.loss:.4f}"}'
+        return dict(count=count, eta=eta, loss=loss)
+
+
+class LogFollower:
+    """The lines appended to a (growing) log file since the last call; a line still being written
+    waits for its end. Carriage returns (progress bars in the log) end lines too."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.pos, self.partial = path, 0, ''
+
+    def new_lines(self) -> List[str]:
+        try:
+            with open(self.path, errors='replace') as f:
+                f.seek(self.pos)
+                text = f.read()
+                self.pos = f.tell()
+        except FileNotFoundError:
+            return []
+        parts = re.split(r'[\r\n]', self.partial + text)
+        self.partial = parts.pop()
+        return [p for p in parts if p]
+
+    def rest(self) -> List[str]:
+        """New lines including an unterminated last one (the process has ended)."""
+        lines = self.new_lines() + ([self.partial] if self.partial else [])
+        self.partial = ''
+        return lines
+
+
+def make_console():
+    """A rich console on stdout; 120 columns where stdout is not a terminal (a log file)."""
+    from rich.console import Console
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
+def make_progress(console):
+    """A rich progress display: stage, bar, done/total and unit, time left (mmengine's eta), latest
+    total loss, time elapsed."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn(r'\[demo] {task.description:<17}'), BarColumn(bar_width=24),
+                    TextColumn('{task.fields[count]}'), TextColumn('{task.fields[eta]}'),
+                    TextColumn('{task.fields[loss]}'), TimeElapsedColumn(), console=console, refresh_per_second=2)
+
+
+def log_tail(log_file: str, n: int = TAIL_LINES) -> List[str]:
+    """The last ``n`` lines of a log file."""
+    with open(log_file, errors='replace') as f:
+        return [ln.rstrip('\n') for ln in collections.deque(f, maxlen=n)]
+
+
+def run(cmd, log_file, label=None, total=None, unit='iterations', poll=1.0, console=None):
+    """Run one stage (``cmd``, output to ``log_file``) with a progress bar that follows its log.
+
+    ``label``: the bar's title (default: the script's name); ``total``, ``unit``: as
+    :class:`StageProgress`. On failure prints the log's last :data:`TAIL_LINES` lines and exits.
+    Returns the stage's wall time in seconds."""
+    console = console or make_console()
+    console.print(f'$ {" ".join(cmd)}', highlight=False, soft_wrap=True)
+    console.print(f'  log: {log_file}', highlight=False, soft_wrap=True)
+    stage = StageProgress(total, unit)
+    follower = LogFollower(log_file)
     t0 = time.time()
     with open(log_file, 'w') as log:
-        res = subprocess.run(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    if res.returncode != 0:
-        sys.exit(f'failed ({res.returncode}); see {log_file}')
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, PYTHONUNBUFFERED='1'))
+    try:
+        with make_progress(console) as progress:
+            task = progress.add_task(label or osp.basename(cmd[1]), total=stage.total, **stage.fields())
+            while True:
+                done = proc.poll() is not None
+                lines = follower.rest() if done else follower.new_lines()
+                if any([stage.feed(line) for line in lines]):
+                    progress.update(task, completed=stage.completed, total=stage.total, **stage.fields())
+                if done:
+                    break
+                time.sleep(poll)
+            if proc.returncode == 0:
+                stage.finish()
+                progress.update(task, completed=stage.completed, total=stage.total, **stage.fields())
+    finally:
+        if proc.poll() is None:  # interrupted (Ctrl-C): stop the stage too
+            proc.terminate()
+            proc.wait()
+    if proc.returncode != 0:
+        tail = log_tail(log_file)
+        console.print(f'--- last {len(tail)} lines of {log_file}', highlight=False, soft_wrap=True)
+        for line in tail:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print('---', highlight=False)
+        sys.exit(f'failed ({proc.returncode}); full log: {log_file}')
     return time.time() - t0
 
 
@@ -87,6 +241,7 @@ def main(argv=None):
     p.add_argument('--teacher-ckpt', help='use this trained demo teacher instead of training one')
     a = p.parse_args(argv)
     cls = a.family == 'classification'
+    unit = 'epochs' if cls else 'iterations'
     t_len = a.teacher_iters or DEFAULT_SCHEDULE[cls]
     s_len = a.student_iters or (30 if cls else 600)
     teacher_cfg, student_cfg, fcfd_cfg = CONFIGS[a.family]
@@ -97,7 +252,7 @@ def main(argv=None):
     data_marker = 'data/fcfd_cls_demo/val/.done' if cls else 'data/fcfd_demo/annotations/instances_val.json'
     if not osp.isfile(osp.join(REPO, data_marker)):
         run([py, 'tools/make_demo_data.py', '--task', 'classification' if cls else 'detection'],
-            osp.join(work, 'make_data.log'))
+            osp.join(work, 'make_data.log'), label='demo data', unit='batches')
 
     teacher_ckpt = osp.abspath(a.teacher_ckpt) if a.teacher_ckpt else \
         osp.join(work, 'teacher', checkpoint_name(a.family, t_len))
@@ -106,7 +261,8 @@ def main(argv=None):
             sys.exit(f'--teacher-ckpt {a.teacher_ckpt!r} does not exist')
         print(f'[demo] training the teacher ({t_len} {"epochs" if cls else "iterations"})...', flush=True)
         run([py, 'tools/train.py', teacher_cfg, '--work-dir', osp.join(work, 'teacher'), '--cfg-options',
-             *schedule_options(a.family, t_len)], osp.join(work, 'teacher.log'))
+             *schedule_options(a.family, t_len)], osp.join(work, 'teacher.log'), label='teacher', total=t_len,
+            unit=unit)
     runs = [('teacher', teacher_cfg, teacher_ckpt, osp.join(work, 'teacher'))]
     fcfd_extra = [f'model.teacher_ckpt={teacher_ckpt}']
     if not a.teacher_ckpt and t_len < DEFAULT_SCHEDULE[cls]:
@@ -118,14 +274,14 @@ def main(argv=None):
         wd = osp.join(work, name.replace('+', '_'))
         print(f'[demo] training the {name} ({s_len} {"epochs" if cls else "iterations"})...', flush=True)
         run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule_options(a.family, s_len),
-             *extra], osp.join(work, name.replace('+', '_') + '.log'))
+             *extra], osp.join(work, name.replace('+', '_') + '.log'), label=name, total=s_len, unit=unit)
         runs.append((name, cfg, osp.join(wd, checkpoint_name(a.family, s_len)), wd))
     from fcfd_mm.utils.metrics import read_test_metric
     rows = []
     for name, cfg, ckpt, wd in runs:
         extra = ['--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'] if cfg == fcfd_cfg else []
         run([py, 'tools/test.py', cfg, ckpt, '--work-dir', osp.join(wd, 'test'), *extra],
-            osp.join(work, name.replace('+', '_') + '_test.log'))
+            osp.join(work, name.replace('+', '_') + '_test.log'), label=f'{name} test', unit='batches')
         # a detector that detects nothing gets no COCO keys: read as mAP 0 (as benchmarks/efficacy.py)
         rows.append((name, read_test_metric(osp.join(wd, 'test', 'test_metrics.json'), metric), seconds_per_iter(wd)))
     print(results_table(rows, f'{a.family}; {s_len} student {"epochs" if cls else "iterations"}; {metric} on the '
@@ -145,7 +301,7 @@ def function_gap(py, fcfd_cfg, fcfd_ckpt, teacher_ckpt, metric, work, fcfd_score
     out = osp.join(work, 'function_gap')
     run([py, 'tools/function_gap.py', fcfd_cfg, fcfd_ckpt, '--work-dir', out, '--metric', metric,
          '--cfg-options', f'model.teacher_ckpt={teacher_ckpt}'],
-        osp.join(work, 'function_gap.log'))
+        osp.join(work, 'function_gap.log'), label='function gap', unit='batches')
     from tools.function_gap import format_table
     with open(osp.join(out, 'function_gap.json')) as f:
         table = json.load(f)
