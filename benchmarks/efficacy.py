@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """What each distillation method buys on the demo: the same demo student, schedule and seed(s),
 trained with no KD, MMRazor's FitNet-style L2 / PKD / CWD on the FPN, FCFD on the FPN and FCFD
-on the backbone stages, from the same trained demo teacher; COCO bbox mAP on the demo val set.
+on the backbone stages (alone: ``fcfd_stages``; with the FPN switch: ``fcfd_stages_fpn``), from the
+same trained demo teacher; COCO bbox mAP on the demo val set.
 ``fcfd_fpn_fast`` is FCFD on the FPN with the overhead controls of ``overhead.py`` (its
 ``fcfd_settings``), to check how much of the gain they keep.
 
@@ -27,7 +28,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 
-METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
+METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn')
 FAMILY = {'frcnn': dict(student='configs/demo/faster-rcnn_demo_student.py',
                         teacher='configs/demo/faster-rcnn_demo_teacher.py', fcfd='configs/demo/fcfd_frcnn_demo.py'),
           'retinanet': dict(student='configs/demo/retinanet_demo_student.py',
@@ -54,12 +55,12 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
                              distiller=fpn_losses(method, levels, neck.out_channels))
             # the FCFD demo validates with FCFDValLoop (hybrid metrics), which needs an FCFDDistill
             cfg.val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
-        elif method == 'fcfd_stages':
-            stages = dict()
-            if family == 'retinanet':  # the output losses these results were measured with (class-score weight 1)
-                stages['output_losses'] = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
-                                               reg=dict(type='WeightedMSELoss', loss_weight=1.0))
-            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=None, stages=stages)
+        elif method in ('fcfd_stages', 'fcfd_stages_fpn'):
+            # the stage switch with the head adapter's defaults (RetinaNet: anchors weighted by the
+            # teacher's score, class-score weight 5, the student's own output as the s term, as at
+            # the FPN); fcfd_stages_fpn adds the FPN switch with the demo config's settings
+            neck = cfg.model.fcfd.neck if method == 'fcfd_stages_fpn' else None
+            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=neck, stages=dict())
         elif method == 'fcfd_fpn_fast':  # the overhead controls timed by overhead.py
             from overhead import fcfd_settings
             student = Config.fromfile(osp.join(REPO, f['student'])).model
