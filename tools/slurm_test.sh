@@ -1,29 +1,13 @@
 #!/usr/bin/env bash
-# Evaluation on a Slurm cluster (one srun task per GPU, MMEngine's launcher=slurm), the interface of
-# mmdet's tools/slurm_test.sh:
+# Evaluation on a Slurm cluster (one srun task per GPU), the interface of mmdet's tools/slurm_test.sh:
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #     bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py options]
-# GPUS: tasks (GPUs) in all, default 8; GPUS_PER_NODE: tasks and GPUs per node, default min(GPUS, 8);
-# SRUN_ARGS: extra srun options, split on spaces; MASTER_PORT, PYTHON: as in tools/slurm_train.sh.
+# The variables (and MASTER_PORT, PYTHON) are described in tools/slurm_run.sh.
 set -e
 usage="usage: bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [tools/test.py options]"
 PARTITION=${1:?$usage}
 JOB_NAME=${2:?$usage}
 CONFIG=${3:?$usage}
 CHECKPOINT=${4:?$usage}
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-read -r -a SRUN_EXTRA <<< "${SRUN_ARGS:-}"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-set -x
-PYTHONPATH="$HERE/..":${PYTHONPATH:-} \
-exec srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    "${SRUN_EXTRA[@]}" \
-    "${PYTHON:-python}" -u "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher=slurm "${@:5}"
+exec bash "$(dirname "$0")/slurm_run.sh" "$PARTITION" "$JOB_NAME" test.py "$CONFIG" "$CHECKPOINT" \
+    --launcher=slurm "${@:5}"

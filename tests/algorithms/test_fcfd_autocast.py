@@ -118,11 +118,15 @@ def _loss(cfg):
     return MODELS.build(cfg)
 
 
-@pytest.mark.parametrize('cfg, weighted', [
+#: the distances FCFD's terms use, with whether they take per-row weights
+LOSS_CASES = pytest.mark.parametrize('cfg, weighted', [
     (dict(type='KLDivergence', tau=1.0, reduction='batchmean'), False),
     (dict(type='L2Loss', normalize=False, div_element=True), False),
     (dict(type='SigmoidKDLoss', tau=2.0), True),
     (dict(type='WeightedMSELoss'), True)], ids=['kl', 'l2', 'sigmoid_kd', 'weighted_mse'])
+
+
+@LOSS_CASES
 def test_fp32_loss_on_bf16_inputs_is_float32_with_and_without_autocast(cfg, weighted):
     """The terms are float32 and as exact as a float32 computation on the same bf16 values
     (rtol 1e-5 against float64), where a bf16 computation is off by ~1e-3; also when the
@@ -145,11 +149,7 @@ def test_fp32_loss_on_bf16_inputs_is_float32_with_and_without_autocast(cfg, weig
     assert empty.dtype == torch.float32 and empty.item() == 0.0
 
 
-@pytest.mark.parametrize('cfg, weighted', [
-    (dict(type='KLDivergence', tau=1.0, reduction='batchmean'), False),
-    (dict(type='L2Loss', normalize=False, div_element=True), False),
-    (dict(type='SigmoidKDLoss', tau=2.0), True),
-    (dict(type='WeightedMSELoss'), True)], ids=['kl', 'l2', 'sigmoid_kd', 'weighted_mse'])
+@LOSS_CASES
 def test_fp32_loss_keeps_float64_and_float32(cfg, weighted):
     """Promotion only: float64 inputs give a float64 term equal to the float64 computation (a check
     against a reference in float64 is not cut to float32's ~1e-7), float32 stays float32."""
