@@ -1,4 +1,5 @@
-from .fcfd_core import PATHS, FCFDNeckSwitch
+from .fcfd_core import PATHS, FCFDNeckSwitch, FCFDStageSwitch
 from .fcfd_distill import FCFDDistill
+from .ghost_bn import GhostBNStatistics
 
-__all__ = ['PATHS', 'FCFDNeckSwitch', 'FCFDDistill']
+__all__ = ['PATHS', 'FCFDNeckSwitch', 'FCFDStageSwitch', 'FCFDDistill', 'GhostBNStatistics']
