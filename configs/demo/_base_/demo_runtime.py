@@ -12,7 +12,9 @@ param_scheduler = [
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=1e-4),
                      clip_grad=dict(max_norm=10, norm_type=2))
-default_hooks = dict(logger=dict(type='LoggerHook', interval=20),
+# log_metric_by_epoch=False: validation metrics are logged at their iteration (an iteration-based
+# schedule has no epochs; they would all land at step 0 in scalars.json / TensorBoard)
+default_hooks = dict(logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
                      checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
