@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError
+from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_output_shapes
 
 
 class HeadAdapter(metaclass=ABCMeta):
@@ -34,6 +34,8 @@ class HeadAdapter(metaclass=ABCMeta):
 
     #: whether the family has an FPN (neck output) switch point
     has_neck_switch: bool = True
+    #: the models the adapter serves, in words (error messages, docs/families.md)
+    family: str = 'a model family'
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         self.check_pair(student, teacher)
@@ -149,7 +151,13 @@ class HeadAdapter(metaclass=ABCMeta):
 
     @staticmethod
     def num_levels(model: nn.Module) -> int:
-        return int(getattr(model.neck, 'num_outs'))
+        """How many outputs ``model``'s neck returns: ``neck.num_outs`` where it has one (FPN),
+        else read from a dry run of backbone + neck (PAFPN variants such as ``CSPNeXtPAFPN`` or
+        ``YOLOXPAFPN`` have no ``num_outs``)."""
+        num_outs = getattr(getattr(model, 'neck', None), 'num_outs', None)
+        if isinstance(num_outs, int):
+            return num_outs
+        return len(neck_output_shapes(model))
 
     def head_levels(self, model: nn.Module) -> int:
         """How many leading FPN levels ``model``'s head reads (all of them by default)."""

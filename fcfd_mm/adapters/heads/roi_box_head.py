@@ -38,6 +38,9 @@ class RoIBoxHeadAdapter(HeadAdapter):
             resumed run draws what the uninterrupted one would have.
     """
 
+    family = ('a Faster R-CNN-style two-stage detector (TwoStageDetector + FPN + StandardRoIHead; Mask R-CNN: its '
+              'box head)')
+
     def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
                  seed: int = 0) -> None:
         if consistency_rois is not None and (int(consistency_rois) != consistency_rois or consistency_rois < 1):
