@@ -58,7 +58,7 @@ def unsupported_message(model: nn.Module) -> str:
     parts = [type(m).__name__ for m in (neck, head) if m is not None]
     with_parts = f' (with {" + ".join(parts)})' if parts else ''
     return (f'FCFD has no adapter for {type(model).__name__}{with_parts}. Supported: {supported_families()}. '
-            f'Another family needs a head adapter registered with @HEAD_ADAPTERS.register_module() '
+            f'To distil another family, register a head adapter for it with @HEAD_ADAPTERS.register_module() '
             f'(fcfd_mm.adapters; a dense head can subclass DenseHeadBase) in a module of custom_imports; see '
             f'docs/families.md.')
 

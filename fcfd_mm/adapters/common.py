@@ -109,6 +109,11 @@ def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int,
         model.eval()
         with torch.no_grad():
             feats = model.neck(model.backbone(torch.zeros(1, 3, size, size, device=device)))
+    except Exception as exc:
+        raise UnsupportedModelError(
+            f'FCFD could not read the neck outputs of {type(model).__name__} from a dry run of backbone + neck on a '
+            f'{size}x{size} input ({type(exc).__name__}: {exc}); its switch point needs a backbone + neck whose '
+            f'outputs are a tuple of feature maps (e.g. FPN).') from exc
     finally:
         for m, mode in modes.items():
             m.training = mode

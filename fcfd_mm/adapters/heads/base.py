@@ -141,13 +141,19 @@ class HeadAdapter(metaclass=ABCMeta):
     # ------------------------------------------------------------------ the FPN
     @staticmethod
     def neck_channels(model: nn.Module) -> int:
+        """The channels of ``model``'s neck outputs: ``neck.out_channels`` where it is an integer,
+        else read from a dry run (e.g. a sequence of necks such as FPN + DyHead); every level must
+        have the same number."""
         neck = getattr(model, 'neck', None)
         channels = getattr(neck, 'out_channels', None)
-        if not isinstance(channels, int):
+        if isinstance(channels, int):
+            return channels
+        found = sorted({c for c, _, _ in neck_output_shapes(model)}) if neck is not None else []
+        if len(found) != 1:
             raise UnsupportedModelError(
-                f'{type(model).__name__} has no neck with an integer out_channels (e.g. FPN): FCFD\'s FPN '
-                'switch point needs one. Use a detector with an FPN neck.')
-        return channels
+                f'{type(model).__name__} has no neck whose outputs all have the same channels (e.g. FPN; found '
+                f'{found or "no neck"}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
+        return found[0]
 
     @staticmethod
     def num_levels(model: nn.Module) -> int:
