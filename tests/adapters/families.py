@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 from typing import Any, Optional
 
 import torch
@@ -24,6 +25,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger
 
 MMDET_CONFIGS = 'mmdet::'
+REPO = Path(__file__).resolve().parents[2]
 PLAIN_RESNETS = ('ResNet', 'ResNetV1d')
 RESNET_VARIANTS = ('ResNeXt', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet', 'DetectoRS_ResNeXt', 'ResNet', 'ResNetV1d')
 CHANNEL_KEYS = ('in_channels', 'feat_channels', 'out_channels', 'conv_out_channels', 'output_channels')
