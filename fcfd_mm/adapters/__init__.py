@@ -2,10 +2,11 @@
 
 * head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's /
   Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
-  (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet / ATSS (``DenseHeadAdapter``), FCOS
-  (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet (``RTMDetHeadAdapter``) and GFL
-  (``GFLHeadAdapter``), an image classifier's head (``ClassifierHeadAdapter``); families FCFD cannot
-  serve (DETR-style set prediction, ...) are refused with the reason (``refusals.py``);
+  (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
+  (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
+  (``RTMDetHeadAdapter``) and GFL (``GFLHeadAdapter``), an image classifier's head
+  (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
+  refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
   mmdet ``ResNet`` (``ResNetCutter``), mmdet ``MobileNetV2`` (``MobileNetV2Cutter``), the staged
   classification backbones (``StagedBackboneCutter``).
@@ -21,6 +22,7 @@ from torch import nn
 
 from .common import HeadContext, HeadOutputs, LevelContext, RoIContext, StagedRoIContext, UnsupportedModelError
 from .heads import (
+    ATSSHeadAdapter,
     CascadeRoIHeadAdapter,
     ClassifierHeadAdapter,
     DenseHeadAdapter,
@@ -145,8 +147,8 @@ def translate_legacy_tail(fcfd: Dict[str, dict]) -> Dict[str, dict]:
 
 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter',
-           'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
-           'GFLHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter',
-           'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
-           'LEGACY_TAILS', 'build_head_adapter', 'build_stage_cutter', 'supported_families', 'unsupported_message',
-           'refusal_reason', 'translate_legacy_tail']
+           'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
+           'RTMDetHeadAdapter', 'GFLHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter',
+           'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs',
+           'UnsupportedModelError', 'LEGACY_TAILS', 'build_head_adapter', 'build_stage_cutter', 'supported_families',
+           'unsupported_message', 'refusal_reason', 'translate_legacy_tail']

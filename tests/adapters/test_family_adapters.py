@@ -10,6 +10,7 @@ FAMILIES = {  # config -> (adapter, output names)
     'rtmdet/rtmdet_s_8xb32-300e_coco.py': ('RTMDetHeadAdapter', ('cls', 'reg')),
     'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py': ('FCOSHeadAdapter', ('cls', 'reg', 'centerness')),
     'yolox/yolox_s_8xb8-300e_coco.py': ('YOLOXHeadAdapter', ('cls', 'reg', 'obj')),
+    'atss/atss_r50_fpn_1x_coco.py': ('ATSSHeadAdapter', ('cls', 'reg', 'centerness')),
     'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py': (
         'CascadeRoIHeadAdapter', ('cls0', 'reg0', 'cls1', 'reg1', 'cls2', 'reg2')),
 }
@@ -61,13 +62,15 @@ def expected_rows(path, model, feats):
         return dict(cls=flat(outs[0], c), reg=flat([r / s for r, s in zip(outs[1], strides)], 4))
     if path.startswith('yolox'):
         return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4), obj=flat(outs[2], 1))
+    if path.startswith('atss'):  # one anchor per location: 4 deltas
+        return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4), centerness=flat(outs[2], 1))
     # FCOS: stride units (in training with norm_on_bbox mmdet already gives them)
     reg = outs[1] if (head.norm_on_bbox and head.training) else [r / s for r, s in zip(outs[1], strides)]
     return dict(cls=flat(outs[0], c), reg=flat(reg, 4), centerness=flat(outs[2], 1))
 
 
 DENSE = ['gfl/gfl_r50_fpn_1x_coco.py', 'rtmdet/rtmdet_s_8xb32-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py',
-         'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+         'atss/atss_r50_fpn_1x_coco.py', 'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
          'fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py']
 
 
@@ -97,7 +100,7 @@ def test_run_head_is_mmdets_head_forward_in_either_mode(path):
     torch.testing.assert_close(sub['cls'], full[:, sizes[0]:sizes[0] + sizes[1]].reshape(-1, full.shape[-1]))
 
 
-@pytest.mark.parametrize('path', DENSE[:4] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'])
+@pytest.mark.parametrize('path', DENSE[:5] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'])
 def test_predict_on_features_is_mmdets_predict(path):
     import copy
     alg = build_pair(small_model_cfg(path))
@@ -136,7 +139,8 @@ def test_gfl_terms_are_sigmoid_kd_and_per_side_distribution_kl():
 
 
 @pytest.mark.parametrize('path, quality', [('fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'centerness'),
-                                           ('yolox/yolox_s_8xb8-300e_coco.py', 'obj')])
+                                           ('yolox/yolox_s_8xb8-300e_coco.py', 'obj'),
+                                           ('atss/atss_r50_fpn_1x_coco.py', 'centerness')])
 def test_row_weights_are_the_teachers_detection_score(path, quality):
     alg = build_pair(small_model_cfg(path))
     data = random_batch(alg)
@@ -227,3 +231,25 @@ def test_shipped_family_config_runs_a_loss_step(name, adapter, bridge):
     total.backward()
     assert torch.isfinite(total)
     assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
+
+
+@pytest.mark.parametrize('path', ['rtmdet/rtmdet_s_8xb32-300e_coco.py', 'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'])
+def test_level_subset_overhead_control(path):
+    """fcfd.neck.levels: bridges on those levels only; the head terms read only their rows / RoIs."""
+    alg = build_pair(small_model_cfg(path), fcfd=dict(neck=dict(levels=(1, 2))))
+    assert len(alg.fcfd_neck.bridges_s2t) == 2
+    data = random_batch(alg)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    terms = {k: v for k, v in losses.items() if k.startswith('distill.')}
+    assert terms and all(torch.isfinite(v) for v in terms.values())
+    context = alg.consistency_context()
+    if path.startswith('cascade'):
+        for i, stage in enumerate(context.stages):
+            extractor = alg.student.roi_head.bbox_roi_extractor[i]
+            levels = extractor.map_roi_levels(stage.rois, extractor.num_inputs)
+            assert set(levels.tolist()) <= {1, 2}
+    else:
+        assert context.levels == (1, 2)
+        rows = alg.head_adapter.run_head(alg.teacher, alg.teacher.extract_feat(data['inputs']), context)['cls']
+        sizes = [(64 // s) ** 2 for s in alg.head_adapter.strides]
+        assert rows.shape[0] == 2 * (sizes[1] + sizes[2])

@@ -37,7 +37,7 @@ from tests.adapters.families import build_pair, random_batch, shrink  # noqa: E4
 
 DOC = REPO / 'docs' / 'families.md'
 #: a fast subset run without the slow marker: one family per adapter, and a refused one
-FAST = ('retinanet', 'faster_rcnn', 'cascade_rcnn', 'fcos', 'gfl', 'rtmdet', 'yolox', 'detr')
+FAST = ('retinanet', 'atss', 'faster_rcnn', 'cascade_rcnn', 'fcos', 'gfl', 'rtmdet', 'yolox', 'detr')
 #: config name tokens of the cheapest member of a family (ResNet-18/50, tiny / small variants)
 CHEAP = re.compile(r'(^|[_-])(r18|r50|tiny|s|nano)([_-]|$)')
 
@@ -69,6 +69,66 @@ def _first_line(exc: BaseException) -> str:
 def _terms(alg) -> str:
     losses = alg.fcfd_neck.output_losses
     return ', '.join(f'{name}: {type(loss).__name__}' for name, loss in losses.items())
+
+
+ADAPTERS_INTRO = """## How each family is distilled
+
+At the neck (FPN-like) switch point every family gets the same FCFD terms (docs/method.md): bridges on
+every neck level in both directions, the appearance MSE, and the paths `s` (student head vs teacher
+head), `st` (bridged student features through the frozen teacher head) and `ts` (bridged teacher
+features through the student head), each compared with the teacher head on its own features. The
+head adapter says what the head outputs are, which rows the output terms average over, and which
+distance fits each output: class-like outputs get a KL (softmax logits) or a per-class sigmoid KD
+(sigmoid scores, objectness, centerness), box deltas and distances an MSE, box distributions over bins
+a softmax KL per box side. The levels and channels of the switch point are read from the neck's
+actual outputs (a dry run where the neck has no `num_outs` / integer `out_channels`).
+"""
+#: adapter, serves, rows of the output terms, class-like outputs, box-like outputs, row weights
+ADAPTER_ROWS = [
+    ('`RoIBoxHeadAdapter`', 'Faster R-CNN, and the box head of Mask R-CNN and other `StandardRoIHead` / '
+     '`DynamicRoIHead` / `MaskScoringRoIHead` / `DoubleHeadRoIHead` detectors',
+     'the RoIs the student\'s RoI head sampled for its own loss', '`cls`: (C + 1) softmax logits, KL (T = 1)',
+     '`reg`: box deltas, MSE', 'none'),
+    ('`CascadeRoIHeadAdapter`', 'Cascade R-CNN, Cascade Mask R-CNN (box heads)',
+     'per stage `i`, the RoIs the student sampled at that stage',
+     '`cls{i}`: KL, weight `stage_loss_weights[i]` (1, 0.5, 0.25)', '`reg{i}`: MSE, same weight', 'none'),
+    ('`DenseHeadAdapter`', 'RetinaNet (`RetinaHead`, `RetinaSepBNHead`, `FreeAnchorRetinaHead`, `FSAFHead`, '
+     '`PISARetinaHead`)', 'anchors of all levels', '`cls`: sigmoid KD, weight 5', '`reg`: box deltas, MSE',
+     'teacher\'s max class probability'),
+    ('`ATSSHeadAdapter`', 'ATSS (also with DyHead)', 'anchors of all levels', '`cls`, `centerness`: sigmoid KD',
+     '`reg`: box deltas, MSE', 'max class probability x centerness'),
+    ('`FCOSHeadAdapter`', 'FCOS, NAS-FCOS', 'locations of all levels', '`cls`, `centerness`: sigmoid KD',
+     '`reg`: distances to the 4 sides in units of the level\'s stride, MSE', 'max class probability x centerness'),
+    ('`YOLOXHeadAdapter`', 'YOLOX', 'locations of all levels', '`cls`, `obj` (objectness): sigmoid KD',
+     '`reg`: raw offsets and log sizes (per stride), MSE', 'max class probability x objectness'),
+    ('`RTMDetHeadAdapter`', 'RTMDet (`RTMDetSepBNHead`, `RTMDetHead`; the box part of RTMDet-Ins)',
+     'locations of all levels', '`cls`: sigmoid KD', '`reg`: distances in units of the level\'s stride, MSE',
+     'max class probability'),
+    ('`GFLHeadAdapter`', 'GFL', 'locations of all levels', '`cls` (quality-focal scores): sigmoid KD',
+     '`reg`: 4 x (reg_max + 1) bin logits, softmax KL over each side\'s bins (`DistributionKLLoss`)',
+     'max class probability'),
+]
+ADAPTERS_OUTRO = """
+All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD code has
+Faster R-CNN only); weights are 1 unless the table says otherwise and are not tuned for these
+families. Mask R-CNN-style detectors are distilled at their box head only; their mask heads train on
+their own loss. Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny) and
+`configs/fcfd_gfl_r101_r50_coco.py` (GFL R101 -> R50), besides the Faster R-CNN and RetinaNet ones.
+
+DETR-style detectors (DETR, Deformable DETR, DINO, DDQ-DETR, Conditional DETR, DAB-DETR, Co-DETR) and
+the other query-based ones (Sparse R-CNN, QueryInst, MaskFormer, Mask2Former) are refused: their
+outputs are a set of learned queries that each network matches to the ground truth by itself, so
+there is no per-location or per-RoI correspondence between the student's and the teacher's outputs
+for FCFD's output terms. Distil them with feature losses on the neck instead, e.g. MMRazor's PKD or
+CWD distillers.
+"""
+
+
+def adapters_doc() -> str:
+    head = ['| adapter | serves | rows of the output terms | class-like outputs | box-like outputs | row weights '
+            '(`anchor_weighting=\'teacher_score\'`) |', '|---|---|---|---|---|---|']
+    return '\n'.join([ADAPTERS_INTRO] + head + ['| ' + ' | '.join(r) + ' |' for r in ADAPTER_ROWS]) + '\n' + \
+        ADAPTERS_OUTRO
 
 
 @lru_cache(maxsize=None)
@@ -177,7 +237,8 @@ def table() -> str:
            'in the bridges of both directions, none in the teacher. **refused**: `UnsupportedModelError` '
            'before training, with the reason. **skipped**: by the rule given (not a detector family, or the '
            'detector itself does not run on this CPU-only, offline test machine).', '',
-           '## Distilled', '', '| family | config | detector | adapter | output terms (`fcfd.neck.output_losses`) |',
+           adapters_doc(), '## Distilled', '',
+           '| family | config | detector | adapter | output terms (`fcfd.neck.output_losses`) |',
            '|---|---|---|---|---|']
     out += [f'| {r["family"]} | `{r["config"]}` | {r["detector"]} | `{r["adapter"]}` | {r["terms"]} |'
             for r in rows if r['status'] == 'distilled']
@@ -200,6 +261,13 @@ def _cell(text: str) -> str:
 def _short(reason: str) -> str:
     """The refusal's first sentence (the family's reason), without the list of supported families."""
     return _cell(reason.split(' Supported: ')[0] if 'Supported: ' in reason else reason.split('. ')[0] + '.')
+
+
+def test_the_adapter_table_lists_every_detection_adapter():
+    from fcfd_mm.adapters import HEAD_ADAPTERS
+    HEAD_ADAPTERS.import_from_location()
+    documented = {row[0].strip('`') for row in ADAPTER_ROWS}
+    assert documented == set(HEAD_ADAPTERS.module_dict) - {'ClassifierHeadAdapter'}
 
 
 @pytest.mark.slow

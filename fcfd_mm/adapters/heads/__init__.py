@@ -4,9 +4,10 @@ from .base import HeadAdapter
 from .cascade import CascadeRoIHeadAdapter
 from .classifier import ClassifierHeadAdapter
 from .dense_base import DenseHeadBase
-from .dense_head import DenseHeadAdapter
+from .dense_head import ATSSHeadAdapter, DenseHeadAdapter
 from .gfl import GFLHeadAdapter
 from .roi_box_head import RoIBoxHeadAdapter
 
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'CascadeRoIHeadAdapter', 'DenseHeadAdapter',
-           'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'ClassifierHeadAdapter']
+           'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter',
+           'ClassifierHeadAdapter']

@@ -11,10 +11,10 @@ Defaults (docs/method.md, "Loss terms at the FPN switch point (detectors)"): pat
 5) on scores and MSE (weight 1) on deltas -- the setting chosen on the RetinaNet demo.
 
 Served heads (exact types, whose first two outputs are these maps): ``RetinaHead``,
-``RetinaSepBNHead``, ``FreeAnchorRetinaHead``, ``FSAFHead``, ``PISARetinaHead``, ``ATSSHead`` (its
-centerness output is not distilled). Heads that subclass ``AnchorHead`` but predict something else
-in the box branch (``GFLHead``: a distribution over bins; ``RTMDetHead``: distances in pixels...)
-have their own adapters or are refused.
+``RetinaSepBNHead``, ``FreeAnchorRetinaHead``, ``FSAFHead``, ``PISARetinaHead``. ATSS
+(:class:`ATSSHeadAdapter`) adds its centerness output. Heads that subclass ``AnchorHead`` but
+predict something else in the box branch (``GFLHead``: a distribution over bins; ``RTMDetHead``:
+distances in pixels...) have their own adapters or are refused.
 
 Overhead control: with ``fcfd.neck.levels`` the consistency terms run the head on those FPN
 levels only (a :class:`LevelContext`); RetinaNet's head is shared across levels, so a level left
@@ -30,11 +30,11 @@ from ..registry import HEAD_ADAPTERS
 from .dense_base import ANCHOR_WEIGHTINGS, DenseHeadBase, flatten_levels
 
 _flatten_levels = flatten_levels  # former name
-__all__ = ['DenseHeadAdapter', 'ANCHOR_WEIGHTINGS']
+__all__ = ['DenseHeadAdapter', 'ATSSHeadAdapter', 'ANCHOR_WEIGHTINGS']
 
 #: heads that run the same layers on every level (no per-level scale / conv)
 _SHARED = ('RetinaHead', 'FreeAnchorRetinaHead', 'FSAFHead', 'PISARetinaHead')
-_SERVED = _SHARED + ('RetinaSepBNHead', 'ATSSHead')
+_SERVED = _SHARED + ('RetinaSepBNHead',)
 
 
 @HEAD_ADAPTERS.register_module()
@@ -48,7 +48,7 @@ class DenseHeadAdapter(DenseHeadBase):
     """
 
     family = ('a RetinaNet-style detector (SingleStageDetector + FPN + RetinaHead / RetinaSepBNHead / '
-              'FreeAnchorRetinaHead / FSAFHead / PISARetinaHead / ATSSHead with sigmoid classes)')
+              'FreeAnchorRetinaHead / FSAFHead / PISARetinaHead with sigmoid classes)')
     # per-class sigmoid KD with temperature on scores (weight 5), MSE on deltas; both averaged
     # over anchors (weighted when anchor_weighting is set)
     output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
@@ -73,3 +73,36 @@ class DenseHeadAdapter(DenseHeadBase):
 
     def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
         return dict(cls=list(outputs[0]), reg=list(outputs[1]))
+
+
+@HEAD_ADAPTERS.register_module()
+class ATSSHeadAdapter(DenseHeadBase):
+    """ATSS (``ATSSHead``, also under DyHead necks): ``cls`` (C sigmoid logits), ``reg`` (4 box deltas
+    per anchor), ``centerness`` (1 sigmoid logit). Rows (anchors) are weighted by the teacher's
+    detection score as ATSS's ``predict`` ranks boxes: ``max_c p_c * centerness``.
+
+    Args:
+        anchor_weighting: as :class:`DenseHeadBase`.
+    """
+
+    family = 'an ATSS detector (SingleStageDetector + ATSSHead: classes, box deltas, centerness)'
+    output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                         reg=dict(type='WeightedMSELoss', loss_weight=1.0),
+                         centerness=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0))
+
+    @classmethod
+    def head_types(cls) -> Tuple[type, ...]:
+        from mmdet.models.dense_heads import ATSSHead
+        return (ATSSHead,)
+
+    @classmethod
+    def head_ok(cls, head: nn.Module) -> bool:
+        return bool(getattr(head, 'use_sigmoid_cls', False))
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        cls_scores, bbox_preds, centernesses = outputs[:3]
+        return dict(cls=list(cls_scores), reg=list(bbox_preds), centerness=list(centernesses))
+
+    def teacher_score(self, teacher_outputs):
+        return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values * \
+            teacher_outputs['centerness'].detach().sigmoid().squeeze(1)
