@@ -134,6 +134,13 @@ class HeadAdapter(metaclass=ABCMeta):
     def default_output_losses(self) -> Dict[str, dict]:
         """MMRazor loss configs for each output name, used when the config gives none."""
 
+    def output_kinds(self) -> Dict[str, str]:
+        """``{output name: 'class' | 'box'}``: which outputs are class-like (scores, logits,
+        objectness, centerness: a KL or sigmoid KD) and which box-like (deltas, distances, box
+        distributions: an MSE or a per-side distribution KL). By default, names starting with
+        ``reg`` are box-like."""
+        return {name: 'box' if name.startswith('reg') else 'class' for name in self.default_output_losses()}
+
     def default_paths(self) -> Tuple[str, ...]:
         """Function-consistency paths run when the config gives none (see fcfd_core.PATHS)."""
         return ('s', 'st', 'ts')
