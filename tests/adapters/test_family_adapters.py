@@ -11,6 +11,7 @@ FAMILIES = {  # config -> (adapter, output names)
     'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py': ('FCOSHeadAdapter', ('cls', 'reg', 'centerness')),
     'yolox/yolox_s_8xb8-300e_coco.py': ('YOLOXHeadAdapter', ('cls', 'reg', 'obj')),
     'atss/atss_r50_fpn_1x_coco.py': ('ATSSHeadAdapter', ('cls', 'reg', 'centerness')),
+    'rtmdet/rtmdet-ins_s_8xb32-300e_coco.py': ('RTMDetHeadAdapter', ('cls', 'reg')),
     'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py': (
         'CascadeRoIHeadAdapter', ('cls0', 'reg0', 'cls1', 'reg1', 'cls2', 'reg2')),
 }
@@ -21,7 +22,7 @@ def test_family_runs_a_loss_step_with_gradients_into_both_bridges(path):
     adapter, outputs = FAMILIES[path]
     alg = build_pair(small_model_cfg(path))
     assert type(alg.head_adapter).__name__ == adapter
-    data = random_batch(alg)
+    data = random_batch(alg, with_mask='-ins' in path)  # RTMDet-Ins trains masks too (not distilled)
     losses = alg.loss(data['inputs'], data['data_samples'])
     expected = {'distill.loss_fcfd_app'} | {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('s', 'st', 'ts')}
     assert expected == {k for k in losses if k.startswith('distill.')}

@@ -93,7 +93,8 @@ ADAPTER_ROWS = [
      'per stage `i`, the RoIs the student sampled at that stage',
      '`cls{i}`: KL, weight `stage_loss_weights[i]` (1, 0.5, 0.25)', '`reg{i}`: MSE, same weight', 'none'),
     ('`DenseHeadAdapter`', 'RetinaNet (`RetinaHead`, `RetinaSepBNHead`, `FreeAnchorRetinaHead`, `FSAFHead`, '
-     '`PISARetinaHead`)', 'anchors of all levels', '`cls`: sigmoid KD, weight 5', '`reg`: box deltas, MSE',
+     '`PISARetinaHead`), YOLOF (`YOLOFHead`)', 'anchors of all levels', '`cls`: sigmoid KD, weight 5',
+     '`reg`: box deltas, MSE',
      'teacher\'s max class probability'),
     ('`ATSSHeadAdapter`', 'ATSS (also with DyHead)', 'anchors of all levels', '`cls`, `centerness`: sigmoid KD',
      '`reg`: box deltas, MSE', 'max class probability x centerness'),

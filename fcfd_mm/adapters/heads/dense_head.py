@@ -11,7 +11,8 @@ Defaults (docs/method.md, "Loss terms at the FPN switch point (detectors)"): pat
 5) on scores and MSE (weight 1) on deltas -- the setting chosen on the RetinaNet demo.
 
 Served heads (exact types, whose first two outputs are these maps): ``RetinaHead``,
-``RetinaSepBNHead``, ``FreeAnchorRetinaHead``, ``FSAFHead``, ``PISARetinaHead``. ATSS
+``RetinaSepBNHead``, ``FreeAnchorRetinaHead``, ``FSAFHead``, ``PISARetinaHead``, and ``YOLOFHead``
+(one level; its class scores are already combined with its objectness). ATSS
 (:class:`ATSSHeadAdapter`) adds its centerness output. Heads that subclass ``AnchorHead`` but
 predict something else in the box branch (``GFLHead``: a distribution over bins; ``RTMDetHead``:
 distances in pixels...) have their own adapters or are refused.
@@ -34,7 +35,7 @@ __all__ = ['DenseHeadAdapter', 'ATSSHeadAdapter', 'ANCHOR_WEIGHTINGS']
 
 #: heads that run the same layers on every level (no per-level scale / conv)
 _SHARED = ('RetinaHead', 'FreeAnchorRetinaHead', 'FSAFHead', 'PISARetinaHead')
-_SERVED = _SHARED + ('RetinaSepBNHead',)
+_SERVED = _SHARED + ('RetinaSepBNHead', 'YOLOFHead')
 
 
 @HEAD_ADAPTERS.register_module()
@@ -48,7 +49,8 @@ class DenseHeadAdapter(DenseHeadBase):
     """
 
     family = ('a RetinaNet-style detector (SingleStageDetector + FPN + RetinaHead / RetinaSepBNHead / '
-              'FreeAnchorRetinaHead / FSAFHead / PISARetinaHead with sigmoid classes)')
+              'FreeAnchorRetinaHead / FSAFHead / PISARetinaHead with sigmoid classes; YOLOF\'s YOLOFHead on its '
+              'single DilatedEncoder level)')
     # per-class sigmoid KD with temperature on scores (weight 5), MSE on deltas; both averaged
     # over anchors (weighted when anchor_weighting is set)
     output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
