@@ -1,8 +1,12 @@
 """Model-family adapters of FCFD, in two registries (:mod:`.registry`):
 
-* head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's RoI
-  box head (``RoIBoxHeadAdapter``), RetinaNet's dense head (``DenseHeadAdapter``), an image
-  classifier's head (``ClassifierHeadAdapter``);
+* head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's /
+  Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
+  (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
+  (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
+  (``RTMDetHeadAdapter``) and GFL (``GFLHeadAdapter``), an image classifier's head
+  (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
+  refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
   mmdet ``ResNet`` (``ResNetCutter``), mmdet ``MobileNetV2`` (``MobileNetV2Cutter``), the staged
   classification backbones (``StagedBackboneCutter``).
@@ -15,10 +19,45 @@ from typing import Optional
 
 from torch import nn
 
-from .common import HeadContext, HeadOutputs, LevelContext, RoIContext, UnsupportedModelError
-from .heads import ClassifierHeadAdapter, DenseHeadAdapter, HeadAdapter, RoIBoxHeadAdapter
+from .common import HeadContext, HeadOutputs, LevelContext, RoIContext, StagedRoIContext, UnsupportedModelError
+from .heads import (
+    ATSSHeadAdapter,
+    CascadeRoIHeadAdapter,
+    ClassifierHeadAdapter,
+    DenseHeadAdapter,
+    DenseHeadBase,
+    FCOSHeadAdapter,
+    GFLHeadAdapter,
+    HeadAdapter,
+    RoIBoxHeadAdapter,
+    RTMDetHeadAdapter,
+    YOLOXHeadAdapter,
+)
+from .refusals import refusal_reason
 from .registry import HEAD_ADAPTERS, STAGE_CUTTERS
 from .stages import MobileNetV2Cutter, ResNetCutter, StageCutter, StagedBackboneCutter
+
+
+def supported_families() -> str:
+    """The families the registered head adapters serve, one ``family (Adapter)`` per adapter."""
+    HEAD_ADAPTERS.import_from_location()
+    return '; '.join(f'{getattr(cls, "family", name)} ({name})' for name, cls in HEAD_ADAPTERS.module_dict.items())
+
+
+def unsupported_message(model: nn.Module) -> str:
+    """Why no head adapter serves ``model``, with the fix: the family's own reason where FCFD
+    rules it out (:func:`refusal_reason`), else the supported families and how to add one."""
+    reason = refusal_reason(model)
+    if reason is not None:
+        return reason
+    head = getattr(model, 'roi_head', None) or getattr(model, 'bbox_head', None)
+    neck = getattr(model, 'neck', None)
+    parts = [type(m).__name__ for m in (neck, head) if m is not None]
+    with_parts = f' (with {" + ".join(parts)})' if parts else ''
+    return (f'FCFD has no adapter for {type(model).__name__}{with_parts}. Supported: {supported_families()}. '
+            f'To distil another family, register a head adapter for it with @HEAD_ADAPTERS.register_module() '
+            f'(fcfd_mm.adapters; a dense head can subclass DenseHeadBase) in a module of custom_imports; see '
+            f'docs/families.md.')
 
 
 def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dict] = None) -> HeadAdapter:
@@ -30,18 +69,14 @@ def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dic
         for cls in reversed(list(HEAD_ADAPTERS.module_dict.values())):  # the latest registered first
             if cls.supports(student):
                 return cls(student, teacher, **cfg)
-        head = getattr(student, 'roi_head', None) or getattr(student, 'bbox_head', None)
-        with_head = f' with {type(head).__name__}' if head is not None else ''
-        raise UnsupportedModelError(
-            f'FCFD has no adapter for {type(student).__name__}{with_head}. Supported: Faster R-CNN-style '
-            'two-stage detectors with FPN + StandardRoIHead (RoIBoxHeadAdapter), RetinaNet-style single-stage '
-            'detectors with FPN + a sigmoid anchor head (DenseHeadAdapter), mmpretrain ImageClassifiers with a '
-            'staged backbone (ClassifierHeadAdapter). Another family needs a head adapter registered with '
-            '@HEAD_ADAPTERS.register_module() (fcfd_mm.adapters) in a module of custom_imports.')
+        raise UnsupportedModelError(unsupported_message(student))
     cls = HEAD_ADAPTERS.get(name)
     if cls is None:
         raise KeyError(f'fcfd.head.type={name!r} is unknown; choose one of {sorted(HEAD_ADAPTERS.module_dict)} '
                        f'or register one with @HEAD_ADAPTERS.register_module().')
+    reason = refusal_reason(student)
+    if reason is not None:
+        raise UnsupportedModelError(reason)
     return cls(student, teacher, **cfg)
 
 
@@ -72,6 +107,8 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
 
 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter',
-           'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
-           'RoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
-           'build_head_adapter', 'build_stage_cutter']
+           'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
+           'RTMDetHeadAdapter', 'GFLHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter',
+           'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs',
+           'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'supported_families',
+           'unsupported_message', 'refusal_reason']

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -35,6 +35,13 @@ class RoIContext(HeadContext):
     def select(self, rows: Tensor) -> 'RoIContext':
         """The sub-context of ``rows`` (indices into ``rois``)."""
         return RoIContext(self.rois[rows], rows if self.index is None else self.index[rows])
+
+
+@dataclass
+class StagedRoIContext(HeadContext):
+    """The RoIs of every stage of a cascade RoI head (one :class:`RoIContext` per stage: the RoIs
+    the student sampled for its own loss at that stage)."""
+    stages: List[RoIContext]
 
 
 @dataclass
@@ -85,6 +92,34 @@ class CheckpointedGenerator(nn.Module):
             self.generator.set_state(value.detach().to('cpu', torch.uint8).clone())
         except (AttributeError, RuntimeError, TypeError) as exc:
             error_msgs.append(f'{key}: not the state of a CPU torch.Generator ({exc}).')
+
+
+def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int, int]]:
+    """``(channels, height, width)`` of every neck output of ``model`` on a ``size`` x ``size`` input.
+
+    A dry run of backbone + neck on zeros, without gradient and with every module in eval mode
+    (no BatchNorm statistic changes; the modes are restored afterwards). Necks such as mmdet's
+    PAFPN variants (``CSPNeXtPAFPN``, ``YOLOXPAFPN``) have no ``num_outs``, so the number of levels
+    of the FPN switch point is read from what the neck actually returns.
+    """
+    modes = {m: m.training for m in model.modules()}
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device('cpu')
+    try:
+        model.eval()
+        with torch.no_grad():
+            feats = model.neck(model.backbone(torch.zeros(1, 3, size, size, device=device)))
+    except Exception as exc:
+        raise UnsupportedModelError(
+            f'FCFD could not read the neck outputs of {type(model).__name__} from a dry run of backbone + neck on a '
+            f'{size}x{size} input ({type(exc).__name__}: {exc}); its switch point needs a backbone + neck whose '
+            f'outputs are a tuple of feature maps (e.g. FPN).') from exc
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    if isinstance(feats, Tensor):
+        feats = (feats,)
+    return [tuple(int(d) for d in f.shape[1:]) for f in feats]
 
 
 def num_classes(head: nn.Module) -> int:

@@ -1,4 +1,5 @@
+from .distribution_kl import DistributionKLLoss
 from .sigmoid_kd import SigmoidKDLoss
 from .weighted_mse import WeightedMSELoss
 
-__all__ = ['SigmoidKDLoss', 'WeightedMSELoss']
+__all__ = ['SigmoidKDLoss', 'WeightedMSELoss', 'DistributionKLLoss']

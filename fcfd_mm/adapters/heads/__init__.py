@@ -1,7 +1,13 @@
 """Head adapters, one module per head family, registered in ``HEAD_ADAPTERS``."""
+from .anchor_free import FCOSHeadAdapter, RTMDetHeadAdapter, YOLOXHeadAdapter
 from .base import HeadAdapter
+from .cascade import CascadeRoIHeadAdapter
 from .classifier import ClassifierHeadAdapter
-from .dense_head import DenseHeadAdapter
+from .dense_base import DenseHeadBase
+from .dense_head import ATSSHeadAdapter, DenseHeadAdapter
+from .gfl import GFLHeadAdapter
 from .roi_box_head import RoIBoxHeadAdapter
 
-__all__ = ['HeadAdapter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter', 'ClassifierHeadAdapter']
+__all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'CascadeRoIHeadAdapter', 'DenseHeadAdapter',
+           'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter',
+           'ClassifierHeadAdapter']

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError
+from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_output_shapes
 
 
 class HeadAdapter(metaclass=ABCMeta):
@@ -34,6 +34,8 @@ class HeadAdapter(metaclass=ABCMeta):
 
     #: whether the family has an FPN (neck output) switch point
     has_neck_switch: bool = True
+    #: the models the adapter serves, in words (error messages, docs/families.md)
+    family: str = 'a model family'
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         self.check_pair(student, teacher)
@@ -132,6 +134,13 @@ class HeadAdapter(metaclass=ABCMeta):
     def default_output_losses(self) -> Dict[str, dict]:
         """MMRazor loss configs for each output name, used when the config gives none."""
 
+    def output_kinds(self) -> Dict[str, str]:
+        """``{output name: 'class' | 'box'}``: which outputs are class-like (scores, logits,
+        objectness, centerness: a KL or sigmoid KD) and which box-like (deltas, distances, box
+        distributions: an MSE or a per-side distribution KL). By default, names starting with
+        ``reg`` are box-like."""
+        return {name: 'box' if name.startswith('reg') else 'class' for name in self.default_output_losses()}
+
     def default_paths(self) -> Tuple[str, ...]:
         """Function-consistency paths run when the config gives none (see fcfd_core.PATHS)."""
         return ('s', 'st', 'ts')
@@ -139,17 +148,29 @@ class HeadAdapter(metaclass=ABCMeta):
     # ------------------------------------------------------------------ the FPN
     @staticmethod
     def neck_channels(model: nn.Module) -> int:
+        """The channels of ``model``'s neck outputs: ``neck.out_channels`` where it is an integer,
+        else read from a dry run (e.g. a sequence of necks such as FPN + DyHead); every level must
+        have the same number."""
         neck = getattr(model, 'neck', None)
         channels = getattr(neck, 'out_channels', None)
-        if not isinstance(channels, int):
+        if isinstance(channels, int):
+            return channels
+        found = sorted({c for c, _, _ in neck_output_shapes(model)}) if neck is not None else []
+        if len(found) != 1:
             raise UnsupportedModelError(
-                f'{type(model).__name__} has no neck with an integer out_channels (e.g. FPN): FCFD\'s FPN '
-                'switch point needs one. Use a detector with an FPN neck.')
-        return channels
+                f'{type(model).__name__} has no neck whose outputs all have the same channels (e.g. FPN; found '
+                f'{found or "no neck"}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
+        return found[0]
 
     @staticmethod
     def num_levels(model: nn.Module) -> int:
-        return int(getattr(model.neck, 'num_outs'))
+        """How many outputs ``model``'s neck returns: ``neck.num_outs`` where it has one (FPN),
+        else read from a dry run of backbone + neck (PAFPN variants such as ``CSPNeXtPAFPN`` or
+        ``YOLOXPAFPN`` have no ``num_outs``)."""
+        num_outs = getattr(getattr(model, 'neck', None), 'num_outs', None)
+        if isinstance(num_outs, int):
+            return num_outs
+        return len(neck_output_shapes(model))
 
     def num_head_levels(self, model: nn.Module) -> int:
         """How many leading FPN levels ``model``'s head reads (all of them by default)."""

@@ -23,6 +23,7 @@ class ClassifierHeadAdapter(HeadAdapter):
     """mmpretrain ``ImageClassifier`` whose backbone is a ``fcfd_mm.models.StagedBackbone``."""
 
     has_neck_switch = False
+    family = 'an mmpretrain ImageClassifier with a staged backbone of fcfd_mm.models'
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:

@@ -38,6 +38,9 @@ class RoIBoxHeadAdapter(HeadAdapter):
             resumed run draws what the uninterrupted one would have.
     """
 
+    family = ('a Faster R-CNN-style two-stage detector (TwoStageDetector + FPN + StandardRoIHead, DynamicRoIHead, '
+              'MaskScoringRoIHead or DoubleHeadRoIHead; Mask R-CNN: its box head)')
+
     def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
                  seed: int = 0) -> None:
         if consistency_rois is not None and (int(consistency_rois) != consistency_rois or consistency_rois < 1):
@@ -56,12 +59,21 @@ class RoIBoxHeadAdapter(HeadAdapter):
         return dict(roi_draw=self.roi_draw)
 
     @classmethod
+    def roi_head_types(cls) -> tuple:
+        """The RoI heads served (exact types): ``StandardRoIHead`` and the subclasses that change only
+        the box losses or add a mask score (``DynamicRoIHead``, ``MaskScoringRoIHead``) or the box
+        head's layers with the same outputs (``DoubleHeadRoIHead``). Cascade / HTC heads run several
+        box heads (their own adapter or refused); heads that run the box head on other RoIs too
+        (Grid R-CNN, PISA's extra passes) are refused."""
+        from mmdet.models import roi_heads
+        return tuple(getattr(roi_heads, n) for n in ('StandardRoIHead', 'DynamicRoIHead', 'MaskScoringRoIHead',
+                                                     'DoubleHeadRoIHead'))
+
+    @classmethod
     def supports(cls, model: nn.Module) -> bool:
         from mmdet.models.detectors import TwoStageDetector
-        from mmdet.models.roi_heads import StandardRoIHead
         roi_head = getattr(model, 'roi_head', None)
-        # Cascade / HTC heads subclass StandardRoIHead's siblings but run several box heads.
-        return (isinstance(model, TwoStageDetector) and type(roi_head) is StandardRoIHead
+        return (isinstance(model, TwoStageDetector) and type(roi_head) in cls.roi_head_types()
                 and getattr(roi_head, 'with_bbox', False))
 
     def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
@@ -105,9 +117,15 @@ class RoIBoxHeadAdapter(HeadAdapter):
         with the adapter's generator), then those the RoI extractor maps to FPN ``levels`` (0 = P2):
         the consistency terms then never read the other levels, whose bridges need not run."""
         recorder = records.get_recorder('roi_extractor')
-        if len(recorder.data_buffer) != 1:
-            raise RuntimeError(f'RoIBoxHeadAdapter expected the student RoI head to run its box RoI extractor '
-                               f'once per loss pass, saw {len(recorder.data_buffer)} calls.')
+        # The box head's RoIs are the first call's: a mask branch sharing the box RoI extractor
+        # (share_roi_extractor) calls it again after the box head, DoubleHeadRoIHead calls it twice
+        # with the same RoIs (a larger scale for the box branch).
+        heads = records.get_recorder('box_head').data_buffer
+        if not recorder.data_buffer or len(heads) != 1 or \
+                heads[0][0].shape[0] != recorder.get_record_data(0, 1).shape[0]:
+            raise RuntimeError(f'RoIBoxHeadAdapter expected the student RoI head to run its box head once per loss '
+                               f'pass, on the RoIs of its first box RoI-extractor call; saw {len(heads)} box-head '
+                               f'and {len(recorder.data_buffer)} extractor calls.')
         context = RoIContext(recorder.get_record_data(0, 1).detach())  # proposals carry no gradient in mmdet
         if self.consistency_rois is not None:
             context = context.select(self._draw_rois(context.rois[:, 0]))

@@ -1,0 +1,39 @@
+# FCFD-style distillation for RTMDet-s (teacher) -> RTMDet-tiny (student), COCO 2017, RTMDet's own
+# 300-epoch recipe (data pipeline with its stage-2 switch, AdamW, EMA). The plugin's own extension
+# (docs/families.md; the official FCFD code has no RTMDet): bridges on the three CSPNeXtPAFPN levels
+# (96 -> 128 channels student->teacher, 128 -> 96 teacher->student), appearance MSE, dense-head
+# paths s / st / ts with the RTMDetHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on
+# class scores and MSE (weight 1) on the box distances in units of the level's stride, rows weighted
+# by the teacher's max class score. Not yet verified on COCO.
+#   bash tools/dist_train.sh configs/fcfd_rtmdet_s_tiny_coco.py 8
+_base_ = ['mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py']
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+# The MMDetection model-zoo RTMDet-s (COCO bbox mAP 44.6), loaded strictly; a local file works too:
+# `--cfg-options model.teacher_ckpt=/path/to/teacher.pth`.
+teacher_ckpt = 'https://download.openmmlab.com/mmdetection/v3.0/rtmdet/rtmdet_s_8xb32-300e_coco/rtmdet_s_8xb32-300e_coco_20220905_161602-387a891e.pth'  # noqa: E501
+
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', pretrained=False),
+    teacher=dict(cfg_path='mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py', pretrained=False),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        head=dict(type='RTMDetHeadAdapter'),
+        neck=dict(bridge=dict(type='FCFDBridge'),
+                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+
+# RTMDet's hooks (EMA of the weights, the switch to the stage-2 pipeline 20 epochs before the end)
+# and the FCFD runtime hooks (configs/_base_/fcfd_runtime.py)
+custom_hooks = [
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True, priority=49),
+    dict(type='mmdet.PipelineSwitchHook', switch_epoch=280, switch_pipeline={{_base_.train_pipeline_stage2}}),
+    dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook'), dict(type='FCFDProgressHook'),
+    dict(type='RNGStateHook')]
+
+find_unused_parameters = False
+# FCFDOptimWrapper: unused bridges (after StopDistillHook) are skipped by the optimizer (AdamW as RTMDet)
+optim_wrapper = dict(type='FCFDOptimWrapper')
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

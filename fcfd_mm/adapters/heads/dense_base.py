@@ -1,0 +1,194 @@
+"""What every dense (one-stage) detector head shares in FCFD: the head runs on the whole
+(bridged) FPN-like tuple, its per-level maps are flattened to one row per location and prior,
+and each named output gets the distance that fits what it predicts (docs/families.md).
+
+A family adapter subclasses :class:`DenseHeadBase` and says
+
+* which head classes it serves (:meth:`DenseHeadBase.head_types`, exact types: a subclass that
+  changes what the maps mean is refused until an adapter is registered for it);
+* how the head's forward tuple becomes named per-level maps (:meth:`DenseHeadBase.level_maps`),
+  e.g. box distances divided by the level's stride so that every level has the same scale;
+* the default output losses of those names (:attr:`DenseHeadBase.output_losses`);
+* optionally the teacher's per-row score used as row weight (:meth:`DenseHeadBase.teacher_score`).
+
+Levels and channels of the switch point come from the neck's actual outputs (a dry run where
+the neck has no ``num_outs``) and the head's own prior generator, never from config keys.
+"""
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmrazor.models.task_modules.recorder import RecorderManager
+from torch import Tensor, nn
+
+from ..common import HeadOutputs, LevelContext, UnsupportedModelError, check_same, num_classes
+from .base import HeadAdapter
+
+ANCHOR_WEIGHTINGS = (None, 'teacher_score')
+
+
+def flatten_levels(per_level: Sequence[Tensor], width: int) -> Tensor:
+    """``[(B, A*width, H, W)]`` -> ``(B * sum(H*W*A), width)`` in (batch, level, y, x, prior) order."""
+    b = per_level[0].shape[0]
+    return torch.cat([t.permute(0, 2, 3, 1).reshape(b, -1, width) for t in per_level], dim=1).reshape(-1, width)
+
+
+def level_strides(head: nn.Module) -> List[int]:
+    """The stride (input pixels per location, along x) of every level ``head`` reads."""
+    gen = getattr(head, 'prior_generator', None)
+    strides = getattr(gen, 'strides', None) or getattr(head, 'strides', None)
+    if strides is None:
+        raise UnsupportedModelError(f'{type(head).__name__} has no prior_generator.strides: FCFD cannot tell which '
+                                    f'levels it reads.')
+    return [int(s[0]) if isinstance(s, (tuple, list)) else int(s) for s in strides]
+
+
+class DenseHeadBase(HeadAdapter):
+    """A one-stage detector (``SingleStageDetector``) with a dense head on a multi-level neck.
+
+    Output rows are the head's locations (times priors per location) over all levels read, in
+    (image, level, y, x, prior) order; with ``fcfd.neck.levels`` only those levels' rows.
+
+    Args:
+        anchor_weighting: ``'teacher_score'`` (default): each row's output losses are weighted by
+            the teacher's detection score there (:meth:`teacher_score`, no gradient), so that the
+            many background locations do not swamp the few on objects; ``None``: all rows equal.
+    """
+
+    #: what the adapter serves, in words (error messages, docs/families.md)
+    family: str = 'a dense detector head'
+    #: ``{output name: default loss config}`` (``fcfd.neck.output_losses`` overrides)
+    output_losses: Dict[str, dict] = {}
+
+    def __init__(self, student: nn.Module, teacher: nn.Module,
+                 anchor_weighting: Optional[str] = 'teacher_score') -> None:
+        if anchor_weighting not in ANCHOR_WEIGHTINGS:
+            raise ValueError(f"{type(self).__name__}: anchor_weighting must be None or 'teacher_score', "
+                             f'got {anchor_weighting!r}')
+        self.anchor_weighting = anchor_weighting
+        super().__init__(student, teacher)
+        self.num_classes = num_classes(student.bbox_head)
+        self.strides = level_strides(student.bbox_head)
+        self.num_priors = int(getattr(student.bbox_head, 'num_base_priors', 1))
+        self._student_head = student.bbox_head  # its mode at the loss pass gives the recorded maps' meaning
+
+    # ------------------------------------------------------------------ the family
+    @classmethod
+    @abstractmethod
+    def head_types(cls) -> Tuple[type, ...]:
+        """The exact head classes this adapter serves."""
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        from mmdet.models.detectors import SingleStageDetector
+        head = getattr(model, 'bbox_head', None)
+        return isinstance(model, SingleStageDetector) and type(head) in cls.head_types() and cls.head_ok(head)
+
+    @classmethod
+    def head_ok(cls, head: nn.Module) -> bool:
+        """Extra conditions on a head of a served type (e.g. sigmoid class scores)."""
+        return True
+
+    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
+        name = type(self).__name__
+        for role, model in (('student', student), ('teacher', teacher)):
+            if not self.supports(model):
+                head = getattr(model, 'bbox_head', None)
+                raise UnsupportedModelError(
+                    f'{name}: the {role} ({type(model).__name__} with {type(head).__name__}) is not {self.family}. '
+                    f'Leave fcfd.head.type out to pick the adapter from the student, or use a config of this family.')
+        self.neck_channels(student), self.neck_channels(teacher)
+        s_head, t_head = student.bbox_head, teacher.bbox_head
+        check_same('number of classes', num_classes(s_head), num_classes(t_head),
+                   'FCFD matches class scores, so both detectors must be trained on the same classes.')
+        check_same('priors (anchors) per location', getattr(s_head, 'num_base_priors', 1),
+                   getattr(t_head, 'num_base_priors', 1), 'Use the same prior / anchor generator in both configs.')
+        check_same('head level strides', level_strides(s_head), level_strides(t_head),
+                   'Use the same neck levels and prior_generator.strides in both configs.')
+        check_same('number of neck levels', self.num_levels(student), self.num_levels(teacher),
+                   'Use the same neck (number of outputs) in both configs.')
+        if len(level_strides(s_head)) > self.num_levels(student):
+            raise UnsupportedModelError(f'{name}: the head reads {len(level_strides(s_head))} levels but the neck '
+                                        f'returns {self.num_levels(student)}.')
+        self.check_heads(s_head, t_head)
+
+    def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
+        """Family-specific checks that the two heads' outputs can be compared row by row."""
+
+    def num_head_levels(self, model: nn.Module) -> int:
+        return len(level_strides(model.bbox_head))
+
+    # ------------------------------------------------------------------ outputs
+    @abstractmethod
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        """``{output name: [(B, A * width, H_l, W_l) per level]}`` from the head's forward tuple
+        (``training``: the head's mode when it ran, for heads whose maps change meaning with it)."""
+
+    def rows(self, outputs: tuple, levels: Optional[Sequence[int]], training: bool) -> HeadOutputs:
+        """The named outputs as ``(N_rows, width)`` tensors, of ``levels`` (``None``: all)."""
+        out = {}
+        for name, maps in self.level_maps(outputs, training).items():
+            keep = maps if levels is None else [maps[lv] for lv in levels]
+            out[name] = flatten_levels(keep, maps[0].shape[1] // self.num_priors)
+        return out
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        return {name: dict(cfg) for name, cfg in self.output_losses.items()}
+
+    def default_paths(self) -> Tuple[str, ...]:
+        return ('s', 'st', 'ts')
+
+    def student_recorders(self) -> Dict[str, dict]:
+        return dict(neck=dict(type='ModuleOutputs', source='neck'),
+                    dense_head=dict(type='ModuleOutputs', source='bbox_head'))
+
+    def consistency_context(self, records: RecorderManager, student: nn.Module,
+                            levels: Optional[Sequence[int]] = None) -> LevelContext:
+        """All head levels, or only ``levels`` (0 = the highest-resolution level the head reads)."""
+        return LevelContext(None if levels is None else tuple(sorted(levels)))
+
+    def student_outputs(self, records: RecorderManager, context: LevelContext) -> HeadOutputs:
+        recorder = records.get_recorder('dense_head')
+        if len(recorder.data_buffer) != 1:
+            raise RuntimeError(f'{type(self).__name__} expected one student head forward per loss pass, '
+                               f'saw {len(recorder.data_buffer)}.')
+        return self.rows(tuple(recorder.get_record_data(0)), context.levels, self._student_head.training)
+
+    @classmethod
+    def shared_across_levels(cls, head: nn.Module) -> bool:
+        """Whether ``head`` applies the same layers to every level (no per-level layers, scales or
+        strides), so it can run on a subset of levels alone."""
+        return False
+
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: LevelContext) -> HeadOutputs:
+        """The head on the levels of ``context``: a head with per-level layers, scales or strides
+        runs on every level it reads and only the rows of ``context.levels`` are kept; a head
+        shared across levels runs on those levels only (a level left out costs nothing)."""
+        head = model.bbox_head
+        feats = tuple(feats)[:len(level_strides(head))]
+        if context.levels is not None and self.shared_across_levels(head):
+            return self.rows(tuple(head(tuple(feats[lv] for lv in context.levels))), None, head.training)
+        return self.rows(tuple(head(feats)), context.levels, head.training)
+
+    def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
+        """``SingleStageDetector.predict`` after ``extract_feat``: the dense head of ``model`` on
+        ``feats`` (boxes rescaled to the original image)."""
+        results = model.bbox_head.predict(tuple(feats), data_samples, rescale=True)
+        return model.add_pred_to_datasample(data_samples, results)
+
+    # ------------------------------------------------------------------ row weights
+    @property
+    def row_weighted(self) -> bool:
+        return self.anchor_weighting is not None
+
+    def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:
+        if self.anchor_weighting == 'teacher_score':
+            return self.teacher_score(teacher_outputs).detach()
+        return None
+
+    def teacher_score(self, teacher_outputs: HeadOutputs) -> Tensor:
+        """``(N,)`` the teacher's detection score per row: its highest class probability (families
+        with a quality / objectness / centerness factor multiply it in, as their ``predict`` does)."""
+        return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values

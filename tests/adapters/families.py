@@ -1,0 +1,165 @@
+"""Small models of mmdet 3.3's own model-zoo configs, for the family adapter tests and the sweep.
+
+:func:`shrink` narrows a model-zoo model config by rule, so that a teacher and a student of
+every family build and run a loss step in about a second on one CPU core:
+
+* plain ResNet backbones (``ResNet`` / ``ResNetV1d`` without DCN or plugins) become ResNet-18 with
+  8 base channels (32 with group norm); other ResNet variants (ResNeXt, Res2Net, ResNeSt, DCN...)
+  become depth 50; ``CSPNeXt`` / ``CSPDarknet`` (and their PAFPN and head) get widen factor 0.125;
+  other backbones stay as they are;
+* where the neck has 256 output channels (FPN-like), necks, heads and RoI extractors with 256
+  channels get 32, fully connected layers 1024 -> 64, group norms 32 -> 8 groups;
+* RoI samplers draw at most 32 RoIs per image; ``SyncBN`` / ``MMSyncBN`` become ``BN`` (no process group);
+* every head but the RPN predicts ``num_classes`` (4) classes; no pretrained weights are loaded
+  (``init_cfg`` dropped), no batch augmentation of the data preprocessor (YOLOX's random resize).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import MMLogger
+
+MMDET_CONFIGS = 'mmdet::'
+REPO = Path(__file__).resolve().parents[2]
+PLAIN_RESNETS = ('ResNet', 'ResNetV1d')
+RESNET_VARIANTS = ('ResNeXt', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet', 'DetectoRS_ResNeXt', 'ResNet', 'ResNetV1d')
+CHANNEL_KEYS = ('in_channels', 'feat_channels', 'out_channels', 'conv_out_channels', 'output_channels')
+FC_KEYS = ('fc_out_channels',)
+
+
+def load_model_cfg(path: str) -> ConfigDict:
+    """The ``model`` of an mmdet model-zoo config (``'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'``)."""
+    from mmengine.hub import get_config
+    return copy.deepcopy(get_config(MMDET_CONFIGS + path).model)
+
+
+def _walk(node: Any, fn, key: str = '') -> None:
+    if isinstance(node, dict):
+        fn(node, key)
+        for k, v in node.items():
+            _walk(v, fn, k if isinstance(v, dict) else key)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _walk(v, fn, key)
+
+
+def _norms(node: dict, key: str) -> None:
+    if node.get('type') in ('SyncBN', 'MMSyncBN'):  # no process group in tests
+        node['type'] = 'BN'
+    node.pop('init_cfg', None)  # no pretrained weights (no download)
+    if isinstance(node.get('pretrained'), str):
+        node.pop('pretrained')
+
+
+def _shrink_node(node: dict, key: str, width: int, num_classes: int, channels: bool) -> None:
+    if channels:
+        for k in CHANNEL_KEYS:
+            if node.get(k) == 256:
+                node[k] = width
+        for k in FC_KEYS:
+            if node.get(k) == 1024:
+                node[k] = 2 * width
+        if node.get('type') == 'GN' and node.get('num_groups', 0) > 8:
+            node['num_groups'] = 8
+    if isinstance(node.get('num_classes'), int) and key != 'rpn_head' and node.get('type') != 'RPNHead':
+        node['num_classes'] = num_classes
+    if str(node.get('type', '')).endswith('Sampler') and isinstance(node.get('num'), int):
+        node['num'] = min(node['num'], 32)
+    node.pop('init_cfg', None)
+    node.pop('pretrained', None)
+
+
+def shrink(model: ConfigDict, num_classes: int = 4, width: int = 32) -> ConfigDict:
+    """A narrow copy of ``model`` (see the module docstring for the rules)."""
+    model = copy.deepcopy(model)
+    backbone = model.get('backbone')
+    neck = model.get('neck')
+    first_neck = neck[0] if isinstance(neck, (list, tuple)) and neck else neck
+    _walk(model, _norms)
+    if backbone is not None:
+        kind = backbone.get('type', '')
+        plain = kind in PLAIN_RESNETS and not backbone.get('dcn') and not backbone.get('plugins') \
+            and backbone.get('depth', 50) >= 50
+        if plain:
+            base = 32 if backbone.get('norm_cfg', {}).get('type') == 'GN' else 8
+            backbone.update(depth=18, base_channels=base)
+            outs = tuple(backbone.get('out_indices', (0, 1, 2, 3)))
+            channels = [base * 2 ** i for i in outs]
+            if isinstance(first_neck, dict) and isinstance(first_neck.get('in_channels'), (list, tuple)):
+                first_neck['in_channels'] = channels[-len(first_neck['in_channels']):]
+            elif isinstance(first_neck, dict) and isinstance(first_neck.get('in_channels'), int):
+                first_neck['in_channels'] = channels[-1]
+        elif kind in RESNET_VARIANTS and backbone.get('depth', 50) > 50:
+            backbone['depth'] = 50
+        elif kind in ('CSPNeXt', 'CSPDarknet') and isinstance(neck, dict):
+            factor = 0.125 / backbone.get('widen_factor', 1.0)
+            backbone.update(widen_factor=0.125, deepen_factor=0.167)
+            neck['in_channels'] = [int(c * factor) for c in neck['in_channels']]
+            neck['out_channels'] = int(neck['out_channels'] * factor)
+            neck['num_csp_blocks'] = 1
+            head = model.get('bbox_head', {})
+            for k in ('in_channels', 'feat_channels'):
+                if isinstance(head.get(k), int):
+                    head[k] = int(head[k] * factor)
+        backbone.pop('init_cfg', None)
+    # channel widths of 256 are the FPN's and what reads it: narrowed only where such a neck exists
+    channels = isinstance(first_neck, dict) and first_neck.get('out_channels') == 256
+    rest = {k: v for k, v in model.items() if k != 'backbone'}
+    _walk(rest, lambda n, k: _shrink_node(n, k, width, num_classes, channels))
+    preprocessor = model.get('data_preprocessor')
+    if isinstance(preprocessor, dict):
+        preprocessor.pop('batch_augments', None)
+    return model
+
+
+def small_model_cfg(path: str, num_classes: int = 4, width: int = 32) -> ConfigDict:
+    """:func:`shrink` of the model of mmdet config ``path``, with ``_scope_='mmdet'``."""
+    model = shrink(load_model_cfg(path), num_classes, width)
+    model['_scope_'] = 'mmdet'
+    return model
+
+
+def fcfd_pair_cfg(student: dict, teacher: Optional[dict] = None, fcfd: Optional[dict] = None, **kwargs) -> dict:
+    """An ``FCFDDistill`` config of ``student`` and ``teacher`` (default: the same config)."""
+    cfg = dict(_scope_='mmrazor', type='FCFDDistill', architecture=copy.deepcopy(student),
+               teacher=copy.deepcopy(teacher if teacher is not None else student), fcfd=fcfd or {})
+    cfg.update(kwargs)
+    return cfg
+
+
+def build_pair(student: dict, teacher: Optional[dict] = None, fcfd: Optional[dict] = None, seed: int = 0,
+               **kwargs):
+    """Build, initialise (random weights) and set to train mode an ``FCFDDistill`` of the pair."""
+    from mmrazor.registry import MODELS
+
+    import fcfd_mm  # noqa: F401
+    torch.manual_seed(seed)
+    alg = MODELS.build(fcfd_pair_cfg(student, teacher, fcfd, **kwargs))
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+    try:
+        alg.init_weights()
+    finally:
+        logger.setLevel(level)
+    alg.train()
+    return alg
+
+
+def random_batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2), num_classes: int = 4,
+                 with_mask: bool = False, with_semantic: bool = False):
+    """A preprocessed random batch (``inputs`` (B, 3, size, size), ``data_samples``; instance masks
+    and semantic maps on request)."""
+    from mmdet.testing import demo_mm_inputs
+    packed = demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
+                            num_items=list(num_items), num_classes=num_classes, with_mask=with_mask,
+                            with_semantic=with_semantic)
+    return alg.data_preprocessor(packed, True)
+
+
+__all__ = ['Config', 'load_model_cfg', 'shrink', 'small_model_cfg', 'fcfd_pair_cfg', 'build_pair', 'random_batch']
