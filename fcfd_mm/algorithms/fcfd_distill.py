@@ -37,7 +37,9 @@ class FCFDDistill(SingleTeacherDistill):
         fcfd: ``dict(head=..., neck=..., stages=...)``:
 
             * ``head``: the head adapter (:mod:`fcfd_mm.adapters`: ``RoIBoxHeadAdapter``,
-              ``DenseHeadAdapter``, ``ClassifierHeadAdapter`` or one registered in
+              ``CascadeRoIHeadAdapter``, ``DenseHeadAdapter``, ``ATSSHeadAdapter``,
+              ``FCOSHeadAdapter``, ``YOLOXHeadAdapter``, ``RTMDetHeadAdapter``, ``GFLHeadAdapter``,
+              ``ClassifierHeadAdapter`` (docs/families.md) or one registered in
               ``HEAD_ADAPTERS``), picked from the student when it names no ``type``;
             * ``neck``: FPN switch point settings (:class:`FCFDNeckSwitch`: ``paths``,
               ``path_weights``, ``bridge``, ``appearance_loss``, ``output_losses``); on by default
