@@ -194,10 +194,23 @@ def test_set_prediction_detectors_are_refused_with_the_reason_and_the_alternativ
     from fcfd_mm.adapters import UnsupportedModelError
     from tests.adapters.families import fcfd_pair_cfg
     detr = small_model_cfg('detr/detr_r18_8xb2-500e_coco.py')
+    reason = r'set-prediction.*no per-location, per-anchor or per-RoI correspondence.*PKD.*ChannelWiseDivergence'
     for fcfd in ({}, dict(head=dict(type='DenseHeadAdapter'))):
-        with pytest.raises(UnsupportedModelError, match=r'set-prediction.*no per-location, per-anchor or per-RoI '
-                                                        r'correspondence.*PKD.*ChannelWiseDivergence'):
+        with pytest.raises(UnsupportedModelError, match=reason):
             MODELS.build(fcfd_pair_cfg(detr, fcfd=fcfd))
+    with pytest.raises(UnsupportedModelError, match='^The teacher: FCFD cannot distil DETR: it is a set-prediction'):
+        MODELS.build(fcfd_pair_cfg(small_model_cfg('retinanet/retinanet_r18_fpn_1x_coco.py'), detr))
+
+
+@pytest.mark.parametrize('path', ['gfl/gfl_r50_fpn_1x_coco.py', 'rtmdet/rtmdet_s_8xb32-300e_coco.py'])
+def test_the_issue_crashes_are_refusals_when_the_retinanet_adapter_is_named(path):
+    """GFL's bins and RTMDet's PAFPN crashed a step under the RetinaNet adapter; named, it now refuses."""
+    from mmrazor.registry import MODELS
+
+    from fcfd_mm.adapters import UnsupportedModelError
+    from tests.adapters.families import fcfd_pair_cfg
+    with pytest.raises(UnsupportedModelError, match='DenseHeadAdapter: the student .* is not a RetinaNet-style'):
+        MODELS.build(fcfd_pair_cfg(small_model_cfg(path), fcfd=dict(head=dict(type='DenseHeadAdapter'))))
 
 
 def test_the_refusal_of_an_unserved_family_lists_every_adapter():
