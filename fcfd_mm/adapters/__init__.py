@@ -64,6 +64,10 @@ def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dic
     """Build the head adapter named by ``cfg['type']``, or the latest registered one that supports the student."""
     cfg = dict(cfg or {})
     name = cfg.pop('type', None)
+    for role, model in (('student', student), ('teacher', teacher)):  # families FCFD rules out, named first
+        reason = refusal_reason(model)
+        if reason is not None:
+            raise UnsupportedModelError(reason if role == 'student' else f'The teacher: {reason}')
     if name is None:
         HEAD_ADAPTERS.import_from_location()
         for cls in reversed(list(HEAD_ADAPTERS.module_dict.values())):  # the latest registered first
@@ -74,9 +78,6 @@ def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dic
     if cls is None:
         raise KeyError(f'fcfd.head.type={name!r} is unknown; choose one of {sorted(HEAD_ADAPTERS.module_dict)} '
                        f'or register one with @HEAD_ADAPTERS.register_module().')
-    reason = refusal_reason(student)
-    if reason is not None:
-        raise UnsupportedModelError(reason)
     return cls(student, teacher, **cfg)
 
 

@@ -1,6 +1,7 @@
 """Types and checks shared by the head adapters and the stage cutters."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -94,14 +95,23 @@ class CheckpointedGenerator(nn.Module):
             error_msgs.append(f'{key}: not the state of a CPU torch.Generator ({exc}).')
 
 
+#: the neck output shapes of each probed model, per input size (a model's layers do not change after build)
+_NECK_SHAPES: 'weakref.WeakKeyDictionary[nn.Module, Dict[int, List[Tuple[int, int, int]]]]' = \
+    weakref.WeakKeyDictionary()
+
+
 def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int, int]]:
     """``(channels, height, width)`` of every neck output of ``model`` on a ``size`` x ``size`` input.
 
     A dry run of backbone + neck on zeros, without gradient and with every module in eval mode
-    (no BatchNorm statistic changes; the modes are restored afterwards). Necks such as mmdet's
-    PAFPN variants (``CSPNeXtPAFPN``, ``YOLOXPAFPN``) have no ``num_outs``, so the number of levels
-    of the FPN switch point is read from what the neck actually returns.
+    (no BatchNorm statistic changes; the modes are restored afterwards), once per model and size
+    (cached). Necks such as mmdet's PAFPN variants (``CSPNeXtPAFPN``, ``YOLOXPAFPN``) have no
+    ``num_outs``, so the number of levels of the FPN switch point is read from what the neck
+    actually returns.
     """
+    cached = _NECK_SHAPES.get(model, {})
+    if size in cached:
+        return list(cached[size])
     modes = {m: m.training for m in model.modules()}
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device('cpu')
@@ -119,7 +129,9 @@ def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int,
             m.training = mode
     if isinstance(feats, Tensor):
         feats = (feats,)
-    return [tuple(int(d) for d in f.shape[1:]) for f in feats]
+    shapes = [tuple(int(d) for d in f.shape[1:]) for f in feats]
+    _NECK_SHAPES.setdefault(model, {})[size] = shapes
+    return list(shapes)
 
 
 def num_classes(head: nn.Module) -> int:

@@ -194,10 +194,23 @@ def test_set_prediction_detectors_are_refused_with_the_reason_and_the_alternativ
     from fcfd_mm.adapters import UnsupportedModelError
     from tests.adapters.families import fcfd_pair_cfg
     detr = small_model_cfg('detr/detr_r18_8xb2-500e_coco.py')
+    reason = r'set-prediction.*no per-location, per-anchor or per-RoI correspondence.*PKD.*ChannelWiseDivergence'
     for fcfd in ({}, dict(head=dict(type='DenseHeadAdapter'))):
-        with pytest.raises(UnsupportedModelError, match=r'set-prediction.*no per-location, per-anchor or per-RoI '
-                                                        r'correspondence.*PKD.*ChannelWiseDivergence'):
+        with pytest.raises(UnsupportedModelError, match=reason):
             MODELS.build(fcfd_pair_cfg(detr, fcfd=fcfd))
+    with pytest.raises(UnsupportedModelError, match='^The teacher: FCFD cannot distil DETR: it is a set-prediction'):
+        MODELS.build(fcfd_pair_cfg(small_model_cfg('retinanet/retinanet_r18_fpn_1x_coco.py'), detr))
+
+
+@pytest.mark.parametrize('path', ['gfl/gfl_r50_fpn_1x_coco.py', 'rtmdet/rtmdet_s_8xb32-300e_coco.py'])
+def test_the_issue_crashes_are_refusals_when_the_retinanet_adapter_is_named(path):
+    """GFL's bins and RTMDet's PAFPN crashed a step under the RetinaNet adapter; named, it now refuses."""
+    from mmrazor.registry import MODELS
+
+    from fcfd_mm.adapters import UnsupportedModelError
+    from tests.adapters.families import fcfd_pair_cfg
+    with pytest.raises(UnsupportedModelError, match='DenseHeadAdapter: the student .* is not a RetinaNet-style'):
+        MODELS.build(fcfd_pair_cfg(small_model_cfg(path), fcfd=dict(head=dict(type='DenseHeadAdapter'))))
 
 
 def test_the_refusal_of_an_unserved_family_lists_every_adapter():
@@ -283,3 +296,33 @@ def test_stage_switch_points_run_or_are_refused(path, cut):
     assert {f'distill.loss_fcfd_stage_{o}_{d}' for o in outputs for d in ('st', 'ts')} <= set(losses)
     sum(v for k, v in losses.items() if 'fcfd' in k).backward()
     assert all(p.grad is not None for p in alg.fcfd_stages.bridges_s2t.parameters())
+
+
+def test_a_dense_family_is_added_as_docs_families_md_shows():
+    """The recipe of docs/families.md ("Adding a family") on a refused family (FoveaBox)."""
+    from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase
+
+    class FoveaHeadAdapter(DenseHeadBase):
+        family = 'a FoveaBox detector (FoveaHead: classes, box deltas)'
+        output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                             reg=dict(type='WeightedMSELoss', loss_weight=1.0))
+
+        @classmethod
+        def head_types(cls):
+            from mmdet.models.dense_heads import FoveaHead
+            return (FoveaHead,)
+
+        def level_maps(self, outputs, training):
+            cls_scores, bbox_preds = outputs[:2]
+            return dict(cls=list(cls_scores), reg=list(bbox_preds))
+
+    HEAD_ADAPTERS.register_module(module=FoveaHeadAdapter)
+    try:
+        alg = build_pair(small_model_cfg('foveabox/fovea_r50_fpn_4xb4-1x_coco.py'))
+        assert type(alg.head_adapter) is FoveaHeadAdapter
+        data = random_batch(alg)
+        losses = alg.loss(data['inputs'], data['data_samples'])
+        assert {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} <= set(losses)
+        assert all(torch.isfinite(v) for k, v in losses.items() if k.startswith('distill.'))
+    finally:
+        HEAD_ADAPTERS.module_dict.pop('FoveaHeadAdapter')

@@ -110,8 +110,8 @@ ADAPTER_ROWS = [
      'max class probability'),
 ]
 ADAPTERS_OUTRO = """
-All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD code has
-Faster R-CNN only); weights are 1 unless the table says otherwise and are not tuned for these
+All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection
+code has Faster R-CNN only); weights are 1 unless the table says otherwise and are not tuned for these
 families. Mask R-CNN-style detectors are distilled at their box head only; their mask heads train on
 their own loss. Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny) and
 `configs/fcfd_gfl_r101_r50_coco.py` (GFL R101 -> R50), besides the Faster R-CNN and RetinaNet ones.
@@ -122,6 +122,37 @@ outputs are a set of learned queries that each network matches to the ground tru
 there is no per-location or per-RoI correspondence between the student's and the teacher's outputs
 for FCFD's output terms. Distil them with feature losses on the neck instead, e.g. MMRazor's PKD or
 CWD distillers.
+
+### Adding a family
+
+A family without an adapter is refused with the list of supported ones. To add one, register a head
+adapter in a module of the config's `custom_imports`; for a dense head, subclass `DenseHeadBase`
+(`fcfd_mm/adapters/heads/dense_base.py`) and say which head classes it serves, how the head's forward
+tuple becomes named per-level maps and which loss fits each name:
+
+```python
+from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase
+
+
+@HEAD_ADAPTERS.register_module()
+class MyHeadAdapter(DenseHeadBase):
+    family = 'a MyDet detector (MyHead: classes, box deltas)'
+    output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
+                         reg=dict(type='WeightedMSELoss', loss_weight=1.0))
+
+    @classmethod
+    def head_types(cls):
+        from my_package import MyHead
+        return (MyHead,)
+
+    def level_maps(self, outputs, training):
+        cls_scores, bbox_preds = outputs[:2]  # per level (B, A * width, H, W)
+        return dict(cls=list(cls_scores), reg=list(bbox_preds))
+```
+
+With no `fcfd.head.type` the most recently registered adapter whose `supports(student)` holds is
+used. Two-stage heads follow `RoIBoxHeadAdapter` / `CascadeRoIHeadAdapter`
+(`fcfd_mm/adapters/heads/`).
 """
 
 
