@@ -69,3 +69,20 @@ def bn_statistics(module) -> dict:
     """A copy of every BN running statistic in ``module.state_dict()`` (main buffers and, for an
     ``FCFDDistill``, the ghost BN buffers it saves there), to compare before / after a pass."""
     return {k: v.clone() for k, v in module.state_dict().items() if 'running' in k or 'num_batches' in k}
+
+
+def config_loss_step(model_cfg: dict, seed: int = 0):
+    """Build ``model_cfg`` (an FCFD config's ``model``), run one training loss pass and backward on a
+    random 2-image 128x160 COCO-class batch; the total must be finite. Returns ``(algorithm, losses)``."""
+    from mmdet.testing import demo_mm_inputs
+    from mmrazor.registry import MODELS
+    torch.manual_seed(seed)
+    alg = MODELS.build(model_cfg)
+    alg.train()
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[3, 2], num_classes=80)
+    data = alg.data_preprocessor(packed, True)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    total, _ = alg.parse_losses(losses)
+    total.backward()
+    assert torch.isfinite(total)
+    return alg, losses

@@ -226,25 +226,16 @@ def test_the_refusal_of_an_unserved_family_lists_every_adapter():
                                                    ('fcfd_gfl_r101_r50_coco.py', 'GFLHeadAdapter', (256, 256))])
 def test_shipped_family_config_runs_a_loss_step(name, adapter, bridge):
     """The shipped configs at full size (no teacher checkpoint) on a 128x160 batch."""
-    from mmdet.testing import demo_mm_inputs
     from mmengine.config import Config
-    from mmrazor.registry import MODELS
 
     from tests.adapters.families import REPO
+    from tests.tiny_models import config_loss_step
     cfg = Config.fromfile(str(REPO / 'configs' / name))
     cfg.model.teacher_ckpt = None
-    torch.manual_seed(0)
-    alg = MODELS.build(cfg.model)
-    alg.train()
+    alg, _ = config_loss_step(cfg.model)
     assert type(alg.head_adapter).__name__ == adapter
     b = alg.fcfd_neck.bridges_s2t[0]
     assert (b.in_channels, b.out_channels) == bridge
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[3, 2], num_classes=80)
-    data = alg.data_preprocessor(packed, True)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    total, _ = alg.parse_losses(losses)
-    total.backward()
-    assert torch.isfinite(total)
     assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
 
 

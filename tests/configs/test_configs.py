@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 
 import fcfd_mm  # noqa: F401
+from tests.tiny_models import config_loss_step
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py', 'fcfd_retina_r101_r50_coco.py',
@@ -63,27 +64,12 @@ def test_exported_student_config_uses_mmengines_wrapper():
     assert cfg.optim_wrapper.type == 'OptimWrapper' and cfg.optim_wrapper.clip_grad.max_norm == 10
 
 
-def _loss_step(cfg_model):
-    from mmdet.testing import demo_mm_inputs
-    from mmrazor.registry import MODELS
-    torch.manual_seed(0)
-    alg = MODELS.build(cfg_model)
-    alg.train()
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[3, 2], num_classes=80)
-    data = alg.data_preprocessor(packed, True)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    total, _ = alg.parse_losses(losses)
-    total.backward()
-    assert torch.isfinite(total)
-    return alg, losses
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('name', MISSION)
 def test_mission_config_builds_and_runs_a_loss_step(name):
     cfg = Config.fromfile(str(CONFIGS / name))
     cfg.model.teacher_ckpt = None
-    alg, losses = _loss_step(cfg.model)
+    alg, losses = config_loss_step(cfg.model)
     assert alg.teacher.backbone.depth == 101 and alg.student.backbone.depth == 50
     assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
     assert alg.fcfd_stages is None
@@ -110,7 +96,7 @@ def test_paper_pair_config_builds_and_runs_a_loss_step(name):
     cfg = Config.fromfile(str(CONFIGS / name))
     assert cfg.model.teacher_ckpt.startswith('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/')
     cfg.model.teacher_ckpt = None
-    alg, losses = _loss_step(cfg.model)
+    alg, losses = config_loss_step(cfg.model)
     student, teacher = PAIRS[name]
     assert (type(alg.student.backbone).__name__, type(alg.teacher.backbone).__name__) == (student, teacher)
     assert alg.teacher.backbone.depth == (101 if 'r101' in name else 50)
@@ -146,7 +132,7 @@ def test_mission_config_with_unreachable_teacher_url_names_the_fix(monkeypatch, 
 def test_stage_config_builds_and_runs_a_loss_step(name):
     cfg = Config.fromfile(str(CONFIGS / name))
     cfg.model.teacher_ckpt = None
-    alg, losses = _loss_step(cfg.model)
+    alg, losses = config_loss_step(cfg.model)
     st = alg.fcfd_stages
     student_channels = [24, 32, 96, 320] if 'mobilenetv2' in name else [256, 512, 1024, 2048]
     assert [b.in_channels for b in st.bridges_s2t.values()] == student_channels

@@ -18,7 +18,7 @@ def test_sigmoid_kd_is_t2_times_per_class_binary_kl(tau):
     torch.testing.assert_close(SigmoidKDLoss(tau=tau, loss_weight=0.5)(s, t), 0.5 * expected)
 
 
-def test_sigmoid_kd_weights_rows_and_vanishes_on_equal_inputs():
+def test_sigmoid_kd_takes_row_weights_and_vanishes_on_equal_inputs():
     s, t = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
     w = torch.rand(6, dtype=torch.float64)
     per_row = binary_kl(torch.sigmoid(t), torch.sigmoid(s)).sum(1)
