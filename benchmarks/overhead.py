@@ -43,7 +43,14 @@ METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd
 REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
                   'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
         'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
-                      'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py')}
+                      'mmdet::retinanet/retinanet_r101_fpn_1x_coco.py'),
+        # the families added after the paper's (FCFD at the neck with the head adapter's defaults)
+        'rtmdet': ('mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', 'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py'),
+        'gfl': ('mmdet::gfl/gfl_r50_fpn_1x_coco.py', 'mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py'),
+        'fcos': ('mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+                 'mmdet::fcos/fcos_r101-caffe_fpn_gn-head-1x_coco.py')}
+#: families whose published numbers used the RetinaNet setting below / have an fcfd_fpn_fast setting
+FAST = ('frcnn', 'retinanet')
 DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
         'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
@@ -62,6 +69,8 @@ def fcfd_settings(method: str, family: str, student: dict) -> dict:
         return dict(neck=None, stages=dict())
     if method == 'fcfd_fpn':
         return dict()
+    if family not in FAST:
+        raise ValueError(f'fcfd_fpn_fast has no setting for {family}; run fcfd_fpn.')
     if family == 'frcnn':
         rois = max(1, student['train_cfg']['rcnn']['sampler']['num'] // 4)
         return dict(head=dict(type='RoIBoxHeadAdapter', consistency_rois=rois))
@@ -79,24 +88,31 @@ def detector_cfg(path: str) -> dict:
     return model
 
 
-def fpn_losses(kind: str, levels: int, channels: int) -> dict:
-    """MMRazor distiller settings for FitNet-style L2, PKD or CWD on the FPN levels."""
+def fpn_losses(kind: str, levels: int, channels: int, teacher_channels: int = None) -> dict:
+    """MMRazor distiller settings for FitNet-style L2, PKD or CWD on the FPN levels. When the
+    teacher's neck is wider (e.g. RTMDet-s -> tiny), PKD and CWD read the student's levels through a
+    1x1 conv + BN connector to the teacher's channels, as MMRazor's configs for such pairs do."""
+    t_channels = channels if teacher_channels is None else teacher_channels
     losses, mappings, connectors = {}, {}, {}
     for i in range(levels):
         name = f'loss_{kind}_fpn{i}'
         s = dict(from_student=True, recorder='fpn', data_idx=i)
         t = dict(from_student=False, recorder='fpn', data_idx=i)
         if kind == 'fitnet':
-            connectors[f'fitnet{i}'] = dict(type='ConvModuleConnector', in_channel=channels, out_channel=channels,
+            connectors[f'fitnet{i}'] = dict(type='ConvModuleConnector', in_channel=channels, out_channel=t_channels,
                                             kernel_size=3, padding=1, norm_cfg=dict(type='BN'), act_cfg=None)
             losses[name] = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
             mappings[name] = dict(s_feature=dict(s, connector=f'fitnet{i}'), t_feature=t)
-        elif kind == 'pkd':
+            continue
+        if t_channels != channels:
+            connectors[f'{kind}{i}'] = dict(type='ConvModuleConnector', in_channel=channels, out_channel=t_channels,
+                                            kernel_size=1, norm_cfg=dict(type='BN'), act_cfg=None)
+            s = dict(s, connector=f'{kind}{i}')
+        if kind == 'pkd':
             losses[name] = dict(type='PKDLoss', loss_weight=6)
-            mappings[name] = dict(preds_S=s, preds_T=t)
         else:
             losses[name] = dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)
-            mappings[name] = dict(preds_S=s, preds_T=t)
+        mappings[name] = dict(preds_S=s, preds_T=t)
     return dict(type='ConfigurableDistiller', student_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')),
                 teacher_recorders=dict(fpn=dict(type='ModuleOutputs', source='neck')), connectors=connectors,
                 distill_losses=losses, loss_forward_mappings=mappings)
@@ -109,11 +125,14 @@ def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
         return DET.build(copy.deepcopy(student))
     common = dict(_scope_='mmrazor', architecture=copy.deepcopy(student), teacher=copy.deepcopy(teacher))
     if method in ('fitnet', 'pkd', 'cwd'):
-        levels = 4 if method == 'pkd' else student['neck']['num_outs']
-        distiller = fpn_losses(method, levels, student['neck']['out_channels'])
+        neck = student['neck']
+        num_outs = neck.get('num_outs', len(neck['in_channels']))  # PAFPN-style necks: one output per input
+        # PKD on 4 levels: the setting the published Faster R-CNN / RetinaNet numbers were measured with
+        levels = 4 if method == 'pkd' and family in FAST else num_outs
+        distiller = fpn_losses(method, levels, neck['out_channels'], teacher['neck']['out_channels'])
         return MODELS.build(dict(type='FpnTeacherDistill', distiller=distiller, **common))
     fcfd = fcfd_settings(method, family, student)
-    if family != 'frcnn':
+    if family == 'retinanet':
         fcfd['head'] = dict(fcfd.get('head') or {}, **RETINA_MEASURED['head'])
         if fcfd.get('neck', {}) is not None:
             fcfd['neck'] = dict(fcfd.get('neck') or {}, **RETINA_MEASURED['neck'])
@@ -338,7 +357,7 @@ def plot(results: list, path: str) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--family', nargs='+', choices=['frcnn', 'retinanet'], default=['frcnn', 'retinanet'])
+    p.add_argument('--family', nargs='+', choices=sorted(REAL), default=['frcnn', 'retinanet'])
     p.add_argument('--pair', choices=['real', 'demo'], default='real', help='R101->R50 (real) or the demo detectors')
     p.add_argument('--size', type=int, nargs='+', default=[320], help='SIDE or HEIGHT WIDTH of the input')
     p.add_argument('--batch', type=int, default=2)
@@ -356,6 +375,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     args = parse_args(argv)
+    missing = [f for f in args.family if args.pair == 'demo' and f not in DEMO]
+    if missing:
+        sys.exit(f'--pair demo has no demo detectors of {missing}; use --pair real.')
     if 'student' not in args.methods and not args.rss_only:
         args.methods = ['student'] + list(args.methods)
     if args.rss_only:  # child of --memory: one method, report this process's peak RSS

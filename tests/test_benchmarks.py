@@ -66,3 +66,21 @@ def test_train_log_summary_flags_non_finite_losses_and_skips_warmup(tmp_path):
     (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
     assert train_log.summarize(str(tmp_path))['non_finite'] == ['distill.loss_fcfd_app@3']
     assert train_log.main([str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize('kind', ['pkd', 'cwd', 'fitnet'])
+def test_overhead_baselines_bridge_a_narrower_student_neck(kind):
+    """RTMDet-tiny (96 channels) <- RTMDet-s (128): MMRazor's baselines read the student's levels through
+    a connector to the teacher's channels, one per level (FitNet 3x3, PKD / CWD 1x1); equal widths need
+    none for PKD / CWD."""
+    import overhead
+    distiller = overhead.fpn_losses(kind, 3, 96, 128)
+    assert sorted(distiller['connectors']) == [f'{kind}{i}' for i in range(3)]
+    for i, conn in enumerate(distiller['connectors'].values()):
+        assert (conn['in_channel'], conn['out_channel'], conn['kernel_size']) == (96, 128, 3 if kind == 'fitnet' else 1)
+        mapping = distiller['loss_forward_mappings'][f'loss_{kind}_fpn{i}']
+        assert next(iter(mapping.values()))['connector'] == f'{kind}{i}'
+    if kind != 'fitnet':
+        assert overhead.fpn_losses(kind, 3, 256, 256)['connectors'] == {}
+    with pytest.raises(SystemExit, match='no demo detectors'):
+        overhead.main(['--family', 'rtmdet', '--pair', 'demo'])
