@@ -62,7 +62,11 @@ def pick_config(family: str) -> Optional[str]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error in one line of at most 160 characters, without this machine's install paths (the
+    table must read the same on every machine): model-zoo configs as ``mmdet::...``, the rest of
+    site-packages as ``<site-packages>``."""
     text = ' '.join(f'{type(exc).__name__}: {exc}'.split())
+    text = text.replace(f'{zoo_dir()}/', 'mmdet::').replace(f'{zoo_dir().parents[2]}/', '<site-packages>/')
     return text[:160]
 
 
