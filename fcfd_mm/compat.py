@@ -1,4 +1,4 @@
-"""Workarounds that make the pinned OpenMMLab stack work on torch 2.x (see docs/stack.md, "Compat layer").
+"""Workarounds that make the pinned OpenMMLab stack work on torch 2.x (see docs/environment.md, "Compat layer").
 
 ``fcfd_mm/__init__.py`` calls :func:`apply_all` before anything else is imported, so a config
 with ``custom_imports=dict(imports=['fcfd_mm'])`` gets fixes 1 and 2 -- what any user of the
