@@ -37,9 +37,10 @@ def test_importing_fcfd_mm_leaves_mmcvs_ops_alone():
     """``import fcfd_mm`` (and the model zoos a config pulls in) keeps mmcv's nms / RoIAlign as they
     are; only building CPUAmpOptimWrapper (bf16 --amp on a CPU) lets them take bf16 CPU tensors."""
     code = ('import sys, mmcv.ops\nN = sys.modules["mmcv.ops.nms"]\n'
-            'before = [mmcv.ops.nms, N.nms, N.NMSop.__dict__["forward"], mmcv.ops.RoIAlign.forward]\n'
+            'ops = lambda: [mmcv.ops.nms, N.nms, N.NMSop.__dict__["forward"], mmcv.ops.RoIAlign.forward]\n'
+            'before = ops()\n'
             'import fcfd_mm, fcfd_mm.engine, mmdet.models, mmrazor.models\n'
-            'after = [mmcv.ops.nms, N.nms, N.NMSop.__dict__["forward"], mmcv.ops.RoIAlign.forward]\n'
+            'after = ops()\n'
             'same = all(a is b for a, b in zip(before, after))\n'
             'print("import", same, "mmcv_cpu_bf16_ops" in fcfd_mm.compat.APPLIED)\n'
             'from fcfd_mm.engine import CPUAmpOptimWrapper\n'

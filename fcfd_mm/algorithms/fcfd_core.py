@@ -116,7 +116,7 @@ def at_least_fp32(x: Tensor) -> Tensor:
     return x.float() if x.is_floating_point() and torch.finfo(x.dtype).bits < 32 else x
 
 
-def _fp32_zero(like: Tensor) -> Tensor:
+def _zero_term(like: Tensor) -> Tensor:
     """A scalar zero of at least float32 (float64 for float64 ``like``) on ``like``'s device: a term
     a step did not compute."""
     return torch.zeros((), dtype=torch.promote_types(like.dtype, torch.float32), device=like.device)
@@ -477,7 +477,7 @@ class FCFDStageSwitch(nn.Module):
         self.unused_bridges = [b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] + \
             [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s]
         unused = _keep_in_graph(self.unused_bridges)
-        feat = lam * sum(feats) if feats else _fp32_zero(t_pos[0])
+        feat = lam * sum(feats) if feats else _zero_term(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():
             if self.student_kd:
@@ -485,5 +485,5 @@ class FCFDStageSwitch(nn.Module):
             for direction in ('st', 'ts'):
                 terms = [fp32_loss(loss, o[name], target[name], weight) for o in outs[direction]]
                 losses[f'loss_fcfd_stage_{name}_{direction}'] = self.mixture_weight * sum(terms) if terms else \
-                    _fp32_zero(t_pos[0])
+                    _zero_term(t_pos[0])
         return losses

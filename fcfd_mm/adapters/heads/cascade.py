@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from ..common import HeadOutputs, RoIContext, StagedRoIContext, UnsupportedModelError, check_same, num_classes
 from ..registry import HEAD_ADAPTERS
-from .roi_box_head import RoIBoxHeadAdapter
+from .roi_box_head import RoIBoxHeadAdapter, check_box_head_pair
 
 
 @HEAD_ADAPTERS.register_module()
@@ -64,14 +64,8 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
         check_same('number of cascade stages', s_rh.num_stages, t_rh.num_stages,
                    'FCFD compares the box heads stage by stage; use the same roi_head.num_stages.')
         for i in range(s_rh.num_stages):
-            check_same(f'number of classes (stage {i})', num_classes(s_rh.bbox_head[i]), num_classes(t_rh.bbox_head[i]),
-                       'FCFD matches class logits, so both detectors must be trained on the same classes.')
-            check_same(f'box-regression layout (reg_class_agnostic, stage {i})', s_rh.bbox_head[i].reg_class_agnostic,
-                       t_rh.bbox_head[i].reg_class_agnostic,
-                       'Set reg_class_agnostic identically in both configs\' roi_head.bbox_head.')
-            check_same(f'number of RoI-extractor input levels (stage {i})', s_rh.bbox_roi_extractor[i].num_inputs,
-                       t_rh.bbox_roi_extractor[i].num_inputs,
-                       'Use the same roi_head.bbox_roi_extractor.featmap_strides in both configs.')
+            check_box_head_pair(s_rh.bbox_head[i], t_rh.bbox_head[i], s_rh.bbox_roi_extractor[i],
+                                t_rh.bbox_roi_extractor[i], f' (stage {i})')
 
     def default_output_losses(self) -> Dict[str, dict]:
         losses = {}

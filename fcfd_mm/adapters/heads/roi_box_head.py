@@ -24,6 +24,19 @@ from ..registry import HEAD_ADAPTERS
 from .base import HeadAdapter
 
 
+def check_box_head_pair(s_head: nn.Module, t_head: nn.Module, s_extractor: nn.Module, t_extractor: nn.Module,
+                        where: str = '') -> None:
+    """Refuse (``ValueError`` naming the fix) a student / teacher pair of RoI box heads whose outputs
+    FCFD cannot compare row by row: other classes, another box-regression layout, or RoI extractors
+    reading other FPN levels. ``where``: e.g. ``' (stage 1)'`` for a cascade stage."""
+    check_same(f'number of classes{where}', num_classes(s_head), num_classes(t_head),
+               'FCFD matches class logits, so both detectors must be trained on the same classes.')
+    check_same(f'box-regression layout (reg_class_agnostic){where}', s_head.reg_class_agnostic,
+               t_head.reg_class_agnostic, 'Set roi_head.bbox_head.reg_class_agnostic identically in both configs.')
+    check_same(f'number of RoI-extractor input levels{where}', s_extractor.num_inputs, t_extractor.num_inputs,
+               'Use the same roi_head.bbox_roi_extractor.featmap_strides in both configs.')
+
+
 @HEAD_ADAPTERS.register_module()
 class RoIBoxHeadAdapter(HeadAdapter):
     """Faster R-CNN style detectors: ``TwoStageDetector`` + FPN + ``StandardRoIHead`` with a box head.
@@ -84,15 +97,8 @@ class RoIBoxHeadAdapter(HeadAdapter):
                     'FPN neck and a StandardRoIHead (Faster R-CNN). Use a Faster R-CNN config, or '
                     'fcfd.head=dict(type=\'DenseHeadAdapter\') for RetinaNet-style detectors.')
         self.neck_channels(student), self.neck_channels(teacher)
-        check_same('number of classes', num_classes(student.roi_head.bbox_head),
-                   num_classes(teacher.roi_head.bbox_head),
-                   'FCFD matches class logits, so both detectors must be trained on the same classes.')
-        check_same('box-regression layout (reg_class_agnostic)', student.roi_head.bbox_head.reg_class_agnostic,
-                   teacher.roi_head.bbox_head.reg_class_agnostic,
-                   'Set roi_head.bbox_head.reg_class_agnostic identically in both configs.')
-        check_same('number of RoI-extractor input levels', student.roi_head.bbox_roi_extractor.num_inputs,
-                   teacher.roi_head.bbox_roi_extractor.num_inputs,
-                   'Use the same roi_head.bbox_roi_extractor.featmap_strides in both configs.')
+        check_box_head_pair(student.roi_head.bbox_head, teacher.roi_head.bbox_head,
+                            student.roi_head.bbox_roi_extractor, teacher.roi_head.bbox_roi_extractor)
 
     def default_output_losses(self) -> Dict[str, dict]:
         # docs/method.md "Output distances": KL at T=1 on the (num_classes + 1)-way logits, batch
