@@ -6,7 +6,7 @@ same trained demo teacher; COCO bbox mAP on the demo val set.
 ``fcfd_fpn_fast`` is FCFD on the FPN with the overhead controls of ``overhead.py`` (its
 ``fcfd_settings``), to check how much of the gain they keep.
 
-    python benchmarks/efficacy.py [--family retinanet|frcnn] [--iters 600] [--seeds 0 1 2]
+    python benchmarks/efficacy.py [--family retinanet|frcnn|rtmdet|gfl] [--iters 600] [--seeds 0 1 2]
                                   [--teacher-ckpt CKPT] [--methods ...] [--out benchmarks/results]
 
 Without --teacher-ckpt the demo teacher from ``tools/demo.py`` (work_dirs/demo/<family>/teacher)
@@ -32,7 +32,13 @@ METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_s
 FAMILY = {'frcnn': dict(student='configs/demo/faster-rcnn_demo_student.py',
                         teacher='configs/demo/faster-rcnn_demo_teacher.py', fcfd='configs/demo/fcfd_frcnn_demo.py'),
           'retinanet': dict(student='configs/demo/retinanet_demo_student.py',
-                            teacher='configs/demo/retinanet_demo_teacher.py', fcfd='configs/demo/fcfd_retina_demo.py')}
+                            teacher='configs/demo/retinanet_demo_teacher.py', fcfd='configs/demo/fcfd_retina_demo.py'),
+          'rtmdet': dict(student='configs/demo/rtmdet_demo_student.py',
+                         teacher='configs/demo/rtmdet_demo_teacher.py', fcfd='configs/demo/fcfd_rtmdet_demo.py'),
+          'gfl': dict(student='configs/demo/gfl_demo_student.py',
+                      teacher='configs/demo/gfl_demo_teacher.py', fcfd='configs/demo/fcfd_gfl_demo.py')}
+#: the families whose FPN has a P2-P5 part PKD was published on (PKD on 4 levels there)
+PKD_FOUR_LEVELS = ('frcnn', 'retinanet')
 
 
 def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str:
@@ -47,7 +53,8 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
         cfg.model.teacher_ckpt = teacher_ckpt
         if method in ('fitnet', 'pkd', 'cwd'):
             neck = Config.fromfile(osp.join(REPO, f['student'])).model.neck
-            levels = 4 if method == 'pkd' else neck.num_outs
+            num_outs = neck.get('num_outs', len(neck.in_channels))  # PAFPN-style necks: one output per input
+            levels = 4 if method == 'pkd' and family in PKD_FOUR_LEVELS else num_outs
             from fcfd_mm.utils import resolve_model_cfg  # MMRazor's own cfg_path needs 'package::path'
             cfg.model = dict(_scope_='mmrazor', type='FpnTeacherDistill',
                              architecture=resolve_model_cfg(cfg.model.architecture, 'architecture'),

@@ -1,0 +1,28 @@
+# FCFD demo for GFL (the plugin's own extension, see docs/families.md):
+# bridges on P3-P7 both ways, appearance MSE, dense-head paths s / st / ts
+# with the GFLHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on the quality-focal
+# class scores, a softmax KL over the bins of each box side (DistributionKLLoss), locations weighted
+# by the teacher's max class score: the setting of configs/fcfd_gfl_r101_r50_coco.py.
+#   python tools/train.py configs/demo/gfl_demo_teacher.py            # the teacher first
+#   python tools/train.py configs/demo/fcfd_gfl_demo.py
+# or both at once, beside the student alone: python tools/demo.py --family gfl
+_base_ = ['./gfl_demo_student.py', '../_base_/fcfd_runtime.py']
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+teacher_ckpt = 'work_dirs/gfl_demo_teacher/iter_1200.pth'
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='{{fileDirname}}/gfl_demo_student.py'),
+    teacher=dict(cfg_path='{{fileDirname}}/gfl_demo_teacher.py'),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        head=dict(type='GFLHeadAdapter'),
+        neck=dict(bridge=dict(type='FCFDBridge'),
+                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+
+find_unused_parameters = False
+optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
+# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
+val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
