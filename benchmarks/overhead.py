@@ -39,7 +39,8 @@ import torch  # noqa: E402
 
 import fcfd_mm  # noqa: E402,F401
 
-METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages')
+METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_1path',
+           'fcfd_stages_lean')
 REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
                   'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
         'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
@@ -67,6 +68,10 @@ def fcfd_settings(method: str, family: str, student: dict) -> dict:
     RoIs (128 of 512 in the 1x configs); RetinaNet on FPN levels P4-P7 (P3 left out)."""
     if method == 'fcfd_stages':
         return dict(neck=None, stages=dict())
+    if method == 'fcfd_stages_1path':  # one hybrid path per step instead of two
+        return dict(neck=None, stages=dict(num_paths=1))
+    if method == 'fcfd_stages_lean':  # one path, and the teacher's part of S->T paths recomputed in backward
+        return dict(neck=None, stages=dict(num_paths=1, recompute_teacher=True))
     if method == 'fcfd_fpn':
         return dict()
     if family not in FAST:
@@ -181,11 +186,16 @@ def _timed(fn, device: str):
 
 
 def train_step(model, data, device: str = 'cpu'):
-    """A closure that runs one full training step (loss, backward, SGD step) and returns its seconds."""
+    """A closure that runs one full training step (loss, backward, SGD step) and returns its seconds.
+    Each call is the next training iteration for an FCFD model (what FCFDProgressHook sets), so the
+    stage switch points draw new hybrid paths each step, as in training, instead of the same ones."""
     model.train()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
+    iteration = iter(range(10 ** 9))
 
     def step() -> None:
+        if hasattr(model, 'set_progress'):
+            model.set_progress(0, next(iteration))
         losses = model.loss(data['inputs'], data['data_samples'])
         total, _ = model.parse_losses(losses)
         opt.zero_grad(set_to_none=True)
@@ -314,8 +324,10 @@ def run_family(family: str, args) -> dict:
         m[method]['x_sum_of_parts'] = m[method]['median_s'] / total
     if args.memory and args.device == 'cpu':
         for method in args.methods:
+            # the stage switch draws its hybrid paths per step: peak over 8 steps (8 draws), not 3
+            steps = 7 if method.startswith('fcfd_stages') else 2
             cmd = [sys.executable, __file__, '--family', family, '--pair', args.pair, '--size', *map(str, args.size),
-                   '--batch', str(args.batch), '--warmup', '1', '--repeats', '2', '--methods', method,
+                   '--batch', str(args.batch), '--warmup', '1', '--repeats', str(steps), '--methods', method,
                    '--rss-only']
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             m[method]['peak_rss_gb'] = json.loads(out.strip().splitlines()[-1])['peak_rss_gb']

@@ -84,3 +84,35 @@ def test_overhead_baselines_bridge_a_narrower_student_neck(kind):
         assert overhead.fpn_losses(kind, 3, 256, 256)['connectors'] == {}
     with pytest.raises(SystemExit, match='no demo detectors'):
         overhead.main(['--family', 'rtmdet', '--pair', 'demo'])
+
+
+@pytest.mark.parametrize('family, levels', [('rtmdet', 3), ('gfl', 5)])
+def test_efficacy_baselines_of_the_later_demo_families(tmp_path, family, levels):
+    """RTMDet's CSPNeXtPAFPN has no num_outs: MMRazor's baselines take one term per neck input level;
+    PKD keeps 4 levels only for the Faster R-CNN / RetinaNet demos it was published on."""
+    import efficacy
+    from mmengine.config import Config
+    from mmrazor.registry import MODELS
+    for method in ('pkd', 'cwd'):
+        cfg = Config.fromfile(efficacy.method_config(family, method, None, str(tmp_path / f'{method}.py')))
+        assert len(cfg.model.distiller.distill_losses) == levels
+        MODELS.build(cfg.model)
+    cfg = Config.fromfile(efficacy.method_config(family, 'fcfd_fpn', 'teacher.pth', str(tmp_path / 'fcfd.py')))
+    assert cfg.model.type == 'FCFDDistill' and cfg.model.teacher_ckpt == 'teacher.pth'
+
+
+def test_overhead_steps_are_successive_iterations_so_stage_paths_are_redrawn():
+    """The stage switch draws its hybrid paths from the iteration: the benchmark's steps must be
+    successive iterations (as FCFDProgressHook sets them), not iteration 0 again and again."""
+    import overhead
+    s_path, t_path = overhead.DEMO['frcnn']
+    student, teacher = overhead.detector_cfg(s_path), overhead.detector_cfg(t_path)
+    model = overhead.build('fcfd_stages_1path', student, teacher, 'frcnn')
+    assert model.fcfd_stages.num_paths == 1
+    step = overhead.train_step(model, overhead.make_batch(model, 64, 1, 4))
+    draws = []
+    for _ in range(3):
+        step()
+        draws.append(model.fcfd_stages.draw(model._progress[1]))
+    assert model._progress == (0, 2)
+    assert draws == [model.fcfd_stages.draw(i) for i in range(3)] and len({str(d) for d in draws}) > 1

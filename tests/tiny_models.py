@@ -71,15 +71,16 @@ def bn_statistics(module) -> dict:
     return {k: v.clone() for k, v in module.state_dict().items() if 'running' in k or 'num_batches' in k}
 
 
-def config_loss_step(model_cfg: dict, seed: int = 0):
+def config_loss_step(model_cfg: dict, seed: int = 0, num_classes: int = 80):
     """Build ``model_cfg`` (an FCFD config's ``model``), run one training loss pass and backward on a
-    random 2-image 128x160 COCO-class batch; the total must be finite. Returns ``(algorithm, losses)``."""
+    random 2-image 128x160 batch with labels from ``num_classes`` classes (COCO's 80 by default); the
+    total must be finite. Returns ``(algorithm, losses)``."""
     from mmdet.testing import demo_mm_inputs
     from mmrazor.registry import MODELS
     torch.manual_seed(seed)
     alg = MODELS.build(model_cfg)
     alg.train()
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[3, 2], num_classes=80)
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[3, 2], num_classes=num_classes)
     data = alg.data_preprocessor(packed, True)
     losses = alg.loss(data['inputs'], data['data_samples'])
     total, _ = alg.parse_losses(losses)

@@ -19,7 +19,8 @@ backbone is cut by a stage cutter, :mod:`fcfd_mm.adapters.stages`). With ``F_s^i
 position features and ``r`` the L2 warm-up:
 
 * ``loss_fcfd_stage_app  = lambda r sum_{i in positions} MSE(B_st^i(F_s^i), sg(F_t^i))``
-  (+ the pooled-vector MSE at position N for classifiers);
+  (+ the pooled-vector MSE at position N for classifiers); positions where the student is frozen
+  (mmdet's ``frozen_stages``) have no appearance term and no S->T path;
 * a few hybrid paths ``<k, direction>`` sampled per step, identically on every DDP rank:
   S->T runs the teacher after position k on the bridged student feature(s) (grad flows through
   the frozen teacher); T->S runs the student after k on bridged teacher feature(s);
@@ -292,6 +293,10 @@ class FCFDStageSwitch(nn.Module):
         student_channels, teacher_channels: channels at positions 1..N (lists of N ints).
         scales: teacher-size / student-size per position (1, 2 or 0.5) for the bridges.
         positions: positions with an appearance term (1-based); also the switch candidates.
+        frozen_positions: student positions whose features no trainable parameter produces (mmdet's
+            ``frozen_stages``): no appearance term and no S->T path there, since their gradient would
+            stop at the bridge and teach the student nothing; T->S paths switching there still train
+            the student's later stages.
         max_switch: the last position a hybrid path may switch at (classifiers: N - 1,
             detectors: N, since the FPN still follows).
         neck_reads: positions the part after the backbone reads (FPN: e.g. 1..N, or 2..N for
@@ -311,17 +316,24 @@ class FCFDStageSwitch(nn.Module):
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
         row_weighted: the head adapter gives per-row weights for the output losses.
+        recompute_teacher: S->T paths keep none of the teacher's activations for the backward pass
+            and recompute them there (``torch.utils.checkpoint``): less peak memory, one more
+            forward of the teacher's part after ``k`` per S->T path. Needs a teacher without
+            train-mode BatchNorm (detectors: the default ``teacher_norm_eval``).
     """
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
                  positions: Sequence[int], max_switch: int, neck_reads: Optional[Sequence[int]],
-                 output_losses: Dict[str, dict], num_paths: int = 2, mode: str = 'bi', student_kd: bool = True,
+                 output_losses: Dict[str, dict], frozen_positions: Sequence[int] = (), num_paths: int = 2,
+                 mode: str = 'bi', student_kd: bool = True,
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
                  s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
-                 feature_loss: Optional[dict] = None, row_weighted: bool = False) -> None:
+                 feature_loss: Optional[dict] = None, row_weighted: bool = False,
+                 recompute_teacher: bool = False) -> None:
         super().__init__()
         n = len(student_channels)
+        self.recompute_teacher = bool(recompute_teacher)
         if len(teacher_channels) != n:
             raise ValueError(f'fcfd.stages: the student has {n} stage positions and the teacher '
                              f'{len(teacher_channels)}; FCFD switches between stages, so both backbones need the '
@@ -334,9 +346,17 @@ class FCFDStageSwitch(nn.Module):
             raise ValueError(f'fcfd.stages.mode={mode!r}; choose one of {list(STAGE_MODES)}.')
         self.num_positions = n
         self.positions = tuple(sorted(int(p) for p in positions))
+        self.frozen_positions = tuple(sorted(int(p) for p in frozen_positions))
+        #: positions with an appearance term: those whose student features can learn from it
+        self.app_positions = tuple(p for p in self.positions if p not in self.frozen_positions)
         self.neck_reads = tuple(neck_reads) if neck_reads is not None else ()
         directions = {'bi': ('st', 'ts'), 's2t': ('st',), 't2s': ('ts',), 'nomix': ()}[mode]
-        self.candidates = [(k, d) for k in self.positions if k <= max_switch for d in directions]
+        self.candidates = [(k, d) for k in self.positions if k <= max_switch for d in directions
+                           if not (d == 'st' and k in self.frozen_positions)]
+        if not self.app_positions and not self.candidates:
+            raise ValueError(f'fcfd.stages: the student\'s features at positions {list(self.positions)} are all '
+                             f'frozen (no trainable parameter before them), so the stage switch has nothing to '
+                             f'teach; lower the student backbone\'s frozen_stages or choose other positions.')
         self.num_paths, self.student_kd, self.pooled_last, self.ghost_bn = num_paths, student_kd, pooled_last, ghost_bn
         self.l2_weight, self.mixture_weight, self.seed = float(l2_weight), float(mixture_weight), int(seed)
         self.l2_warmup = dict(l2_warmup or {})
@@ -347,7 +367,7 @@ class FCFDStageSwitch(nn.Module):
         def needed(direction: str) -> List[int]:
             return sorted({i for k, d in self.candidates if d == direction for i in self.read(k)})
 
-        s2t = sorted(set(self.positions) | set(needed('st')))
+        s2t = sorted(set(self.app_positions) | set(needed('st')))
         self.bridges_s2t = nn.ModuleDict({
             str(i): _build_bridge(bridge, student_channels[i - 1], teacher_channels[i - 1],
                                   f'fcfd.stages position {i} (student->teacher)', scale=scales[i - 1],
@@ -390,7 +410,7 @@ class FCFDStageSwitch(nn.Module):
 
     def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor], receiver: nn.Module,
                    cutter: StageCutter, tail: Callable[[List[Optional[Tensor]]], T],
-                   statistics: str = 'main') -> Tuple[List[Tensor], T]:
+                   statistics: str = 'main', recompute: bool = False) -> Tuple[List[Tensor], T]:
         """Hybrid path ``<k, direction>``: the receiving network after position ``k``.
 
         Its later stages run on ``bridged[k]`` (the cutter), then ``tail`` (what follows its backbone:
@@ -402,6 +422,9 @@ class FCFDStageSwitch(nn.Module):
             statistics: BN running statistics of the receiver: ``'track'`` (a training pass: train-mode
                 BN layers update this path's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
                 (scoring: layers with ghost statistics for this path use them), ``'main'`` (its own).
+            recompute: keep no activations of the receiver for the backward pass and recompute them
+                there (``torch.utils.checkpoint``); the receiver must have no train-mode BatchNorm,
+                which would update its running statistics again when recomputed.
         Returns:
             ``(later position features k+1..N, tail output)``.
         """
@@ -415,9 +438,25 @@ class FCFDStageSwitch(nn.Module):
         else:
             raise ValueError(f"statistics={statistics!r}: give 'track', 'ghost' or 'main'.")
         read = self.read(k)
-        with swap:
+
+        def run() -> Tuple[List[Tensor], T]:
             later = list(cutter.run_from(receiver, k, bridged[k]))
             return later, tail([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
+
+        if not recompute:
+            with swap:
+                return run()
+        training_norms = [n for n, m in receiver.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                          and m.training]
+        if training_norms:
+            raise ValueError(f'fcfd.stages.recompute_teacher: the receiving network has BatchNorm layers in train '
+                             f'mode ({training_norms[:2]}...), whose running statistics the recomputation would '
+                             f'update twice; keep the teacher in eval mode (teacher_norm_eval=True) or set '
+                             f'recompute_teacher=False.')
+        # torch's own activation checkpointing (non-reentrant: gradients reach the bridged inputs
+        # the closure reads); an eval-mode receiver recomputes exactly what it computed
+        from torch.utils.checkpoint import checkpoint
+        return checkpoint(run, use_reentrant=False)
 
     def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
                 teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
@@ -445,10 +484,10 @@ class FCFDStageSwitch(nn.Module):
         t_pos = [t.detach() for t in t_pos]
         paths = self.draw(iteration)
         # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
-        used_s2t = set(self.positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
+        used_s2t = set(self.app_positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
         bridged_s = self.bridge('st', s_pos, used_s2t)
-        app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.positions]
-        if self.pooled_last and n in self.positions:
+        app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.app_positions]
+        if self.pooled_last and n in self.app_positions:
             app.append(fp32_loss(self.feature_loss, bridged_s[n], t_pos[n - 1], transform=pooled_embedding))
         feats: List[Tensor] = []
         outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
@@ -463,7 +502,10 @@ class FCFDStageSwitch(nn.Module):
                 bridged = self.bridge('ts', t_pos, read)
             later, (extra, out) = self.run_hybrid(
                 direction, k, bridged, receiver, cutters['teacher' if direction == 'st' else 'student'],
-                lambda positions: head_adapter.run_after_backbone(receiver, positions, context), statistics='track')
+                # receiver bound now: a recomputed S->T path calls this again in the backward pass
+                lambda positions, receiver=receiver: head_adapter.run_after_backbone(receiver, positions, context),
+                statistics='track',
+                recompute=self.recompute_teacher and direction == 'st')
             if direction == 'st':
                 feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
                 feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]
@@ -478,7 +520,8 @@ class FCFDStageSwitch(nn.Module):
             [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s]
         unused = _keep_in_graph(self.unused_bridges)
         feat = lam * sum(feats) if feats else _zero_term(t_pos[0])
-        losses = {'loss_fcfd_stage_app': lam * sum(app), 'loss_fcfd_stage_feat': feat + unused}
+        losses = {'loss_fcfd_stage_app': lam * sum(app) if app else _zero_term(t_pos[0]),
+                  'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():
             if self.student_kd:
                 losses[f'loss_fcfd_stage_{name}_s'] = fp32_loss(loss, s_outputs[name], target[name], weight)

@@ -151,6 +151,16 @@ class FCFDDistill(SingleTeacherDistill):
                 cfg[key] = 'leaky_relu' if self.stage_cutters[role].receives_post_relu(receiver) else None
         head = self.head_adapter
         cfg.setdefault('positions', tuple(range(1, n + 1)))
+        if 'frozen_positions' in cfg:
+            raise ValueError("fcfd.stages.frozen_positions is read from the student (its backbone's frozen_stages), "
+                             "not set: remove the key and set the student backbone's frozen_stages instead.")
+        frozen = s_cut.frozen_positions(self.student)
+        if frozen:
+            print_log(f'FCFDDistill: the student\'s stage position(s) {frozen} are frozen (its backbone\'s '
+                      f'frozen_stages): no appearance term and no S->T path there (they would train only the '
+                      f'bridge); T->S paths there still train the later stages. To distil them, lower frozen_stages.',
+                      logger='current')
+        cfg['frozen_positions'] = frozen
         cfg.setdefault('output_losses', head.default_output_losses())
         cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
         cfg.setdefault('pooled_last', not head.has_neck_switch)

@@ -231,3 +231,72 @@ def test_stage_switch_needs_every_stage_as_output():
     cfg['architecture'].neck.in_channels = [16, 32, 64]
     with pytest.raises(UnsupportedModelError, match='out_indices'):
         MODELS.build(cfg)
+
+
+def test_frozen_student_stage_gets_no_appearance_term_and_no_st_path():
+    """mmdet's frozen_stages=1 (stem and stage 1 frozen, as in the COCO configs): an appearance term
+    or an S->T path at position 1 would train only the bridge, so there is none; the T->S path at 1
+    still trains the student's later stages, and the S->T bridge at 1 still feeds the teacher's FPN
+    on S->T paths at 2..4."""
+    from mmrazor.registry import MODELS
+    cfg = fcfd_cfg('frcnn', dict(neck=None, stages=dict(num_paths=100)))
+    cfg['architecture'].backbone.frozen_stages = 1
+    torch.manual_seed(0)
+    alg = MODELS.build(cfg)
+    alg.init_weights()
+    alg.train()
+    st = alg.fcfd_stages
+    assert st.frozen_positions == (1,) and st.app_positions == (2, 3, 4)
+    assert (1, 'st') not in st.candidates and (1, 'ts') in st.candidates and len(st.candidates) == 7
+    assert sorted(st.bridges_s2t) == ['1', '2', '3', '4']
+    set_progress(alg)
+    data = batch(alg)
+    losses = alg.loss(*data.values())
+    alg.parse_losses(losses)[0].backward()
+    with torch.no_grad():
+        s_pos, t_pos = alg.student.backbone(data['inputs']), alg.teacher.backbone(data['inputs'])
+        app = sum(mse_ref(bridge_ref(st.bridges_s2t[str(i)], s_pos[i - 1]), t_pos[i - 1]) for i in (2, 3, 4))
+    torch.testing.assert_close(losses['distill.loss_fcfd_stage_app'], app, rtol=1e-4, atol=1e-6)
+    assert all(p.grad is None for p in alg.student.backbone.layer1.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in st.parameters())
+    layer2 = list(alg.student.backbone.layer2.parameters())  # (zero-initialised last BN of a block: some 0)
+    assert all(p.grad is not None for p in layer2) and sum(float(p.grad.abs().sum()) for p in layer2) > 0
+
+
+def test_stage_switch_with_nothing_trainable_is_refused():
+    with pytest.raises(ValueError, match='frozen_stages'):
+        FCFDStageSwitch([4, 8], [4, 8], [1.0, 1.0], positions=(1, 2), max_switch=2, neck_reads=None,
+                        output_losses={}, frozen_positions=(1, 2), mode='s2t')
+
+
+def test_frozen_positions_are_not_a_config_key():
+    with pytest.raises(ValueError, match="frozen_stages instead"):
+        build_fcfd('frcnn', dict(neck=None, stages=dict(frozen_positions=(1,))))
+
+
+def test_recomputing_the_teacher_on_st_paths_changes_no_loss_and_no_gradient():
+    """recompute_teacher (activation checkpointing of the S->T paths) trades memory for a second
+    teacher pass: every term and every gradient must be the same as without it."""
+    results = []
+    for recompute in (False, True):
+        alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, recompute_teacher=recompute)))
+        set_progress(alg)
+        torch.manual_seed(1)
+        losses = alg.loss(*batch(alg).values())
+        alg.parse_losses(losses)[0].backward()
+        grads = {n: p.grad.clone() for n, p in alg.named_parameters() if p.grad is not None}
+        results.append(({k: v.detach() for k, v in losses.items() if torch.is_tensor(v)}, grads))
+    (l0, g0), (l1, g1) = results
+    assert l0.keys() == l1.keys() and g0.keys() == g1.keys()
+    for k in l0:
+        torch.testing.assert_close(l1[k], l0[k], rtol=1e-5, atol=1e-7)
+    for k in g0:
+        torch.testing.assert_close(g1[k], g0[k], rtol=1e-4, atol=1e-6)
+
+
+def test_recomputing_a_teacher_with_train_mode_bn_is_refused():
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='s2t', recompute_teacher=True)))
+    alg.teacher.train()  # as teacher_norm_eval=False would leave it
+    set_progress(alg)
+    with pytest.raises(ValueError, match='teacher_norm_eval=True'):
+        alg.loss(*batch(alg).values())

@@ -135,12 +135,55 @@ def test_stage_config_builds_and_runs_a_loss_step(name):
     alg, losses = config_loss_step(cfg.model)
     st = alg.fcfd_stages
     student_channels = [24, 32, 96, 320] if 'mobilenetv2' in name else [256, 512, 1024, 2048]
-    assert [b.in_channels for b in st.bridges_s2t.values()] == student_channels
-    assert [b.out_channels for b in st.bridges_s2t.values()] == [256, 512, 1024, 2048]
-    assert st.num_paths == 2 and len(st.candidates) == 8
+    # the R50 students freeze stem and stage 1 (mmdet's frozen_stages=1): no appearance term and no
+    # S->T path at position 1; Faster R-CNN's FPN still reads the bridged position 1 on S->T paths
+    # at 2..4, RetinaNet's FPN starts at position 2 (so no S->T bridge at 1 at all)
+    frozen = () if 'mobilenetv2' in name else (1,)
+    assert st.frozen_positions == frozen
+    s2t = [1, 2, 3, 4] if 'frcnn' in name else [2, 3, 4]
+    assert [int(i) for i in st.bridges_s2t] == s2t
+    assert [b.in_channels for b in st.bridges_s2t.values()] == [student_channels[i - 1] for i in s2t]
+    assert [b.out_channels for b in st.bridges_s2t.values()] == [[256, 512, 1024, 2048][i - 1] for i in s2t]
+    assert st.num_paths == 2 and len(st.candidates) == 8 - len(frozen)
     assert {'distill.loss_fcfd_stage_app', 'distill.loss_fcfd_stage_feat'} <= set(losses)
     assert (alg.fcfd_neck is not None) == ('fpn' in name)
     assert st.neck_reads == ((2, 3, 4) if 'retina' in name else (1, 2, 3, 4))
+
+
+#: the detection demos (tools/demo.py --family ...): {config: (head adapter, neck levels bridged
+#: student->teacher, teacher->student)}; Faster R-CNN's RoI head reads P2-P5 only, so no t->s bridge on P6
+DEMO_FCFD = {'demo/fcfd_frcnn_demo.py': ('RoIBoxHeadAdapter', 5, 4),
+             'demo/fcfd_retina_demo.py': ('DenseHeadAdapter', 5, 5),
+             'demo/fcfd_rtmdet_demo.py': ('RTMDetHeadAdapter', 3, 3),
+             'demo/fcfd_gfl_demo.py': ('GFLHeadAdapter', 5, 5)}
+
+
+def test_every_detection_demo_is_listed():
+    assert set(DEMO_FCFD) == {n for n in ALL if n.startswith('demo/fcfd_')}
+
+
+@pytest.mark.parametrize('name', sorted(DEMO_FCFD))
+def test_demo_config_builds_and_distils_at_the_demo_size(name):
+    """The demo's teacher / student pair builds from the demo configs and one loss step on 4-class
+    labels gives finite FCFD terms of the head adapter's outputs, with gradients in both
+    directions' bridges and none in the teacher."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    cfg.model.teacher_ckpt = None
+    alg, losses = config_loss_step(cfg.model, num_classes=4)
+    adapter, s2t, t2s = DEMO_FCFD[name]
+    assert type(alg.head_adapter).__name__ == adapter
+    assert (len(alg.fcfd_neck.bridges_s2t), len(alg.fcfd_neck.bridges_t2s)) == (s2t, t2s)
+    terms = {k for k in losses if k.startswith('distill.loss_fcfd_')}
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in alg.head_adapter.output_kinds() for p in ('st', 'ts')} <= terms
+    assert all(torch.isfinite(losses[k]) for k in terms)
+    def grad_sum(bridge):
+        return sum(float(p.grad.abs().sum()) for p in bridge.parameters())  # None: not in the graph (error)
+
+    assert all(grad_sum(b) > 0 for b in alg.fcfd_neck.bridges_s2t)  # the appearance term reaches each one
+    # t->s: the dense heads read every level; a small image's RoIs map to P2 only (the others get 0)
+    t2s = [grad_sum(b) for b in alg.fcfd_neck.bridges_t2s]
+    assert all(g > 0 for g in t2s) if adapter != 'RoIBoxHeadAdapter' else t2s[0] > 0
+    assert all(p.grad is None for p in alg.teacher.parameters())
 
 
 CLASSIFICATION = sorted(n for n in ALL if n.startswith('classification/') and '/demo/' not in n)

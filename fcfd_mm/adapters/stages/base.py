@@ -66,6 +66,20 @@ class StageCutter(metaclass=ABCMeta):
             backbone.train(was_training)
         return [tuple(o.shape[1:]) for o in outs]
 
+    def frozen_positions(self, model: nn.Module) -> List[int]:
+        """Positions (1-based) whose features no trainable parameter of ``model``'s backbone
+        produces, e.g. 1 under mmdet's ``frozen_stages=1`` (stem and stage 1 frozen): found by a
+        probe with autograd on (eval mode, so no running statistics change)."""
+        backbone = model.backbone
+        was_training = backbone.training
+        backbone.eval()
+        try:
+            with torch.enable_grad():
+                outs = backbone(torch.zeros(1, 3, self.probe_size, self.probe_size))
+        finally:
+            backbone.train(was_training)
+        return [i + 1 for i, o in enumerate(outs) if not o.requires_grad]
+
     def max_switch(self, num_positions: int) -> int:
         """Last position a hybrid path may switch at (a neck still follows the backbone: N)."""
         return num_positions
