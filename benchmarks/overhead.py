@@ -39,8 +39,7 @@ import torch  # noqa: E402
 
 import fcfd_mm  # noqa: E402,F401
 
-METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_1path',
-           'fcfd_stages_lean')
+METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_1path')
 REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
                   'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
         'retinanet': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
@@ -70,8 +69,6 @@ def fcfd_settings(method: str, family: str, student: dict) -> dict:
         return dict(neck=None, stages=dict())
     if method == 'fcfd_stages_1path':  # one hybrid path per step instead of two
         return dict(neck=None, stages=dict(num_paths=1))
-    if method == 'fcfd_stages_lean':  # one path, and the teacher's part of S->T paths recomputed in backward
-        return dict(neck=None, stages=dict(num_paths=1, recompute_teacher=True))
     if method == 'fcfd_fpn':
         return dict()
     if family not in FAST:

@@ -18,7 +18,9 @@ from typing import List
 LABELS = {'student': 'student alone', 'fitnet': 'FitNet-style L2 (3x3 conv + BN connectors)', 'pkd': 'MMRazor PKD',
           'cwd': 'MMRazor CWD', 'fcfd_fpn': 'FCFD, FPN (faithful defaults)',
           'fcfd_fpn_fast': 'FCFD, FPN, overhead controls (`fcfd_fpn_fast`)',
-          'fcfd_stages': 'FCFD, backbone stages (2 paths/step)', 'no_kd': 'no KD'}
+          'fcfd_stages': 'FCFD, backbone stages (2 paths/step)',
+          'fcfd_stages_1path': 'FCFD, backbone stages, 1 path/step (`num_paths=1`)',
+          'fcfd_stages_fpn': 'FCFD, backbone stages + FPN', 'no_kd': 'no KD'}
 
 
 def overhead_tables(path: str) -> List[str]:

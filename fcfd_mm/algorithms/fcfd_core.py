@@ -316,10 +316,6 @@ class FCFDStageSwitch(nn.Module):
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
         row_weighted: the head adapter gives per-row weights for the output losses.
-        recompute_teacher: S->T paths keep none of the teacher's activations for the backward pass
-            and recompute them there (``torch.utils.checkpoint``): less peak memory, one more
-            forward of the teacher's part after ``k`` per S->T path. Needs a teacher without
-            train-mode BatchNorm (detectors: the default ``teacher_norm_eval``).
     """
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
@@ -329,11 +325,9 @@ class FCFDStageSwitch(nn.Module):
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
                  s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
-                 feature_loss: Optional[dict] = None, row_weighted: bool = False,
-                 recompute_teacher: bool = False) -> None:
+                 feature_loss: Optional[dict] = None, row_weighted: bool = False) -> None:
         super().__init__()
         n = len(student_channels)
-        self.recompute_teacher = bool(recompute_teacher)
         if len(teacher_channels) != n:
             raise ValueError(f'fcfd.stages: the student has {n} stage positions and the teacher '
                              f'{len(teacher_channels)}; FCFD switches between stages, so both backbones need the '
@@ -410,7 +404,7 @@ class FCFDStageSwitch(nn.Module):
 
     def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor], receiver: nn.Module,
                    cutter: StageCutter, tail: Callable[[List[Optional[Tensor]]], T],
-                   statistics: str = 'main', recompute: bool = False) -> Tuple[List[Tensor], T]:
+                   statistics: str = 'main') -> Tuple[List[Tensor], T]:
         """Hybrid path ``<k, direction>``: the receiving network after position ``k``.
 
         Its later stages run on ``bridged[k]`` (the cutter), then ``tail`` (what follows its backbone:
@@ -422,9 +416,6 @@ class FCFDStageSwitch(nn.Module):
             statistics: BN running statistics of the receiver: ``'track'`` (a training pass: train-mode
                 BN layers update this path's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
                 (scoring: layers with ghost statistics for this path use them), ``'main'`` (its own).
-            recompute: keep no activations of the receiver for the backward pass and recompute them
-                there (``torch.utils.checkpoint``); the receiver must have no train-mode BatchNorm,
-                which would update its running statistics again when recomputed.
         Returns:
             ``(later position features k+1..N, tail output)``.
         """
@@ -438,25 +429,9 @@ class FCFDStageSwitch(nn.Module):
         else:
             raise ValueError(f"statistics={statistics!r}: give 'track', 'ghost' or 'main'.")
         read = self.read(k)
-
-        def run() -> Tuple[List[Tensor], T]:
+        with swap:
             later = list(cutter.run_from(receiver, k, bridged[k]))
             return later, tail([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
-
-        if not recompute:
-            with swap:
-                return run()
-        training_norms = [n for n, m in receiver.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-                          and m.training]
-        if training_norms:
-            raise ValueError(f'fcfd.stages.recompute_teacher: the receiving network has BatchNorm layers in train '
-                             f'mode ({training_norms[:2]}...), whose running statistics the recomputation would '
-                             f'update twice; keep the teacher in eval mode (teacher_norm_eval=True) or set '
-                             f'recompute_teacher=False.')
-        # torch's own activation checkpointing (non-reentrant: gradients reach the bridged inputs
-        # the closure reads); an eval-mode receiver recomputes exactly what it computed
-        from torch.utils.checkpoint import checkpoint
-        return checkpoint(run, use_reentrant=False)
 
     def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
                 teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
@@ -502,10 +477,7 @@ class FCFDStageSwitch(nn.Module):
                 bridged = self.bridge('ts', t_pos, read)
             later, (extra, out) = self.run_hybrid(
                 direction, k, bridged, receiver, cutters['teacher' if direction == 'st' else 'student'],
-                # receiver bound now: a recomputed S->T path calls this again in the backward pass
-                lambda positions, receiver=receiver: head_adapter.run_after_backbone(receiver, positions, context),
-                statistics='track',
-                recompute=self.recompute_teacher and direction == 'st')
+                lambda positions: head_adapter.run_after_backbone(receiver, positions, context), statistics='track')
             if direction == 'st':
                 feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
                 feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]

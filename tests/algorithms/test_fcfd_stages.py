@@ -272,31 +272,3 @@ def test_stage_switch_with_nothing_trainable_is_refused():
 def test_frozen_positions_are_not_a_config_key():
     with pytest.raises(ValueError, match="frozen_stages instead"):
         build_fcfd('frcnn', dict(neck=None, stages=dict(frozen_positions=(1,))))
-
-
-def test_recomputing_the_teacher_on_st_paths_changes_no_loss_and_no_gradient():
-    """recompute_teacher (activation checkpointing of the S->T paths) trades memory for a second
-    teacher pass: every term and every gradient must be the same as without it."""
-    results = []
-    for recompute in (False, True):
-        alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, recompute_teacher=recompute)))
-        set_progress(alg)
-        torch.manual_seed(1)
-        losses = alg.loss(*batch(alg).values())
-        alg.parse_losses(losses)[0].backward()
-        grads = {n: p.grad.clone() for n, p in alg.named_parameters() if p.grad is not None}
-        results.append(({k: v.detach() for k, v in losses.items() if torch.is_tensor(v)}, grads))
-    (l0, g0), (l1, g1) = results
-    assert l0.keys() == l1.keys() and g0.keys() == g1.keys()
-    for k in l0:
-        torch.testing.assert_close(l1[k], l0[k], rtol=1e-5, atol=1e-7)
-    for k in g0:
-        torch.testing.assert_close(g1[k], g0[k], rtol=1e-4, atol=1e-6)
-
-
-def test_recomputing_a_teacher_with_train_mode_bn_is_refused():
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='s2t', recompute_teacher=True)))
-    alg.teacher.train()  # as teacher_norm_eval=False would leave it
-    set_progress(alg)
-    with pytest.raises(ValueError, match='teacher_norm_eval=True'):
-        alg.loss(*batch(alg).values())
