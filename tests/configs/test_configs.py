@@ -148,6 +148,12 @@ def test_stage_config_builds_and_runs_a_loss_step(name):
     assert {'distill.loss_fcfd_stage_app', 'distill.loss_fcfd_stage_feat'} <= set(losses)
     assert (alg.fcfd_neck is not None) == ('fpn' in name)
     assert st.neck_reads == ((2, 3, 4) if 'retina' in name else (1, 2, 3, 4))
+    if 'retina' in name:  # the RetinaNet FPN configs' head setting, carried over to the stage switch
+        assert alg.head_adapter.anchor_weighting == 'teacher_score'
+        assert st.output_losses['cls'].loss_weight == 5.0
+        assert st.student_kd == ('fpn' not in name)
+        if 'fpn' in name:
+            assert alg.fcfd_neck.paths == ('s', 'st', 'ts')
 
 
 #: the detection demos (tools/demo.py --family ...): {config: (head adapter, neck levels bridged
