@@ -28,23 +28,19 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 
+from tools.demo import CONFIGS  # noqa: E402  the demo's configs per family, written once there
+
 METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn')
-FAMILY = {'frcnn': dict(student='configs/demo/faster-rcnn_demo_student.py',
-                        teacher='configs/demo/faster-rcnn_demo_teacher.py', fcfd='configs/demo/fcfd_frcnn_demo.py'),
-          'retinanet': dict(student='configs/demo/retinanet_demo_student.py',
-                            teacher='configs/demo/retinanet_demo_teacher.py', fcfd='configs/demo/fcfd_retina_demo.py'),
-          'rtmdet': dict(student='configs/demo/rtmdet_demo_student.py',
-                         teacher='configs/demo/rtmdet_demo_teacher.py', fcfd='configs/demo/fcfd_rtmdet_demo.py'),
-          'gfl': dict(student='configs/demo/gfl_demo_student.py',
-                      teacher='configs/demo/gfl_demo_teacher.py', fcfd='configs/demo/fcfd_gfl_demo.py')}
-#: the families whose FPN has a P2-P5 part PKD was published on (PKD on 4 levels there)
-PKD_FOUR_LEVELS = ('frcnn', 'retinanet')
+
+#: the detection demos: {family: teacher / student / FCFD config}
+FAMILY = {family: dict(teacher=t, student=s, fcfd=f) for family, (t, s, f) in CONFIGS.items()
+          if family != 'classification'}
 
 
 def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str:
     """Write the config of one method (a demo config with its model replaced) and return its path."""
     from mmengine.config import Config
-    from overhead import fpn_losses
+    from overhead import baseline_levels, fpn_losses
     f = FAMILY[family]
     if method == 'no_kd':
         cfg = Config.fromfile(osp.join(REPO, f['student']))
@@ -53,8 +49,7 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
         cfg.model.teacher_ckpt = teacher_ckpt
         if method in ('fitnet', 'pkd', 'cwd'):
             neck = Config.fromfile(osp.join(REPO, f['student'])).model.neck
-            num_outs = neck.get('num_outs', len(neck.in_channels))  # PAFPN-style necks: one output per input
-            levels = 4 if method == 'pkd' and family in PKD_FOUR_LEVELS else num_outs
+            levels = baseline_levels(method, family, neck)
             from fcfd_mm.utils import resolve_model_cfg  # MMRazor's own cfg_path needs 'package::path'
             cfg.model = dict(_scope_='mmrazor', type='FpnTeacherDistill',
                              architecture=resolve_model_cfg(cfg.model.architecture, 'architecture'),

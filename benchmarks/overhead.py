@@ -120,6 +120,14 @@ def fpn_losses(kind: str, levels: int, channels: int, teacher_channels: int = No
                 distill_losses=losses, loss_forward_mappings=mappings)
 
 
+def baseline_levels(method: str, family: str, neck: dict) -> int:
+    """How many neck levels MMRazor's FitNet / PKD / CWD terms read: every neck output (one per
+    input for PAFPN-style necks, which have no ``num_outs``), except PKD on the Faster R-CNN /
+    RetinaNet pairs: 4 levels, the setting its published numbers were measured with."""
+    num_outs = neck.get('num_outs', len(neck['in_channels']))
+    return 4 if method == 'pkd' and family in FAST else num_outs
+
+
 def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
     from mmdet.registry import MODELS as DET
     from mmrazor.registry import MODELS
@@ -128,10 +136,8 @@ def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
     common = dict(_scope_='mmrazor', architecture=copy.deepcopy(student), teacher=copy.deepcopy(teacher))
     if method in ('fitnet', 'pkd', 'cwd'):
         neck = student['neck']
-        num_outs = neck.get('num_outs', len(neck['in_channels']))  # PAFPN-style necks: one output per input
-        # PKD on 4 levels: the setting the published Faster R-CNN / RetinaNet numbers were measured with
-        levels = 4 if method == 'pkd' and family in FAST else num_outs
-        distiller = fpn_losses(method, levels, neck['out_channels'], teacher['neck']['out_channels'])
+        distiller = fpn_losses(method, baseline_levels(method, family, neck), neck['out_channels'],
+                               teacher['neck']['out_channels'])
         return MODELS.build(dict(type='FpnTeacherDistill', distiller=distiller, **common))
     fcfd = fcfd_settings(method, family, student)
     if family == 'retinanet':

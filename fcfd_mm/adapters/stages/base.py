@@ -54,31 +54,28 @@ class StageCutter(metaclass=ABCMeta):
         """The student's position features ``1..N`` recorded in its loss pass (with graph)."""
         return tuple(records.get_recorder('backbone').get_record_data(0))
 
-    @torch.no_grad()
-    def probe_positions(self, model: nn.Module) -> List[Tuple[int, int, int]]:
-        """``(C, H, W)`` of each position feature for a ``probe_size`` square input (eval mode)."""
+    def _probe(self, model: nn.Module) -> List[Tensor]:
+        """``model``'s position features for a zero ``probe_size`` square input, its backbone in eval
+        mode (no running statistics change) and then back in its previous mode."""
         backbone = model.backbone
         was_training = backbone.training
         backbone.eval()
         try:
-            outs = backbone(torch.zeros(1, 3, self.probe_size, self.probe_size))
+            return list(backbone(torch.zeros(1, 3, self.probe_size, self.probe_size)))
         finally:
             backbone.train(was_training)
-        return [tuple(o.shape[1:]) for o in outs]
 
+    @torch.no_grad()
+    def probe_positions(self, model: nn.Module) -> List[Tuple[int, int, int]]:
+        """``(C, H, W)`` of each position feature for a ``probe_size`` square input (eval mode)."""
+        return [tuple(o.shape[1:]) for o in self._probe(model)]
+
+    @torch.enable_grad()
     def frozen_positions(self, model: nn.Module) -> List[int]:
         """Positions (1-based) whose features no trainable parameter of ``model``'s backbone
         produces, e.g. 1 under mmdet's ``frozen_stages=1`` (stem and stage 1 frozen): found by a
         probe with autograd on (eval mode, so no running statistics change)."""
-        backbone = model.backbone
-        was_training = backbone.training
-        backbone.eval()
-        try:
-            with torch.enable_grad():
-                outs = backbone(torch.zeros(1, 3, self.probe_size, self.probe_size))
-        finally:
-            backbone.train(was_training)
-        return [i + 1 for i, o in enumerate(outs) if not o.requires_grad]
+        return [i + 1 for i, o in enumerate(self._probe(model)) if not o.requires_grad]
 
     def max_switch(self, num_positions: int) -> int:
         """Last position a hybrid path may switch at (a neck still follows the backbone: N)."""
