@@ -1,28 +1,46 @@
 #!/usr/bin/env python
-"""What each distillation method buys on the demo: the same demo student, schedule and seed(s),
-trained with no KD, MMRazor's FitNet-style L2 / PKD / CWD on the FPN, FCFD on the FPN and FCFD
-on the backbone stages (alone: ``fcfd_stages``; with the FPN switch: ``fcfd_stages_fpn``), from the
-same trained demo teacher; COCO bbox mAP on the demo val set.
-``fcfd_fpn_fast`` is FCFD on the FPN with the overhead controls of ``overhead.py`` (its
-``fcfd_settings``), to check how much of the gain they keep.
+"""What each distillation method buys: the same demo student, schedule and seeds, trained with no
+KD, MMRazor's FitNet-style L2 / PKD / CWD on the neck, and FCFD in its variants, from the same
+trained teacher; COCO bbox mAP on the benchmark's val split and on its held-out test split.
 
-    python benchmarks/efficacy.py [--family retinanet|frcnn|rtmdet|gfl] [--iters 600] [--seeds 0 1 2]
-                                  [--teacher-ckpt CKPT] [--methods ...] [--out benchmarks/results]
+    python benchmarks/efficacy.py --family frcnn retinanet gfl rtmdet fcos atss \\
+        --methods no_kd pkd cwd fcfd_fpn --seeds 0 1 2 [--jobs 2] [--iters 600]
 
-Without --teacher-ckpt the demo teacher from ``tools/demo.py`` (work_dirs/demo/<family>/teacher)
-is used, and trained first when missing. Each run is a normal ``tools/train.py`` +
-``tools/test.py`` run of a config written to the work dir (kept, so any run can be repeated).
-Prints mean +- std over seeds and writes ``efficacy_<family>.json``.
+The benchmark data (``--data-root``, default ``data/fcfd_bench``) is the demo's shapes dataset at
+a larger size (``--data-size``: 2000 train, 500 val, 500 held-out test images by default), drawn
+when missing. Settings are chosen on ``val``; ``test`` is only read to confirm them (it is held
+out: nothing is chosen on it). The teacher of each family is trained on the same data
+(``<work-dir>/<family>/teacher``, twice the student's schedule) unless ``--teacher-ckpt`` is
+given. Each run is an ordinary ``tools/train.py`` + ``tools/test.py`` run of a config written to
+the work dir (kept, so any run can be repeated); ``--jobs N`` runs N at a time with
+``cores / N`` threads each (mmengine's seeded CPU training repeats exactly for a given thread
+count, so compare runs made with the same ``--jobs``). Prints mean +- std over seeds and merges the
+results into ``efficacy_<family>[_<tag>].json`` (a method run again replaces its old entry).
+
+Methods (``--methods``; ``fcfd_*`` start from the family's FCFD demo config, which is the setting
+its COCO config ships):
+
+* ``no_kd``: the student alone; ``fitnet`` / ``pkd`` / ``cwd``: MMRazor's ``FpnTeacherDistill``
+  with MMRazor's own loss settings (PKD weight 6, CWD tau 1 weight 10) on the neck levels;
+* ``fcfd_fpn``: FCFD at the neck as shipped; ``fcfd_fpn_fast``: with the overhead controls;
+* ``fcfd_stages`` / ``fcfd_stages_fpn``: FCFD at the backbone stages, alone / with the neck;
+* diagnosis variants of ``fcfd_fpn`` (:data:`VARIANTS`): ``fcfd_app`` (appearance term only),
+  ``fcfd_s`` / ``fcfd_st`` / ``fcfd_ts`` (appearance + one path), ``fcfd_cwd_app`` (CWD as the
+  appearance term), ``fcfd_cwd`` (MMRazor's CWD beside FCFD).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import os.path as osp
 import statistics
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -30,14 +48,60 @@ sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 
 from tools.demo import CONFIGS  # noqa: E402  the demo's configs per family, written once there
 
-METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn')
+#: MMRazor's own CWD setting (its cwd_fpn_retina / gfl configs): tau 1, weight 10 per level
+CWD_LOSS = dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)
+
+
+def _paths(*paths: str) -> Callable[[dict], None]:
+    def apply(fcfd: dict) -> None:
+        fcfd['neck']['paths'] = tuple(paths)
+    return apply
+
+
+def _cwd_appearance(fcfd: dict) -> None:
+    fcfd['neck']['appearance_loss'] = dict(CWD_LOSS)
+
+
+#: ``fcfd_fpn`` variants for the diagnosis: name -> (what, change of ``model.fcfd``)
+VARIANTS: Dict[str, tuple] = {
+    'fcfd_app': ('appearance term only (no head path)', _paths()),
+    'fcfd_s': ('appearance + path s', _paths('s')),
+    'fcfd_st': ('appearance + path st', _paths('st')),
+    'fcfd_ts': ('appearance + path ts', _paths('ts')),
+    'fcfd_cwd_app': ("MMRazor's CWD as the appearance term", _cwd_appearance),
+}
+METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn',
+           'fcfd_cwd', *VARIANTS)
 
 #: the detection demos: {family: teacher / student / FCFD config}
 FAMILY = {family: dict(teacher=t, student=s, fcfd=f) for family, (t, s, f) in CONFIGS.items()
           if family != 'classification'}
+#: the benchmark data: default root and (train, val, test) image counts
+DATA_ROOT, DATA_SIZE = 'data/fcfd_bench', (2000, 500, 500)
+SPLITS = ('val', 'test')
 
 
-def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str:
+def data_options(root: str, split: str = 'val') -> List[str]:
+    """``--cfg-options`` that point a demo config's dataloaders and evaluators at ``root`` and test on
+    ``split`` (``'val'``, or the held-out ``'test'``)."""
+    root = root.rstrip('/') + '/'
+    opts = [f'{d}.dataset.data_root={root}' for d in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    opts += [f'val_evaluator.ann_file={root}annotations/instances_val.json',
+             f'test_dataloader.dataset.ann_file=annotations/instances_{split}.json',
+             f'test_dataloader.dataset.data_prefix.img={split}/',
+             f'test_evaluator.ann_file={root}annotations/instances_{split}.json']
+    return opts
+
+
+def schedule_options(iters: int) -> List[str]:
+    """The demo schedule scaled to ``iters`` (warm-up kept, LR steps at 75 % and 90 %), no validation
+    during training, one checkpoint at the end."""
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
+            f'default_hooks.checkpoint.interval={iters}', f'param_scheduler.1.end={iters}',
+            f'param_scheduler.1.milestones=[{int(iters * 0.75)},{int(iters * 0.9)}]']
+
+
+def method_config(family: str, method: str, teacher_ckpt: Optional[str], path: str) -> str:
     """Write the config of one method (a demo config with its model replaced) and return its path."""
     from mmengine.config import Config
     from overhead import baseline_levels, fpn_losses
@@ -47,8 +111,8 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
     else:
         cfg = Config.fromfile(osp.join(REPO, f['fcfd']))
         cfg.model.teacher_ckpt = teacher_ckpt
+        neck = Config.fromfile(osp.join(REPO, f['student'])).model.neck
         if method in ('fitnet', 'pkd', 'cwd'):
-            neck = Config.fromfile(osp.join(REPO, f['student'])).model.neck
             levels = baseline_levels(method, family, neck)
             from fcfd_mm.utils import resolve_model_cfg  # MMRazor's own cfg_path needs 'package::path'
             cfg.model = dict(_scope_='mmrazor', type='FpnTeacherDistill',
@@ -61,84 +125,168 @@ def method_config(family: str, method: str, teacher_ckpt: str, path: str) -> str
             # the stage switch with the head adapter's defaults (RetinaNet: anchors weighted by the
             # teacher's score, class-score weight 5, the student's own output as the s term, as at
             # the FPN); fcfd_stages_fpn adds the FPN switch with the demo config's settings
-            neck = cfg.model.fcfd.neck if method == 'fcfd_stages_fpn' else None
-            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=neck, stages=dict())
+            neck_cfg = cfg.model.fcfd.neck if method == 'fcfd_stages_fpn' else None
+            cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=neck_cfg, stages=dict())
         elif method == 'fcfd_fpn_fast':  # the overhead controls timed by overhead.py
             from overhead import fcfd_settings
             student = Config.fromfile(osp.join(REPO, f['student'])).model
             fast = fcfd_settings(method, family, student)
             cfg.model.fcfd.head.update(fast['head'])
             cfg.model.fcfd.neck.update(fast.get('neck', {}))
+        elif method == 'fcfd_cwd':  # "FCFD + X": MMRazor's CWD on the student's own neck, beside FCFD
+            cfg.model.distiller = fpn_losses('cwd', baseline_levels('cwd', family, neck), neck.out_channels)
+        elif method in VARIANTS:
+            fcfd = copy.deepcopy(cfg.model.fcfd.to_dict() if hasattr(cfg.model.fcfd, 'to_dict')
+                                 else dict(cfg.model.fcfd))
+            fcfd.setdefault('neck', {})
+            VARIANTS[method][1](fcfd)
+            cfg.model.fcfd = fcfd
     cfg.dump(path)
     return path
 
 
-def run(cmd, log):
+def run(cmd: List[str], log: str, threads: int) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with open(log, 'w') as fh:
-        res = subprocess.run(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
+        res = subprocess.run(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, env=env)
     if res.returncode:
-        sys.exit(f'failed: {" ".join(cmd)} (see {log})')
+        raise RuntimeError(f'failed: {" ".join(cmd)} (see {log})')
+
+
+def train_and_test(cfg: str, wd: str, iters: int, seed: int, data_root: str, extra: List[str], threads: int,
+                   reuse: bool) -> Dict[str, float]:
+    """Train ``cfg`` for ``iters`` with ``seed`` into ``wd`` (unless ``reuse`` finds it trained), then
+    test it on the val and the held-out test split: ``{split: bbox mAP}``."""
+    from fcfd_mm.utils.metrics import read_test_metric
+    py, ckpt = sys.executable, osp.join(wd, f'iter_{iters}.pth')
+    os.makedirs(osp.dirname(wd), exist_ok=True)
+    if not (reuse and osp.isfile(ckpt)):
+        run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *data_options(data_root),
+             *schedule_options(iters), *extra, f'randomness.seed={seed}'], wd + '_train.log', threads)
+    scores = {}
+    for split in SPLITS:
+        metrics = osp.join(wd, f'test_{split}', 'test_metrics.json')
+        if not (reuse and osp.isfile(metrics)):
+            run([py, 'tools/test.py', cfg, ckpt, '--work-dir', osp.dirname(metrics), '--cfg-options',
+                 *data_options(data_root, split), *extra], wd + f'_test_{split}.log', threads)
+        value = read_test_metric(metrics, 'coco/bbox_mAP')  # detects nothing: no COCO keys, mAP 0
+        if value is None:
+            raise RuntimeError(f'{metrics} has no coco/bbox_mAP (see {wd}_test_{split}.log)')
+        scores[split] = value
+    return scores
+
+
+def summary(values: List[float]) -> str:
+    if not values:
+        return ''
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f'{statistics.mean(values):.3f} +- {std:.3f} ({", ".join(f"{v:.3f}" for v in values)})'
+
+
+def merge_results(path: str, header: dict, results: Dict[str, Dict[int, Dict[str, float]]]) -> dict:
+    """The JSON of ``path`` with ``results`` ({method: {seed: {split: mAP}}}) merged in: a method's
+    seeds run now replace its old ones; other methods are kept when the header (family, data,
+    iterations, teacher) is the same, else the file starts afresh."""
+    old = {}
+    if osp.isfile(path):
+        with open(path) as fh:
+            old = json.load(fh)
+        if any(old.get(k) != v for k, v in header.items() if k != 'cfg_options'):
+            old = {}
+    runs = old.get('runs', {})
+    for method, per_seed in results.items():
+        entry = runs.setdefault(method, {})
+        entry.update({str(seed): scores for seed, scores in per_seed.items()})
+    out = dict(header, runs=runs)
+    for split, key in (('val', 'bbox_mAP'), ('test', 'bbox_mAP_heldout')):
+        out[key] = {m: [runs[m][s][split] for s in sorted(runs[m], key=int)] for m in runs}
+    out['seeds'] = {m: sorted(int(s) for s in runs[m]) for m in runs}
+    return out
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--family', choices=sorted(FAMILY), default='retinanet')
-    p.add_argument('--iters', type=int, default=600, help='student iterations (the demo schedule)')
+    p.add_argument('--family', nargs='+', choices=sorted(FAMILY), default=['retinanet'])
+    p.add_argument('--iters', type=int, default=600, help='student iterations (the teacher trains twice as long)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0])
-    p.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
-    p.add_argument('--teacher-ckpt')
+    p.add_argument('--methods', nargs='+', choices=METHODS, default=['no_kd', 'pkd', 'cwd', 'fcfd_fpn'])
+    p.add_argument('--teacher-ckpt', help='a trained teacher (one --family only); default: train one on the data')
+    p.add_argument('--data-root', default=DATA_ROOT)
+    p.add_argument('--data-size', type=int, nargs=3, default=DATA_SIZE, metavar=('TRAIN', 'VAL', 'TEST'),
+                   help='images per split when the data is drawn (it is drawn when its root is missing)')
+    p.add_argument('--jobs', type=int, default=1, help='runs at a time (threads per run: cores / jobs)')
     p.add_argument('--work-dir', default='work_dirs/efficacy')
     p.add_argument('--out', default='benchmarks/results')
-    p.add_argument('--reuse', action='store_true',
-                   help='read the mAP of runs whose test results already exist instead of training them again')
+    p.add_argument('--reuse', action='store_true', help='read finished runs (checkpoint, test metrics) instead '
+                                                        'of training / testing them again')
     p.add_argument('--tag', default='', help='suffix of the run names and of the JSON file (for variants)')
     p.add_argument('--cfg-options', nargs='+', default=[],
-                   help='extra key=value overrides for every non-baseline method, e.g. '
+                   help='extra key=value overrides for every distillation method (not no_kd), e.g. '
                         'model.fcfd.head.anchor_weighting=None')
     a = p.parse_args(argv)
-    from fcfd_mm.utils.metrics import read_test_metric
-    py = sys.executable
-    work = osp.abspath(osp.join(a.work_dir, a.family))
-    os.makedirs(work, exist_ok=True)
-    teacher = osp.abspath(a.teacher_ckpt) if a.teacher_ckpt else \
-        osp.join(REPO, 'work_dirs', 'demo', a.family, 'teacher', 'iter_1200.pth')
-    if not osp.isfile(teacher):
+    if a.teacher_ckpt and len(a.family) > 1:
+        p.error('--teacher-ckpt goes with a single --family')
+    from fcfd_mm.datasets import generate_demo_coco
+    data_root = osp.abspath(a.data_root)
+    if not osp.isfile(osp.join(data_root, 'annotations', 'instances_test.json')):
+        train, val, test = a.data_size
+        generate_demo_coco(data_root, num_train=train, num_val=val, num_test=test)
+    threads = max(1, (os.cpu_count() or 1) // a.jobs)
+    lock = threading.Lock()
+
+    def teacher_of(family: str) -> tuple:
         if a.teacher_ckpt:
-            sys.exit(f'--teacher-ckpt {a.teacher_ckpt!r} does not exist')
-        run([py, 'tools/demo.py', '--family', a.family, '--student-iters', '1'], osp.join(work, 'teacher.log'))
-    schedule = [f'train_cfg.max_iters={a.iters}', f'train_cfg.val_interval={a.iters + 1}',
-                f'default_hooks.checkpoint.interval={a.iters}', f'param_scheduler.1.end={a.iters}',
-                f'param_scheduler.1.milestones=[{int(a.iters * 0.75)},{int(a.iters * 0.9)}]']
-    results = {}
-    for method in a.methods:
-        name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
-        cfg = method_config(a.family, method, teacher, osp.join(work, f'{name}.py'))
-        extra = a.cfg_options if method != 'no_kd' else []
-        for seed in a.seeds:
-            wd = osp.join(work, f'{name}_seed{seed}')
-            metrics = osp.join(wd, 'test', 'test_metrics.json')
-            if not (a.reuse and osp.isfile(metrics)):
-                run([py, 'tools/train.py', cfg, '--work-dir', wd, '--cfg-options', *schedule, *extra,
-                     f'randomness.seed={seed}'], wd + '_train.log')
-                run([py, 'tools/test.py', cfg, osp.join(wd, f'iter_{a.iters}.pth'), '--work-dir',
-                     osp.join(wd, 'test')], wd + '_test.log')
-            value = read_test_metric(metrics, 'coco/bbox_mAP')  # detects nothing: no COCO keys, mAP 0
-            if value is None:
-                sys.exit(f'{metrics} has no coco/bbox_mAP (see {wd}_test.log)')
-            results.setdefault(method, []).append(value)
-            print(f'{method:<12} seed {seed}: bbox mAP {results[method][-1]:.3f}', flush=True)
-    print(f'\nEfficacy ({a.family} demo, {a.iters} student iterations, seeds {a.seeds}; COCO bbox mAP)')
-    base = statistics.mean(results['no_kd']) if 'no_kd' in results else None
-    for method, values in results.items():
-        mean = statistics.mean(values)
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        gain = f'{mean - base:+.3f}' if base is not None else ''
-        print(f'{method:<12}{mean:>8.3f} +- {std:.3f}  {gain}')
+            if not osp.isfile(a.teacher_ckpt):
+                sys.exit(f'--teacher-ckpt {a.teacher_ckpt!r} does not exist')
+            return osp.abspath(a.teacher_ckpt), None
+        wd = osp.join(osp.abspath(a.work_dir), family, 'teacher')
+        t_iters = 2 * a.iters
+        scores = train_and_test(osp.join(REPO, FAMILY[family]['teacher']), wd, t_iters, 0, data_root, [], threads,
+                                reuse=True)
+        return osp.join(wd, f'iter_{t_iters}.pth'), scores
+
+    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        teachers = dict(zip(a.family, pool.map(teacher_of, a.family)))
+        jobs = {}
+        for family in a.family:
+            work = osp.join(osp.abspath(a.work_dir), family)
+            os.makedirs(work, exist_ok=True)
+            for method in a.methods:
+                name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
+                cfg = method_config(family, method, teachers[family][0], osp.join(work, f'{name}.py'))
+                extra = a.cfg_options if method != 'no_kd' else []
+                for seed in a.seeds:
+                    jobs[family, method, seed] = pool.submit(
+                        train_and_test, cfg, osp.join(work, f'{name}_seed{seed}'), a.iters, seed, data_root,
+                        extra, threads, a.reuse)
+        results: Dict[str, dict] = {}
+        failed = []
+        for (family, method, seed), job in jobs.items():
+            try:
+                scores = job.result()
+            except RuntimeError as exc:
+                failed.append(str(exc))
+                continue
+            with lock:
+                results.setdefault(family, {}).setdefault(method, {})[seed] = scores
+            print(f'{family:<10}{method:<14} seed {seed}: bbox mAP val {scores["val"]:.3f}  '
+                  f'held-out {scores["test"]:.3f}', flush=True)
     os.makedirs(a.out, exist_ok=True)
-    suffix = f'_{a.tag}' if a.tag else ''
-    with open(osp.join(a.out, f'efficacy_{a.family}{suffix}.json'), 'w') as fh:
-        json.dump(dict(family=a.family, iters=a.iters, seeds=a.seeds, teacher_ckpt=teacher,
-                       cfg_options=a.cfg_options, bbox_mAP=results), fh, indent=1)
+    for family, per_method in results.items():
+        t_ckpt, t_scores = teachers[family]
+        header = dict(family=family, iters=a.iters, data_root=osp.relpath(data_root, REPO), teacher_ckpt=t_ckpt,
+                      teacher_bbox_mAP=t_scores, jobs=a.jobs, cfg_options=a.cfg_options)
+        path = osp.join(a.out, f'efficacy_{family}{"_" + a.tag if a.tag else ""}.json')
+        merged = merge_results(path, header, per_method)
+        with open(path, 'w') as fh:
+            json.dump(merged, fh, indent=1)
+        print(f'\nEfficacy ({family}, {a.iters} student iterations; COCO bbox mAP, mean +- std (seeds)); '
+              f'teacher {t_scores}')
+        for method in merged['runs']:
+            print(f'  {method:<14} val {summary(merged["bbox_mAP"][method])}')
+            print(f'  {"":<14} held-out {summary(merged["bbox_mAP_heldout"][method])}')
+    if failed:
+        sys.exit('\n'.join(failed))
 
 
 if __name__ == '__main__':

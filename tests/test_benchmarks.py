@@ -86,7 +86,7 @@ def test_overhead_baselines_bridge_a_narrower_student_neck(kind):
         overhead.main(['--family', 'rtmdet', '--pair', 'demo'])
 
 
-@pytest.mark.parametrize('family, levels', [('rtmdet', 3), ('gfl', 5)])
+@pytest.mark.parametrize('family, levels', [('rtmdet', 3), ('gfl', 5), ('fcos', 5), ('atss', 5)])
 def test_efficacy_baselines_of_the_later_demo_families(tmp_path, family, levels):
     """RTMDet's CSPNeXtPAFPN has no num_outs: MMRazor's baselines take one term per neck input level;
     PKD keeps 4 levels only for the Faster R-CNN / RetinaNet demos it was published on."""
@@ -116,3 +116,56 @@ def test_overhead_steps_are_successive_iterations_so_stage_paths_are_redrawn():
         draws.append(model.fcfd_stages.draw(model._progress[1]))
     assert model._progress == (0, 2)
     assert draws == [model.fcfd_stages.draw(i) for i in range(3)] and len({str(d) for d in draws}) > 1
+
+
+@pytest.mark.parametrize('method, check', [
+    ('fcfd_app', lambda fcfd, model: list(fcfd['neck']['paths']) == []),
+    ('fcfd_st', lambda fcfd, model: list(fcfd['neck']['paths']) == ['st']),
+    ('fcfd_cwd_app', lambda fcfd, model: fcfd['neck']['appearance_loss']['type'] == 'ChannelWiseDivergence'),
+    ('fcfd_cwd', lambda fcfd, model: set(model['distiller']['distill_losses']) ==
+     {f'loss_cwd_fpn{i}' for i in range(5)}),
+])
+def test_efficacy_fcfd_variants_write_what_they_name_and_build(tmp_path, method, check):
+    """The diagnosis variants change only what their name says, keep the rest of the shipped setting,
+    and build (FCFD + MMRazor's CWD beside it: the CWD terms on every neck level)."""
+    import efficacy
+    from mmengine.config import Config
+    from mmrazor.registry import MODELS
+    shipped = Config.fromfile(efficacy.method_config('gfl', 'fcfd_fpn', None, str(tmp_path / 'shipped.py'))).model
+    model = Config.fromfile(efficacy.method_config('gfl', method, None, str(tmp_path / f'{method}.py'))).model
+    fcfd = model.fcfd.to_dict()
+    assert check(fcfd, model)
+    assert fcfd['head'] == shipped.fcfd.head.to_dict()
+    assert fcfd['neck']['bridge'] == shipped.fcfd.neck.bridge.to_dict()
+    built = MODELS.build(model)
+    if method == 'fcfd_app':
+        assert built.fcfd_neck.paths == () and len(built.fcfd_neck.bridges_t2s) == 0
+
+
+def test_efficacy_data_options_point_every_loader_at_the_split():
+    import efficacy
+    opts = dict(o.split('=', 1) for o in efficacy.data_options('/d/bench', 'test'))
+    assert {opts[f'{d}.dataset.data_root'] for d in ('train_dataloader', 'val_dataloader', 'test_dataloader')} \
+        == {'/d/bench/'}
+    assert opts['val_evaluator.ann_file'] == '/d/bench/annotations/instances_val.json'
+    assert opts['test_dataloader.dataset.ann_file'] == 'annotations/instances_test.json'
+    assert opts['test_dataloader.dataset.data_prefix.img'] == 'test/'
+    assert opts['test_evaluator.ann_file'] == '/d/bench/annotations/instances_test.json'
+
+
+def test_efficacy_results_merge_by_method_and_restart_on_other_settings(tmp_path):
+    import json
+
+    import efficacy
+    path = str(tmp_path / 'efficacy_gfl.json')
+    header = dict(family='gfl', iters=600, data_root='data/fcfd_bench', teacher_ckpt='t.pth')
+    first = efficacy.merge_results(path, header, {'no_kd': {0: dict(val=0.1, test=0.2), 1: dict(val=0.3, test=0.4)},
+                                                  'cwd': {0: dict(val=0.5, test=0.6)}})
+    json.dump(first, open(path, 'w'))
+    second = efficacy.merge_results(path, header, {'cwd': {0: dict(val=0.7, test=0.8), 2: dict(val=0.9, test=1.0)}})
+    assert second['bbox_mAP'] == {'no_kd': [0.1, 0.3], 'cwd': [0.7, 0.9]}
+    assert second['bbox_mAP_heldout'] == {'no_kd': [0.2, 0.4], 'cwd': [0.8, 1.0]}
+    assert second['seeds'] == {'no_kd': [0, 1], 'cwd': [0, 2]}
+    json.dump(second, open(path, 'w'))
+    other = efficacy.merge_results(path, dict(header, iters=1200), {'cwd': {0: dict(val=0.1, test=0.1)}})
+    assert set(other['runs']) == {'cwd'}

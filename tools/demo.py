@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Distillation you can watch on a CPU: teacher, student alone, student with FCFD, side by side.
 
-    python tools/demo.py [--family frcnn|retinanet|rtmdet|gfl] [--teacher-iters 1200] [--student-iters 600]
+    python tools/demo.py [--family frcnn|retinanet|rtmdet|gfl|fcos|atss] [--teacher-iters 1200] [--student-iters 600]
     python tools/demo.py --family classification [--teacher-iters 30] [--student-iters 30]   # epochs
 
 Steps (each a normal tools/train.py / tools/test.py run you can repeat by hand):
@@ -37,13 +37,18 @@ CONFIGS = {
     'rtmdet': ('configs/demo/rtmdet_demo_teacher.py', 'configs/demo/rtmdet_demo_student.py',
                'configs/demo/fcfd_rtmdet_demo.py'),
     'gfl': ('configs/demo/gfl_demo_teacher.py', 'configs/demo/gfl_demo_student.py', 'configs/demo/fcfd_gfl_demo.py'),
+    'fcos': ('configs/demo/fcos_demo_teacher.py', 'configs/demo/fcos_demo_student.py',
+             'configs/demo/fcfd_fcos_demo.py'),
+    'atss': ('configs/demo/atss_demo_teacher.py', 'configs/demo/atss_demo_student.py',
+             'configs/demo/fcfd_atss_demo.py'),
     'classification': ('configs/classification/demo/resnet20_demo_teacher.py',
                        'configs/classification/demo/resnet8_demo_student.py',
                        'configs/classification/demo/fcfd_resnet20_resnet8_demo.py'),
 }
 #: per family: (metric key, metric label, demo data folder, data generator arguments)
 METRICS = {'frcnn': ('coco/bbox_mAP', 'mAP'), 'retinanet': ('coco/bbox_mAP', 'mAP'),
-           'rtmdet': ('coco/bbox_mAP', 'mAP'), 'gfl': ('coco/bbox_mAP', 'mAP'),
+           'rtmdet': ('coco/bbox_mAP', 'mAP'), 'gfl': ('coco/bbox_mAP', 'mAP'), 'fcos': ('coco/bbox_mAP', 'mAP'),
+           'atss': ('coco/bbox_mAP', 'mAP'),
            'classification': ('accuracy/top1', 'top-1 %')}
 #: the teacher's schedule: iterations (detection) or epochs (classification, key True)
 DEFAULT_SCHEDULE = {False: 1200, True: 30}

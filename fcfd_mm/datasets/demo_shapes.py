@@ -7,8 +7,11 @@ is the shape, never the colour. The same arguments always produce the same bytes
 
 Layout written under ``root``::
 
-    root/train/000000.png ...          root/val/000000.png ...
-    root/annotations/instances_train.json   root/annotations/instances_val.json
+    root/train/000000.png ...          root/val/000000.png ...          root/test/000000.png ...
+    root/annotations/instances_train.json   root/annotations/instances_val.json   (instances_test.json)
+
+The ``test`` split is drawn only when asked for (``num_test > 0``): a held-out set for confirming
+settings that were chosen on ``val`` (``benchmarks/efficacy.py``).
 
 Boxes are COCO ``[x, y, w, h]`` in pixels; ``area`` is the shape's pixel count.
 """
@@ -23,7 +26,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 CLASSES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'ring')
-SPLITS = ('train', 'val')
+SPLITS = ('train', 'val', 'test')
+#: each split's image seeds start here (plus ``seed * 1_000_003``): disjoint for splits below 400k images
+SPLIT_OFFSETS = {'train': 0, 'val': 500_000, 'test': 900_000}
 
 
 def _background(rng: np.random.RandomState, size: int) -> np.ndarray:
@@ -103,20 +108,25 @@ def draw_image(seed: int, size: int = 128, max_objects: int = 5) -> Tuple[np.nda
 
 
 def generate_demo_coco(root: str, num_train: int = 240, num_val: int = 60, size: int = 128,
-                       seed: int = 0, overwrite: bool = False) -> Dict[str, str]:
+                       seed: int = 0, overwrite: bool = False, num_test: int = 0) -> Dict[str, str]:
     """Write the dataset under ``root`` and return ``{split: annotation_file}``.
 
-    Skips a split whose annotation file already exists unless ``overwrite``. Train and val
-    images use disjoint seeds (``seed * 1_000_003 + index`` and ``+ 500_000``).
+    Skips a split whose annotation file already exists unless ``overwrite``. The splits use
+    disjoint image seeds (``seed * 1_000_003 + offset + index``, offsets :data:`SPLIT_OFFSETS`).
+    ``num_test > 0`` also draws the held-out ``test`` split.
     """
-    if num_train < 1 or num_val < 1 or size < 32:
-        raise ValueError(f'need num_train >= 1, num_val >= 1 and size >= 32, got '
-                         f'{num_train}, {num_val}, {size}')
-    counts = {'train': num_train, 'val': num_val}
-    offsets = {'train': 0, 'val': 500_000}
+    if num_train < 1 or num_val < 1 or num_test < 0 or size < 32:
+        raise ValueError(f'need num_train >= 1, num_val >= 1, num_test >= 0 and size >= 32, got '
+                         f'{num_train}, {num_val}, {num_test}, {size}')
+    if max(num_train, num_val, num_test) > 400_000:
+        raise ValueError('at most 400000 images per split (the splits\' image seeds would overlap)')
+    counts = {'train': num_train, 'val': num_val, 'test': num_test}
+    offsets = SPLIT_OFFSETS
     out = {}
     os.makedirs(os.path.join(root, 'annotations'), exist_ok=True)
     for split in SPLITS:
+        if not counts[split]:
+            continue
         ann_file = os.path.join(root, 'annotations', f'instances_{split}.json')
         out[split] = ann_file
         if os.path.isfile(ann_file) and not overwrite:

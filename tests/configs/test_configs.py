@@ -161,7 +161,9 @@ def test_stage_config_builds_and_runs_a_loss_step(name):
 DEMO_FCFD = {'demo/fcfd_frcnn_demo.py': ('RoIBoxHeadAdapter', 5, 4),
              'demo/fcfd_retina_demo.py': ('DenseHeadAdapter', 5, 5),
              'demo/fcfd_rtmdet_demo.py': ('RTMDetHeadAdapter', 3, 3),
-             'demo/fcfd_gfl_demo.py': ('GFLHeadAdapter', 5, 5)}
+             'demo/fcfd_gfl_demo.py': ('GFLHeadAdapter', 5, 5),
+             'demo/fcfd_fcos_demo.py': ('FCOSHeadAdapter', 5, 5),
+             'demo/fcfd_atss_demo.py': ('ATSSHeadAdapter', 5, 5)}
 
 
 def test_every_detection_demo_is_listed():

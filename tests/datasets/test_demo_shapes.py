@@ -2,6 +2,7 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 from pycocotools.coco import COCO
 
 from fcfd_mm.datasets import DEMO_CLASSES, generate_demo_coco
@@ -66,3 +67,20 @@ def test_classification_demo_data_layout_and_determinism(tmp_path):
             files = sorted((tmp_path / 'a' / split / c).glob('*.png'))
             assert len(files) == n and Image.open(files[0]).size == (32, 32)
     assert a['train'].endswith('train')
+
+
+def test_held_out_test_split(tmp_path, tiny_demo_data):
+    """num_test draws a third split whose images differ from train's and val's, while train and
+    val stay byte-identical to a set drawn without it."""
+    root = tmp_path / 'with_test'
+    files = generate_demo_coco(str(root), num_train=16, num_val=8, size=96, seed=1, num_test=6)
+    assert set(files) == {'train', 'val', 'test'}
+    for split in ('train', 'val'):
+        assert _digest(root / split) == _digest(tiny_demo_data / split)
+    test = json.loads((root / 'annotations' / 'instances_test.json').read_text())
+    assert len(test['images']) == 6 and test['annotations']
+    test_png = (root / 'test' / '000000.png').read_bytes()
+    for split in ('train', 'val'):
+        assert all((root / split / f'{i:06d}.png').read_bytes() != test_png for i in range(6))
+    with pytest.raises(ValueError, match='num_test >= 0'):
+        generate_demo_coco(str(tmp_path / 'bad'), num_train=4, num_val=2, num_test=-1)

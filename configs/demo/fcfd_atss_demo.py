@@ -1,0 +1,27 @@
+# FCFD demo for ATSS (the plugin's own extension, see docs/families.md):
+# bridges on P3-P7 both ways, appearance MSE, dense-head paths s / st / ts
+# with the ATSSHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on the class scores and on
+# the centerness, MSE on the box deltas, locations weighted by the teacher's score.
+#   python tools/train.py configs/demo/atss_demo_teacher.py            # the teacher first
+#   python tools/train.py configs/demo/fcfd_atss_demo.py
+# or both at once, beside the student alone: python tools/demo.py --family atss
+_base_ = ['./atss_demo_student.py', '../_base_/fcfd_runtime.py']
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+teacher_ckpt = 'work_dirs/atss_demo_teacher/iter_1200.pth'
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='{{fileDirname}}/atss_demo_student.py'),
+    teacher=dict(cfg_path='{{fileDirname}}/atss_demo_teacher.py'),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        head=dict(type='ATSSHeadAdapter'),
+        neck=dict(bridge=dict(type='FCFDBridge'),
+                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+
+find_unused_parameters = False
+optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
+# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
+val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

@@ -1,0 +1,27 @@
+# FCFD demo for FCOS (the plugin's own extension, see docs/families.md):
+# bridges on P3-P7 both ways, appearance MSE, dense-head paths s / st / ts
+# with the FCOSHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on the class scores and on
+# the centerness, MSE on the box distances (stride units), locations weighted by the teacher's score.
+#   python tools/train.py configs/demo/fcos_demo_teacher.py            # the teacher first
+#   python tools/train.py configs/demo/fcfd_fcos_demo.py
+# or both at once, beside the student alone: python tools/demo.py --family fcos
+_base_ = ['./fcos_demo_student.py', '../_base_/fcfd_runtime.py']
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+
+teacher_ckpt = 'work_dirs/fcos_demo_teacher/iter_1200.pth'
+model = dict(
+    _delete_=True,
+    _scope_='mmrazor',
+    type='FCFDDistill',
+    architecture=dict(cfg_path='{{fileDirname}}/fcos_demo_student.py'),
+    teacher=dict(cfg_path='{{fileDirname}}/fcos_demo_teacher.py'),
+    teacher_ckpt=teacher_ckpt,
+    fcfd=dict(
+        head=dict(type='FCOSHeadAdapter'),
+        neck=dict(bridge=dict(type='FCFDBridge'),
+                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+
+find_unused_parameters = False
+optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
+# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
+val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

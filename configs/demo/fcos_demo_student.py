@@ -1,0 +1,4 @@
+# Demo student: FCOS, ResNet-18 layout at quarter width, demo schedule.
+_base_ = ['./_base_/demo_fcos.py', './_base_/demo_shapes_detection.py', './_base_/demo_runtime.py']
+model = dict(backbone=dict(base_channels=16), neck=dict(in_channels=[16, 32, 64, 128]))
+optim_wrapper = dict(optimizer=dict(lr=0.02))
