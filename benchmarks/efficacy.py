@@ -52,23 +52,44 @@ from tools.demo import CONFIGS  # noqa: E402  the demo's configs per family, wri
 CWD_LOSS = dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)
 
 
-def _paths(*paths: str) -> Callable[[dict], None]:
-    def apply(fcfd: dict) -> None:
+def _paths(*paths: str) -> Callable[[dict, dict], None]:
+    def apply(fcfd: dict, defaults: dict) -> None:
         fcfd['neck']['paths'] = tuple(paths)
     return apply
 
 
-def _cwd_appearance(fcfd: dict) -> None:
+def _cwd_appearance(fcfd: dict, defaults: dict) -> None:
     fcfd['neck']['appearance_loss'] = dict(CWD_LOSS)
 
 
-#: ``fcfd_fpn`` variants for the diagnosis: name -> (what, change of ``model.fcfd``)
+def _class_loss(qfl: bool, soft_positives: bool, weight: Optional[float] = None) -> Callable[[dict, dict], None]:
+    """Change the class-score output loss (``cls``): quality-focal KD instead of the KL form, and / or
+    reduced over every row divided by the soft positive count (SoftPositiveNorm)."""
+    def apply(fcfd: dict, defaults: dict) -> None:
+        losses = {k: dict(v) for k, v in (fcfd['neck'].get('output_losses') or defaults).items()}
+        cls = dict(losses['cls'])
+        if qfl:
+            cls = dict(type='QualityFocalKDLoss', beta=2.0, tau=cls.get('tau', 1.0),
+                       loss_weight=cls.get('loss_weight', 1.0))
+        if weight is not None:
+            cls['loss_weight'] = weight
+        losses['cls'] = dict(type='SoftPositiveNorm', loss=cls) if soft_positives else cls
+        fcfd['neck']['output_losses'] = losses
+    return apply
+
+
+#: ``fcfd_fpn`` variants for the diagnosis: name -> (what, change of ``model.fcfd`` given the adapter's
+#: default output losses)
 VARIANTS: Dict[str, tuple] = {
     'fcfd_app': ('appearance term only (no head path)', _paths()),
     'fcfd_s': ('appearance + path s', _paths('s')),
     'fcfd_st': ('appearance + path st', _paths('st')),
     'fcfd_ts': ('appearance + path ts', _paths('ts')),
     'fcfd_cwd_app': ("MMRazor's CWD as the appearance term", _cwd_appearance),
+    'fcfd_qfl': ('quality-focal KD on class scores', _class_loss(True, False)),
+    'fcfd_spn': ('class-score KD summed over rows / soft positives', _class_loss(False, True)),
+    'fcfd_qfl_spn': ('quality-focal KD summed over rows / soft positives', _class_loss(True, True)),
+    'fcfd_spn1': ('class-score KD (weight 1) summed over rows / soft positives', _class_loss(False, True, 1.0)),
 }
 METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn',
            'fcfd_cwd', *VARIANTS)
@@ -139,10 +160,22 @@ def method_config(family: str, method: str, teacher_ckpt: Optional[str], path: s
             fcfd = copy.deepcopy(cfg.model.fcfd.to_dict() if hasattr(cfg.model.fcfd, 'to_dict')
                                  else dict(cfg.model.fcfd))
             fcfd.setdefault('neck', {})
-            VARIANTS[method][1](fcfd)
+            VARIANTS[method][1](fcfd, default_output_losses(cfg.model))
             cfg.model.fcfd = fcfd
     cfg.dump(path)
     return path
+
+
+def default_output_losses(model: dict) -> dict:
+    """The head adapter's default output losses for an FCFDDistill model config (built on random
+    weights: some adapters read them from the heads, e.g. GFL's number of bins)."""
+    from mmdet.registry import MODELS as DET
+
+    from fcfd_mm.adapters import build_head_adapter
+    from fcfd_mm.utils import resolve_model_cfg
+    student, teacher = (DET.build(resolve_model_cfg(model[role], role)) for role in ('architecture', 'teacher'))
+    head = dict(model.get('fcfd', {}).get('head') or {})
+    return build_head_adapter(student, teacher, head).default_output_losses()
 
 
 def run(cmd: List[str], log: str, threads: int) -> None:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python
 """Summarise a training run from MMEngine's scalar log: are the losses finite, how fast was it.
 
-    python benchmarks/train_log.py WORK_DIR [--skip 5] [--out summary.json]
+    python benchmarks/train_log.py WORK_DIR [--skip 5] [--out summary.json] [--terms 100]
 
 Reads ``WORK_DIR/<timestamp>/vis_data/scalars.json`` of the latest run (one JSON line per logged
 iteration, written by MMEngine's ``LocalVisBackend``) and reports the iterations logged, the
 last iteration, every loss key's last value, whether every logged loss is finite, and the median
 seconds per iteration (``time``) after the first ``--skip`` logged lines (warm-up). Exits 1 when
-a loss is not finite or nothing was logged.
+a loss is not finite or nothing was logged. ``--terms N`` also gives the mean of every loss term
+over windows of N iterations (``terms``: ``{first iteration of the window: {key: mean}}``): how the
+distillation terms compare with the detector's own losses as training goes on.
 """
 from __future__ import annotations
 
@@ -44,17 +46,39 @@ def summarize(work_dir: str, skip: int = 5) -> dict:
                 s_per_iter=statistics.median(times) if times else None)
 
 
+def term_means(work_dir: str, window: int) -> dict:
+    """``{window start: {loss key: mean over the logged iterations in [start, start + window)}}`` of the
+    latest run in ``work_dir`` (training lines only; iterations are 1-based as logged)."""
+    if window < 1:
+        raise ValueError(f'--terms needs a window of at least 1 iteration, got {window}')
+    with open(latest_scalars(work_dir)) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    sums: dict = {}
+    for r in rows:
+        if 'loss' not in r or 'iter' not in r:
+            continue
+        start = (int(r['iter']) - 1) // window * window
+        for k, v in r.items():
+            if 'loss' in k and isinstance(v, (int, float)):
+                total, n = sums.setdefault(start, {}).get(k, (0.0, 0))
+                sums[start][k] = (total + v, n + 1)
+    return {start: {k: total / n for k, (total, n) in keys.items()} for start, keys in sorted(sums.items())}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('work_dir')
     p.add_argument('--skip', type=int, default=5, help='logged lines left out of s/iter (warm-up)')
     p.add_argument('--out', help='also write the summary to this JSON file')
+    p.add_argument('--terms', type=int, metavar='N', help='also the mean of every loss term per N iterations')
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     summary = summarize(args.work_dir, args.skip)
+    if args.terms:
+        summary['terms'] = term_means(args.work_dir, args.terms)
     text = json.dumps(summary, indent=1)
     print(text)
     if args.out:

@@ -68,6 +68,19 @@ def test_train_log_summary_flags_non_finite_losses_and_skips_warmup(tmp_path):
     assert train_log.main([str(tmp_path)]) == 1
 
 
+def test_train_log_term_means_per_window(tmp_path):
+    import train_log
+    run = tmp_path / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    rows = [{'iter': i, 'loss': float(i), 'student.loss_cls': 2.0 * i, 'time': 1.0} for i in (20, 40, 60, 80)]
+    rows.append({'coco/bbox_mAP': 0.1, 'step': 80})
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows) + '\n')
+    terms = train_log.term_means(str(tmp_path), 50)
+    assert terms == {0: {'loss': 30.0, 'student.loss_cls': 60.0}, 50: {'loss': 70.0, 'student.loss_cls': 140.0}}
+    with pytest.raises(ValueError, match='at least 1'):
+        train_log.term_means(str(tmp_path), 0)
+
+
 @pytest.mark.parametrize('kind', ['pkd', 'cwd', 'fitnet'])
 def test_overhead_baselines_bridge_a_narrower_student_neck(kind):
     """RTMDet-tiny (96 channels) <- RTMDet-s (128): MMRazor's baselines read the student's levels through
