@@ -209,6 +209,29 @@ def train_and_test(cfg: str, wd: str, iters: int, seed: int, data_root: str, ext
     return scores
 
 
+def function_gap(family: str, method: str, cfg: str, wd: str, iters: int, teacher_ckpt: str, data_root: str,
+                 probe_iters: int, threads: int, reuse: bool) -> Dict[str, float]:
+    """The trained student's function gap on the val split (``tools/function_gap.py --probe-iters``):
+    fresh bridges of the family's shipped FCFD setting are fitted alone for ``probe_iters``, then
+    ``{'student', 'teacher', 'st', 'ts'}``: the student's and the teacher's bbox mAP and the hybrids'
+    gaps (``st`` - teacher, ``ts`` - student)."""
+    py, out = sys.executable, osp.join(wd, 'function_gap', 'function_gap.json')
+    if not (reuse and osp.isfile(out)):
+        student = osp.join(wd, f'iter_{iters}.pth')
+        if method != 'no_kd':  # a distillation checkpoint: keep the student only
+            run([py, 'tools/export_student.py', cfg, student, osp.join(wd, 'student.pth')], wd + '_export.log',
+                threads)
+            student = osp.join(wd, 'student.pth')
+        run([py, 'tools/function_gap.py', osp.join(REPO, FAMILY[family]['fcfd']), '--student-ckpt', student,
+             '--probe-iters', str(probe_iters), '--work-dir', osp.dirname(out), '--cfg-options',
+             f'model.teacher_ckpt={teacher_ckpt}', *data_options(data_root)], wd + '_function_gap.log', threads)
+    with open(out) as fh:
+        table = json.load(fh)
+    key = 'coco/bbox_mAP'
+    return dict(student=table['metrics']['student'][key], teacher=table['metrics']['teacher'][key],
+                **{h: table['gaps'][f'hybrid_{h}'][key] for h in ('st', 'ts') if f'hybrid_{h}' in table['gaps']})
+
+
 def summary(values: List[float]) -> str:
     if not values:
         return ''
@@ -216,10 +239,12 @@ def summary(values: List[float]) -> str:
     return f'{statistics.mean(values):.3f} +- {std:.3f} ({", ".join(f"{v:.3f}" for v in values)})'
 
 
-def merge_results(path: str, header: dict, results: Dict[str, Dict[int, Dict[str, float]]]) -> dict:
-    """The JSON of ``path`` with ``results`` ({method: {seed: {split: mAP}}}) merged in: a method's
-    seeds run now replace its old ones; other methods are kept when the header (family, data,
-    iterations, teacher) is the same, else the file starts afresh."""
+def merge_results(path: str, header: dict, results: Dict[str, Dict[int, Dict[str, float]]],
+                  gaps: Optional[Dict[str, Dict[int, Dict[str, float]]]] = None) -> dict:
+    """The JSON of ``path`` with ``results`` ({method: {seed: {split: mAP}}}) and function ``gaps``
+    ({method: {seed: {...}}}) merged in: a method's seeds run now replace its old ones; other methods
+    are kept when the header (family, data, iterations, teacher) is the same, else the file starts
+    afresh."""
     old = {}
     if osp.isfile(path):
         with open(path) as fh:
@@ -230,7 +255,12 @@ def merge_results(path: str, header: dict, results: Dict[str, Dict[int, Dict[str
     for method, per_seed in results.items():
         entry = runs.setdefault(method, {})
         entry.update({str(seed): scores for seed, scores in per_seed.items()})
+    gap_runs = old.get('function_gap', {})
+    for method, per_seed in (gaps or {}).items():
+        gap_runs.setdefault(method, {}).update({str(seed): g for seed, g in per_seed.items()})
     out = dict(header, runs=runs)
+    if gap_runs:
+        out['function_gap'] = gap_runs
     for split, key in (('val', 'bbox_mAP'), ('test', 'bbox_mAP_heldout')):
         out[key] = {m: [runs[m][s][split] for s in sorted(runs[m], key=int)] for m in runs}
     out['seeds'] = {m: sorted(int(s) for s in runs[m]) for m in runs}
@@ -252,6 +282,9 @@ def main(argv=None):
     p.add_argument('--out', default='benchmarks/results')
     p.add_argument('--reuse', action='store_true', help='read finished runs (checkpoint, test metrics) instead '
                                                         'of training / testing them again')
+    p.add_argument('--function-gap', type=int, default=0, metavar='N',
+                   help="also the function gap of each method's student of the first seed: fresh bridges of the "
+                        'shipped FCFD setting fitted alone for N iterations (tools/function_gap.py --probe-iters)')
     p.add_argument('--tag', default='', help='suffix of the run names and of the JSON file (for variants)')
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='extra key=value overrides for every distillation method (not no_kd), e.g. '
@@ -293,6 +326,7 @@ def main(argv=None):
                         train_and_test, cfg, osp.join(work, f'{name}_seed{seed}'), a.iters, seed, data_root,
                         extra, threads, a.reuse)
         results: Dict[str, dict] = {}
+        gap_jobs: Dict[tuple, object] = {}
         failed = []
         for (family, method, seed), job in jobs.items():
             try:
@@ -304,13 +338,25 @@ def main(argv=None):
                 results.setdefault(family, {}).setdefault(method, {})[seed] = scores
             print(f'{family:<10}{method:<14} seed {seed}: bbox mAP val {scores["val"]:.3f}  '
                   f'held-out {scores["test"]:.3f}', flush=True)
+            if a.function_gap and seed == a.seeds[0]:
+                name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
+                work = osp.join(osp.abspath(a.work_dir), family)
+                gap_jobs[family, method, seed] = pool.submit(
+                    function_gap, family, method, osp.join(work, f'{name}.py'), osp.join(work, f'{name}_seed{seed}'),
+                    a.iters, teachers[family][0], data_root, a.function_gap, threads, a.reuse)
+        gaps: Dict[str, dict] = {}
+        for (family, method, seed), job in gap_jobs.items():
+            try:
+                gaps.setdefault(family, {}).setdefault(method, {})[seed] = job.result()
+            except RuntimeError as exc:
+                failed.append(str(exc))
     os.makedirs(a.out, exist_ok=True)
     for family, per_method in results.items():
         t_ckpt, t_scores = teachers[family]
         header = dict(family=family, iters=a.iters, data_root=osp.relpath(data_root, REPO), teacher_ckpt=t_ckpt,
                       teacher_bbox_mAP=t_scores, jobs=a.jobs, cfg_options=a.cfg_options)
         path = osp.join(a.out, f'efficacy_{family}{"_" + a.tag if a.tag else ""}.json')
-        merged = merge_results(path, header, per_method)
+        merged = merge_results(path, header, per_method, gaps.get(family))
         with open(path, 'w') as fh:
             json.dump(merged, fh, indent=1)
         print(f'\nEfficacy ({family}, {a.iters} student iterations; COCO bbox mAP, mean +- std (seeds)); '
@@ -318,6 +364,10 @@ def main(argv=None):
         for method in merged['runs']:
             print(f'  {method:<14} val {summary(merged["bbox_mAP"][method])}')
             print(f'  {"":<14} held-out {summary(merged["bbox_mAP_heldout"][method])}')
+        for method, per_seed in merged.get('function_gap', {}).items():
+            print(f'  function gap {method:<14} ' + '; '.join(f'seed {s}: ' + ', '.join(
+                f'{k} {v:+.3f}' if k in ('st', 'ts') else f'{k} {v:.3f}' for k, v in g.items())
+                for s, g in per_seed.items()))
     if failed:
         sys.exit('\n'.join(failed))
 

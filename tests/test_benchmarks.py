@@ -182,3 +182,23 @@ def test_efficacy_results_merge_by_method_and_restart_on_other_settings(tmp_path
     json.dump(second, open(path, 'w'))
     other = efficacy.merge_results(path, dict(header, iters=1200), {'cwd': {0: dict(val=0.1, test=0.1)}})
     assert set(other['runs']) == {'cwd'}
+
+
+def test_efficacy_function_gap_reads_the_tools_table(tmp_path):
+    """A finished probe (``function_gap.json`` of tools/function_gap.py) is read, not run again, and
+    the gaps land beside the mAPs in the merged JSON."""
+    import json
+
+    import efficacy
+    wd = tmp_path / 'fcfd_fpn_seed0'
+    (wd / 'function_gap').mkdir(parents=True)
+    table = {'metrics': {'student': {'coco/bbox_mAP': 0.4}, 'teacher': {'coco/bbox_mAP': 0.5},
+                         'hybrid_st': {'coco/bbox_mAP': 0.45}, 'hybrid_ts': {'coco/bbox_mAP': 0.3}},
+             'gaps': {'hybrid_st': {'reference': 'teacher', 'coco/bbox_mAP': -0.05},
+                      'hybrid_ts': {'reference': 'student', 'coco/bbox_mAP': -0.1}}}
+    (wd / 'function_gap' / 'function_gap.json').write_text(json.dumps(table))
+    gap = efficacy.function_gap('gfl', 'fcfd_fpn', 'cfg.py', str(wd), 600, 't.pth', 'data', 200, 1, reuse=True)
+    assert gap == dict(student=0.4, teacher=0.5, st=-0.05, ts=-0.1)
+    merged = efficacy.merge_results(str(tmp_path / 'e.json'), dict(family='gfl'),
+                                    {'fcfd_fpn': {0: dict(val=0.4, test=0.41)}}, {'fcfd_fpn': {0: gap}})
+    assert merged['function_gap'] == {'fcfd_fpn': {'0': gap}}
