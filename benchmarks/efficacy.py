@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
 import json
 import os
 import os.path as osp
@@ -116,8 +117,8 @@ def data_options(root: str, split: str = 'val') -> List[str]:
 
 def schedule_options(iters: int) -> List[str]:
     """The demo schedule scaled to ``iters`` (warm-up kept, LR steps at 75 % and 90 %), no validation
-    during training, one checkpoint at the end."""
-    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}',
+    during or at the end of training (tools/test.py scores each split), one checkpoint at the end."""
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}', f'train_cfg.val_begin={iters + 1}',
             f'default_hooks.checkpoint.interval={iters}', f'param_scheduler.1.end={iters}',
             f'param_scheduler.1.milestones=[{int(iters * 0.75)},{int(iters * 0.9)}]']
 
@@ -278,6 +279,8 @@ def main(argv=None):
     p.add_argument('--data-size', type=int, nargs=3, default=DATA_SIZE, metavar=('TRAIN', 'VAL', 'TEST'),
                    help='images per split when the data is drawn (it is drawn when its root is missing)')
     p.add_argument('--jobs', type=int, default=1, help='runs at a time (threads per run: cores / jobs)')
+    p.add_argument('--threads', type=int, help='threads per run (default: cores / jobs); compare runs made with the '
+                                                'same number: seeded CPU training repeats exactly only for it')
     p.add_argument('--work-dir', default='work_dirs/efficacy')
     p.add_argument('--out', default='benchmarks/results')
     p.add_argument('--reuse', action='store_true', help='read finished runs (checkpoint, test metrics) instead '
@@ -297,7 +300,7 @@ def main(argv=None):
     if not osp.isfile(osp.join(data_root, 'annotations', 'instances_test.json')):
         train, val, test = a.data_size
         generate_demo_coco(data_root, num_train=train, num_val=val, num_test=test)
-    threads = max(1, (os.cpu_count() or 1) // a.jobs)
+    threads = a.threads or max(1, (os.cpu_count() or 1) // a.jobs)
     lock = threading.Lock()
 
     def teacher_of(family: str) -> tuple:
@@ -353,12 +356,16 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
     for family, per_method in results.items():
         t_ckpt, t_scores = teachers[family]
-        header = dict(family=family, iters=a.iters, data_root=osp.relpath(data_root, REPO), teacher_ckpt=t_ckpt,
-                      teacher_bbox_mAP=t_scores, jobs=a.jobs, cfg_options=a.cfg_options)
+        header = dict(family=family, iters=a.iters, data_root=osp.relpath(data_root, REPO),
+                      teacher_ckpt=osp.relpath(t_ckpt, REPO), teacher_bbox_mAP=t_scores, threads=threads,
+                      cfg_options=a.cfg_options)
         path = osp.join(a.out, f'efficacy_{family}{"_" + a.tag if a.tag else ""}.json')
-        merged = merge_results(path, header, per_method, gaps.get(family))
-        with open(path, 'w') as fh:
-            json.dump(merged, fh, indent=1)
+        with open(path + '.lock', 'w') as lock_fh:  # other efficacy.py processes may merge into it too
+            fcntl.flock(lock_fh, fcntl.LOCK_EX)
+            merged = merge_results(path, header, per_method, gaps.get(family))
+            with open(path + '.tmp', 'w') as fh:
+                json.dump(merged, fh, indent=1)
+            os.replace(path + '.tmp', path)
         print(f'\nEfficacy ({family}, {a.iters} student iterations; COCO bbox mAP, mean +- std (seeds)); '
               f'teacher {t_scores}')
         for method in merged['runs']:
