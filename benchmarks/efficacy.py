@@ -134,13 +134,14 @@ def method_config(family: str, method: str, teacher_ckpt: Optional[str], path: s
         cfg = Config.fromfile(osp.join(REPO, f['fcfd']))
         cfg.model.teacher_ckpt = teacher_ckpt
         neck = Config.fromfile(osp.join(REPO, f['student'])).model.neck
+        t_channels = Config.fromfile(osp.join(REPO, f['teacher'])).model.neck.out_channels
         if method in ('fitnet', 'pkd', 'cwd'):
             levels = baseline_levels(method, family, neck)
             from fcfd_mm.utils import resolve_model_cfg  # MMRazor's own cfg_path needs 'package::path'
             cfg.model = dict(_scope_='mmrazor', type='FpnTeacherDistill',
                              architecture=resolve_model_cfg(cfg.model.architecture, 'architecture'),
                              teacher=resolve_model_cfg(cfg.model.teacher, 'teacher'), teacher_ckpt=teacher_ckpt,
-                             distiller=fpn_losses(method, levels, neck.out_channels))
+                             distiller=fpn_losses(method, levels, neck.out_channels, t_channels))
             # the FCFD demo validates with FCFDValLoop (hybrid metrics), which needs an FCFDDistill
             cfg.val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
         elif method in ('fcfd_stages', 'fcfd_stages_fpn'):
@@ -156,7 +157,8 @@ def method_config(family: str, method: str, teacher_ckpt: Optional[str], path: s
             cfg.model.fcfd.head.update(fast['head'])
             cfg.model.fcfd.neck.update(fast.get('neck', {}))
         elif method == 'fcfd_cwd':  # "FCFD + X": MMRazor's CWD on the student's own neck, beside FCFD
-            cfg.model.distiller = fpn_losses('cwd', baseline_levels('cwd', family, neck), neck.out_channels)
+            cfg.model.distiller = fpn_losses('cwd', baseline_levels('cwd', family, neck), neck.out_channels,
+                                             t_channels)
         elif method in VARIANTS:
             fcfd = copy.deepcopy(cfg.model.fcfd.to_dict() if hasattr(cfg.model.fcfd, 'to_dict')
                                  else dict(cfg.model.fcfd))
