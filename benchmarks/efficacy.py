@@ -91,6 +91,7 @@ VARIANTS: Dict[str, tuple] = {
     'fcfd_spn': ('class-score KD summed over rows / soft positives', _class_loss(False, True)),
     'fcfd_qfl_spn': ('quality-focal KD summed over rows / soft positives', _class_loss(True, True)),
     'fcfd_spn1': ('class-score KD (weight 1) summed over rows / soft positives', _class_loss(False, True, 1.0)),
+    'fcfd_qfl_spn1': ('quality-focal KD (weight 1) summed over rows / soft positives', _class_loss(True, True, 1.0)),
 }
 METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn',
            'fcfd_cwd', *VARIANTS)
