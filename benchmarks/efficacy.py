@@ -79,6 +79,16 @@ def _class_loss(qfl: bool, soft_positives: bool, weight: Optional[float] = None)
     return apply
 
 
+def _scale_free(appearance: bool) -> Callable[[dict, dict], None]:
+    """Bridges started from the receiving network's feature statistics; with ``appearance`` also the
+    appearance MSE relative to the teacher feature's mean square."""
+    def apply(fcfd: dict, defaults: dict) -> None:
+        fcfd['neck']['bridge_init'] = 'receiver_statistics'
+        if appearance:
+            fcfd['neck']['appearance_loss'] = dict(type='RelativeMSELoss', loss_weight=1.0)
+    return apply
+
+
 #: ``fcfd_fpn`` variants for the diagnosis: name -> (what, change of ``model.fcfd`` given the adapter's
 #: default output losses)
 VARIANTS: Dict[str, tuple] = {
@@ -91,6 +101,8 @@ VARIANTS: Dict[str, tuple] = {
     'fcfd_spn': ('class-score KD summed over rows / soft positives', _class_loss(False, True)),
     'fcfd_qfl_spn': ('quality-focal KD summed over rows / soft positives', _class_loss(True, True)),
     'fcfd_spn1': ('class-score KD (weight 1) summed over rows / soft positives', _class_loss(False, True, 1.0)),
+    'fcfd_binit': ("bridges started from the receiver's feature statistics", _scale_free(False)),
+    'fcfd_scale': ('bridges started from the receiver\'s statistics + relative appearance MSE', _scale_free(True)),
     'fcfd_qfl_spn1': ('quality-focal KD (weight 1) summed over rows / soft positives', _class_loss(True, True, 1.0)),
 }
 METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn',

@@ -182,8 +182,14 @@ class FCFDNeckSwitch(nn.Module):
                  paths: Sequence[str], output_losses: Dict[str, dict],
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
                  path_weights: Optional[Dict[str, float]] = None, row_weighted: bool = False,
-                 levels: Optional[Sequence[int]] = None) -> None:
+                 levels: Optional[Sequence[int]] = None, bridge_init: Optional[str] = None) -> None:
         super().__init__()
+        if bridge_init not in (None, 'receiver_statistics'):
+            raise ValueError(f"fcfd.neck.bridge_init must be None or 'receiver_statistics', got {bridge_init!r}")
+        self.bridge_init = bridge_init
+        if bridge_init is not None:
+            #: whether the bridges were started from the receivers' statistics (saved: a resumed run keeps them)
+            self.register_buffer('bridges_started', torch.zeros((), dtype=torch.bool))
         self.num_levels = int(num_levels)
         self.levels = tuple(range(num_levels)) if levels is None else tuple(sorted({int(lv) for lv in levels}))
         bad = [lv for lv in self.levels if not 0 <= lv < num_levels]
@@ -241,6 +247,17 @@ class FCFDNeckSwitch(nn.Module):
         mine = own() if any(lv not in bridged for lv in range(width)) else None
         return tail(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(width)))
 
+    @torch.no_grad()
+    def _start_bridges(self, s_feats: Sequence[Tensor], t_feats: Sequence[Tensor]) -> None:
+        """``bridge_init='receiver_statistics'``: each bridge's output starts with the per-channel mean and
+        standard deviation of the receiving network's own feature at its level (first training step)."""
+        for direction, sent, received in (('st', s_feats, t_feats), ('ts', t_feats, s_feats)):
+            levels, bridges = (self.levels, self.bridges_s2t) if direction == 'st' else \
+                (self.ts_levels, self.bridges_t2s)
+            for lv, b in zip(levels, bridges):
+                b.match_statistics(sent[lv].detach(), received[lv].detach())
+        self.bridges_started.fill_(True)
+
     def forward(self, head_adapter: HeadAdapter, student: nn.Module, teacher: nn.Module,
                 s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Optional[HeadContext],
                 s_outputs: Optional[HeadOutputs], target: HeadOutputs,
@@ -260,6 +277,8 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
                              f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
         losses: Dict[str, Tensor] = {}
+        if self.bridge_init is not None and self.training and not bool(self.bridges_started):
+            self._start_bridges(s_feats, t_feats)
         bridged_s = self.bridge('st', s_feats)
         for lv, bs in bridged_s.items():
             if bs.shape != t_feats[lv].shape:

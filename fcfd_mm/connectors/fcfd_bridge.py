@@ -75,6 +75,25 @@ class FCFDBridge(BaseConnector):
         else:
             super().init_weights()
 
+    @torch.no_grad()
+    def match_statistics(self, feature: torch.Tensor, target: torch.Tensor) -> None:
+        """Data-dependent start: set the BN's affine parameters so that this bridge's output on
+        ``feature`` has the per-channel mean and standard deviation of ``target`` (the receiving
+        network's own feature at this switch point, ``(B, out_channels, H', W')``), as Glow's ActNorm
+        starts. Bridges then hand the receiver features in its own scale from the first step, whatever
+        that scale is (a BN-normalised bridge output starts at unit scale). Under DDP the statistics
+        are averaged over the ranks, so every rank starts alike."""
+        norm = self.block.norm if self.block.with_norm else None
+        if norm is None or not norm.affine:
+            raise ValueError('FCFDBridge.match_statistics needs a bridge with an affine norm layer (BN).')
+        dims = (0, 2, 3)
+        stats = torch.stack([target.float().mean(dims), target.float().std(dims)])
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(stats)
+            stats /= torch.distributed.get_world_size()
+        norm.weight.copy_(stats[1].clamp(min=1e-3).to(norm.weight.dtype))
+        norm.bias.copy_(stats[0].to(norm.bias.dtype))
+
     def forward_train(self, feature: torch.Tensor) -> torch.Tensor:
         if feature.dim() != 4 or feature.shape[1] != self.in_channels:
             raise ValueError(f'FCFDBridge({self.in_channels}->{self.out_channels}) got a feature of shape '

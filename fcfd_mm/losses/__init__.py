@@ -3,6 +3,6 @@ from .sigmoid_kd import SigmoidKDLoss
 from .weighted_mse import WeightedMSELoss
 
 __all__ = ['SigmoidKDLoss', 'WeightedMSELoss', 'DistributionKLLoss']
-from .experimental import QualityFocalKDLoss, SoftPositiveNorm  # noqa: E402
+from .experimental import QualityFocalKDLoss, RelativeMSELoss, SoftPositiveNorm  # noqa: E402
 
-__all__ += ['QualityFocalKDLoss', 'SoftPositiveNorm']
+__all__ += ['QualityFocalKDLoss', 'SoftPositiveNorm', 'RelativeMSELoss']

@@ -68,3 +68,22 @@ class SoftPositiveNorm(nn.Module):
         if weight is None:
             return total / max(preds_S.shape[0], 1)
         return total / weight.sum().clamp(min=1.0)
+
+
+@MODELS.register_module()
+class RelativeMSELoss(nn.Module):
+    """``mean((s - t)^2) / mean(t^2)``: the MSE relative to the target's mean square, so the term does
+    not depend on the features' scale (an appearance term for necks whose outputs are far from unit
+    scale). The denominator carries no gradient.
+
+    Args:
+        loss_weight: multiplier.
+    """
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor) -> torch.Tensor:
+        t = preds_T.detach()
+        return self.loss_weight * (preds_S - t).pow(2).mean() / t.pow(2).mean().clamp(min=1e-12)
