@@ -51,6 +51,8 @@ from tools.demo import CONFIGS  # noqa: E402  the demo's configs per family, wri
 
 #: MMRazor's own CWD setting (its cwd_fpn_retina / gfl configs): tau 1, weight 10 per level
 CWD_LOSS = dict(type='ChannelWiseDivergence', tau=1, loss_weight=10)
+#: MMRazor's own PKD setting (its pkd_fpn configs): weight 6 per level
+PKD_LOSS = dict(type='PKDLoss', loss_weight=6)
 
 
 def _paths(*paths: str) -> Callable[[dict, dict], None]:
@@ -79,13 +81,13 @@ def _class_loss(qfl: bool, soft_positives: bool, weight: Optional[float] = None)
     return apply
 
 
-def _scale_free(appearance: bool) -> Callable[[dict, dict], None]:
-    """Bridges started from the receiving network's feature statistics; with ``appearance`` also the
-    appearance MSE relative to the teacher feature's mean square."""
+def _scale_free(appearance: Optional[dict]) -> Callable[[dict, dict], None]:
+    """Bridges started from the receiving network's feature statistics; with ``appearance`` also that
+    appearance loss (a scale-free one)."""
     def apply(fcfd: dict, defaults: dict) -> None:
         fcfd['neck']['bridge_init'] = 'receiver_statistics'
         if appearance:
-            fcfd['neck']['appearance_loss'] = dict(type='RelativeMSELoss', loss_weight=1.0)
+            fcfd['neck']['appearance_loss'] = dict(appearance)
     return apply
 
 
@@ -101,8 +103,11 @@ VARIANTS: Dict[str, tuple] = {
     'fcfd_spn': ('class-score KD summed over rows / soft positives', _class_loss(False, True)),
     'fcfd_qfl_spn': ('quality-focal KD summed over rows / soft positives', _class_loss(True, True)),
     'fcfd_spn1': ('class-score KD (weight 1) summed over rows / soft positives', _class_loss(False, True, 1.0)),
-    'fcfd_binit': ("bridges started from the receiver's feature statistics", _scale_free(False)),
-    'fcfd_scale': ('bridges started from the receiver\'s statistics + relative appearance MSE', _scale_free(True)),
+    'fcfd_binit': ("bridges started from the receiver's feature statistics", _scale_free(None)),
+    'fcfd_scale': ("bridges started from the receiver's statistics + relative appearance MSE",
+                   _scale_free(dict(type='RelativeMSELoss', loss_weight=1.0))),
+    'fcfd_scale_pkd': ("bridges started from the receiver's statistics + MMRazor's PKD as the appearance term",
+                       _scale_free(PKD_LOSS)),
     'fcfd_qfl_spn1': ('quality-focal KD (weight 1) summed over rows / soft positives', _class_loss(True, True, 1.0)),
 }
 METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn',
