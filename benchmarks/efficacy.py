@@ -110,8 +110,20 @@ VARIANTS: Dict[str, tuple] = {
                        _scale_free(PKD_LOSS)),
     'fcfd_qfl_spn1': ('quality-focal KD (weight 1) summed over rows / soft positives', _class_loss(True, True, 1.0)),
 }
+
+
+def _both(*changes: Callable[[dict, dict], None]) -> Callable[[dict, dict], None]:
+    def apply(fcfd: dict, defaults: dict) -> None:
+        for change in changes:
+            change(fcfd, defaults)
+    return apply
+
+
+for _name in ('spn1', 'qfl_spn1'):  # the loss forms on top of the scale-free setting
+    VARIANTS[f'fcfd_scale_{_name}'] = (VARIANTS['fcfd_scale'][0] + ', ' + VARIANTS[f'fcfd_{_name}'][0],
+                                       _both(VARIANTS['fcfd_scale'][1], VARIANTS[f'fcfd_{_name}'][1]))
 METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_fpn',
-           'fcfd_cwd', *VARIANTS)
+           'fcfd_cwd', 'fcfd_scale_cwd', *VARIANTS)
 
 #: the detection demos: {family: teacher / student / FCFD config}
 FAMILY = {family: dict(teacher=t, student=s, fcfd=f) for family, (t, s, f) in CONFIGS.items()
@@ -174,7 +186,11 @@ def method_config(family: str, method: str, teacher_ckpt: Optional[str], path: s
             fast = fcfd_settings(method, family, student)
             cfg.model.fcfd.head.update(fast['head'])
             cfg.model.fcfd.neck.update(fast.get('neck', {}))
-        elif method == 'fcfd_cwd':  # "FCFD + X": MMRazor's CWD on the student's own neck, beside FCFD
+        elif method in ('fcfd_cwd', 'fcfd_scale_cwd'):  # "FCFD + X": MMRazor's CWD on the student's neck, beside FCFD
+            if method == 'fcfd_scale_cwd':
+                fcfd = cfg.model.fcfd.to_dict()
+                VARIANTS['fcfd_scale'][1](fcfd, {})
+                cfg.model.fcfd = fcfd
             cfg.model.distiller = fpn_losses('cwd', baseline_levels('cwd', family, neck), neck.out_channels,
                                              t_channels)
         elif method in VARIANTS:
