@@ -224,6 +224,9 @@ class FCFDNeckSwitch(nn.Module):
         self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.neck')
+        #: BN running statistics of the student head's passes on bridged teacher features (path ``ts``),
+        #: kept apart so that those passes leave the student's own statistics untouched
+        self.ghost_statistics = GhostBNStatistics()
 
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
@@ -295,9 +298,10 @@ class FCFDNeckSwitch(nn.Module):
                                       lambda feats: head_adapter.run_head(teacher, feats, context))
             else:
                 t_sent = [t.detach() for t in t_feats]
-                out = self.run_hybrid(self.bridge('ts', t_sent), lambda: [s.detach() for s in s_feats],
-                                      self.num_head_levels,
-                                      lambda feats: head_adapter.run_head(student, feats, context))
+                with self.ghost_statistics.track(student, 'ts'):
+                    out = self.run_hybrid(self.bridge('ts', t_sent), lambda: [s.detach() for s in s_feats],
+                                          self.num_head_levels,
+                                          lambda feats: head_adapter.run_head(student, feats, context))
             for name, loss in self.output_losses.items():
                 losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * fp32_loss(
                     loss, out[name], target[name], weight)

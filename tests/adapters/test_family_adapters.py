@@ -317,3 +317,26 @@ def test_a_dense_family_is_added_as_docs_families_md_shows():
         assert all(torch.isfinite(v) for k, v in losses.items() if k.startswith('distill.'))
     finally:
         HEAD_ADAPTERS.module_dict.pop('FoveaHeadAdapter')
+
+
+@pytest.mark.parametrize('path', ['rtmdet/rtmdet_s_8xb32-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py'])
+def test_the_ts_path_leaves_the_student_heads_bn_statistics_as_its_own_pass_left_them(path):
+    """The student head runs on bridged teacher features in train mode (path ts); heads with BN
+    (RTMDet's SepBN head, YOLOX) must keep the running statistics of their own features only: the
+    statistics after a full FCFD loss step equal those after the student's own loss pass alone."""
+    alg = build_pair(small_model_cfg(path))
+    data = random_batch(alg)
+    head = alg.student.bbox_head
+    before = {k: v.clone() for k, v in head.state_dict().items() if 'running' in k}
+    assert before, 'the head has no BN layer to check'
+    torch.manual_seed(0)
+    alg.student.loss(data['inputs'], data['data_samples'])
+    own = {k: v.clone() for k, v in head.state_dict().items() if 'running' in k}
+    head.load_state_dict({**head.state_dict(), **before})
+    torch.manual_seed(0)
+    alg.loss(data['inputs'], data['data_samples'])
+    after = {k: v for k, v in head.state_dict().items() if 'running' in k}
+    assert any(not torch.equal(own[k], before[k]) for k in own)  # the own pass did update them
+    for k in own:
+        torch.testing.assert_close(after[k], own[k], msg=f'{k} moved by the hybrid pass')
+    assert 'ts' in alg.fcfd_neck.ghost_statistics.paths  # the hybrid pass updated its own copy
