@@ -40,7 +40,6 @@ the bridges, backbones and heads ran in under ``torch.autocast`` (fp16 / bf16).
 from __future__ import annotations
 
 import contextlib
-import inspect
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import torch
@@ -85,13 +84,11 @@ def pooled_embedding(x: Tensor) -> Tensor:
     return F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1)
 
 
-def _accepts_weight(loss: nn.Module) -> bool:
-    return 'weight' in inspect.signature(loss.forward).parameters
-
-
 def fp32_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-              transform: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
-    """``loss(transform(pred), transform(target)[, weight])`` in at least float32, with autocast off.
+              avg_factor: Optional[Tensor] = None, transform: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+    """``loss(transform(pred), transform(target)[, weight=weight, avg_factor=avg_factor])`` in at least
+    float32, with autocast off; ``weight`` / ``avg_factor`` (mmdet's loss convention) are passed only
+    when ``weight`` is given, so losses without them (MMRazor's KL / L2) take the plain call.
 
     Every FCFD term goes through here (AMP safety). Under autocast the bridges, backbones and
     heads may run in fp16 / bf16 and hand over low-precision features and logits; the distances
@@ -109,7 +106,31 @@ def fp32_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Te
             pred, target = transform(pred), transform(target)
         if pred.shape[0] == 0:
             return pred.sum() * 0.0
-        return loss(pred, target) if weight is None else loss(pred, target, weight=at_least_fp32(weight))
+        if weight is None:
+            return loss(pred, target)
+        return loss(pred, target, weight=at_least_fp32(weight),
+                    avg_factor=at_least_fp32(avg_factor) if isinstance(avg_factor, Tensor) else avg_factor)
+
+
+def row_weight_sum(weight: Optional[Tensor]) -> Optional[Tensor]:
+    """``avg_factor`` of the output losses for row weights ``weight`` (their sum, in at least
+    float32: the weighted mean over rows), ``None`` without weights (the plain mean)."""
+    return None if weight is None else at_least_fp32(weight).sum()
+
+
+def output_term(loss: nn.Module, name: str, outputs: HeadOutputs, target: HeadOutputs, weight: Optional[Tensor],
+                avg_factor: Optional[Tensor]) -> Tensor:
+    """``D_o(x_o, sg(t_o))`` for output ``name`` of one path, rows weighted by ``weight`` (mmdet's
+    loss convention: ``weight`` and ``avg_factor``, only when the adapter weights rows)."""
+    try:
+        return fp32_loss(loss, outputs[name], target[name], weight, avg_factor)
+    except TypeError as exc:
+        if weight is None or 'weight' not in str(exc) and 'avg_factor' not in str(exc):
+            raise
+        raise TypeError(f'output loss {name!r} ({type(loss).__name__}) takes no row weights, but the head adapter '
+                        f'weights rows (anchor_weighting): use a loss of mmdet\'s convention (weight, avg_factor: '
+                        f'SigmoidKDLoss, WeightedMSELoss, DistributionKLLoss) or set '
+                        f'fcfd.head.anchor_weighting=None.') from exc
 
 
 def at_least_fp32(x: Tensor) -> Tensor:
@@ -123,15 +144,8 @@ def _zero_term(like: Tensor) -> Tensor:
     return torch.zeros((), dtype=torch.promote_types(like.dtype, torch.float32), device=like.device)
 
 
-def _build_output_losses(cfgs: Dict[str, dict], row_weighted: bool, where: str) -> nn.ModuleDict:
-    losses = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in cfgs.items()})
-    if row_weighted:
-        for name, loss in losses.items():
-            if not _accepts_weight(loss):
-                raise ValueError(f'{where}.output_losses.{name} ({type(loss).__name__}) takes no per-row weight, '
-                                 f'but the adapter weights rows (anchor_weighting). Use SigmoidKDLoss / '
-                                 f'WeightedMSELoss, or drop anchor_weighting.')
-    return losses
+def _build_output_losses(cfgs: Dict[str, dict]) -> nn.ModuleDict:
+    return nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in cfgs.items()})
 
 
 def _build_bridge(cfg: Optional[dict], in_channels: int, out_channels: int, where: str, **extra) -> nn.Module:
@@ -172,7 +186,6 @@ class FCFDNeckSwitch(nn.Module):
             filled in per direction (given values must match the FPN channels).
         appearance_loss: distance between bridged student and teacher features.
         path_weights: ``{path: weight}`` multiplying that path's output losses (default 1).
-        row_weighted: whether the head adapter gives per-row weights for the output losses.
         levels: overhead control (not in the official code): 0-based FPN levels with bridges and
             the appearance term; the head paths then run only on the RoIs / anchors of those
             levels (the head adapter's ``consistency_context``). ``None`` (official): every level.
@@ -181,7 +194,7 @@ class FCFDNeckSwitch(nn.Module):
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
                  paths: Sequence[str], output_losses: Dict[str, dict],
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
-                 path_weights: Optional[Dict[str, float]] = None, row_weighted: bool = False,
+                 path_weights: Optional[Dict[str, float]] = None,
                  levels: Optional[Sequence[int]] = None) -> None:
         super().__init__()
         self.num_levels = int(num_levels)
@@ -217,7 +230,7 @@ class FCFDNeckSwitch(nn.Module):
             for _ in self.ts_levels)
         self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
-        self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.neck')
+        self.output_losses = _build_output_losses(output_losses)
 
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
@@ -260,6 +273,7 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
                              f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
         losses: Dict[str, Tensor] = {}
+        avg_factor = row_weight_sum(weight)
         bridged_s = self.bridge('st', s_feats)
         for lv, bs in bridged_s.items():
             if bs.shape != t_feats[lv].shape:
@@ -280,8 +294,8 @@ class FCFDNeckSwitch(nn.Module):
                                       self.num_head_levels,
                                       lambda feats: head_adapter.run_head(student, feats, context))
             for name, loss in self.output_losses.items():
-                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * fp32_loss(
-                    loss, out[name], target[name], weight)
+                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * output_term(
+                    loss, name, out, target, weight, avg_factor)
         return losses
 
 
@@ -315,7 +329,6 @@ class FCFDStageSwitch(nn.Module):
         bridge, s2t_activation, t2s_activation: bridge config and activations (None /
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
-        row_weighted: the head adapter gives per-row weights for the output losses.
     """
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
@@ -325,7 +338,7 @@ class FCFDStageSwitch(nn.Module):
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
                  s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
-                 feature_loss: Optional[dict] = None, row_weighted: bool = False) -> None:
+                 feature_loss: Optional[dict] = None) -> None:
         super().__init__()
         n = len(student_channels)
         if len(teacher_channels) != n:
@@ -371,7 +384,7 @@ class FCFDStageSwitch(nn.Module):
                                   f'fcfd.stages position {i} (teacher->student)', scale=1.0 / scales[i - 1],
                                   activation=t2s_activation) for i in needed('ts')})
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
-        self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.stages')
+        self.output_losses = _build_output_losses(output_losses)
         #: separate BN running statistics of the hybrid passes, per path (saved in the state dict)
         self.ghost_statistics = GhostBNStatistics()
         #: bridges the last forward did not use (they got only the zero keep-in-graph term)
@@ -494,11 +507,12 @@ class FCFDStageSwitch(nn.Module):
         feat = lam * sum(feats) if feats else _zero_term(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app) if app else _zero_term(t_pos[0]),
                   'loss_fcfd_stage_feat': feat + unused}
+        avg_factor = row_weight_sum(weight)
         for name, loss in self.output_losses.items():
             if self.student_kd:
-                losses[f'loss_fcfd_stage_{name}_s'] = fp32_loss(loss, s_outputs[name], target[name], weight)
+                losses[f'loss_fcfd_stage_{name}_s'] = output_term(loss, name, s_outputs, target, weight, avg_factor)
             for direction in ('st', 'ts'):
-                terms = [fp32_loss(loss, o[name], target[name], weight) for o in outs[direction]]
+                terms = [output_term(loss, name, o, target, weight, avg_factor) for o in outs[direction]]
                 losses[f'loss_fcfd_stage_{name}_{direction}'] = self.mixture_weight * sum(terms) if terms else \
                     _zero_term(t_pos[0])
         return losses

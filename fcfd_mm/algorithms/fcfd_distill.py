@@ -129,8 +129,7 @@ class FCFDDistill(SingleTeacherDistill):
         cfg.setdefault('output_losses', head.default_output_losses())
         return FCFDNeckSwitch(
             student_channels=head.neck_channels(self.student), teacher_channels=head.neck_channels(self.teacher),
-            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student),
-            row_weighted=head.row_weighted, **cfg)
+            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student), **cfg)
 
     def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
         cutter_cfg = dict(cfg.pop('cutter', None) or {})
@@ -167,8 +166,7 @@ class FCFDDistill(SingleTeacherDistill):
         return FCFDStageSwitch(
             student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
             max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)),
-            neck_reads=s_cut.neck_reads(self.student) if head.has_neck_switch else None,
-            row_weighted=head.row_weighted, **cfg)
+            neck_reads=s_cut.neck_reads(self.student) if head.has_neck_switch else None, **cfg)
 
     def load_teacher_checkpoint(self, path: str) -> None:
         """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
@@ -348,7 +346,7 @@ class FCFDDistill(SingleTeacherDistill):
         context = self.consistency_context()
         with torch.no_grad():  # the target t: teacher head on teacher features, once per step
             target = head.run_head(self.teacher, t_neck if head.has_neck_switch else t_pos, context)
-        weight = head.row_weights(target) if head.row_weighted else None
+        weight = head.row_weights(target)
         needs_s = (self.fcfd_neck is not None and 's' in self.fcfd_neck.paths) or \
             (self.fcfd_stages is not None and self.fcfd_stages.student_kd)
         s_outputs = head.student_outputs(records, context) if needs_s else None

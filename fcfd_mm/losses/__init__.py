@@ -1,5 +1,6 @@
 from .distribution_kl import DistributionKLLoss
+from .row_loss import RowLoss
 from .sigmoid_kd import SigmoidKDLoss
 from .weighted_mse import WeightedMSELoss
 
-__all__ = ['SigmoidKDLoss', 'WeightedMSELoss', 'DistributionKLLoss']
+__all__ = ['RowLoss', 'SigmoidKDLoss', 'WeightedMSELoss', 'DistributionKLLoss']

@@ -310,3 +310,11 @@ def test_flat_fcfd_settings_are_pointed_to_fcfd_neck():
     from mmrazor.registry import MODELS
     with pytest.raises(ValueError, match='go under fcfd.neck'):
         MODELS.build(fcfd_cfg('frcnn', dict(paths=('s',))))
+
+
+def test_an_output_loss_without_row_weights_under_weighted_rows_names_the_fix():
+    """Row weights reach the output losses as mmdet's weight / avg_factor; MMRazor's KL takes neither."""
+    alg = build_fcfd('retina', dict(head=dict(type='DenseHeadAdapter', anchor_weighting='teacher_score'), neck=dict(
+        output_losses=dict(cls=dict(type='KLDivergence', tau=1.0), reg=dict(type='WeightedMSELoss')))))
+    with pytest.raises(TypeError, match="'cls' \\(KLDivergence\\) takes no row weights.*anchor_weighting=None"):
+        alg.loss(*batch(alg).values())
