@@ -247,8 +247,8 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
 
     def bridges():
         xs = [s_feats[lv].clone().requires_grad_() for lv in neck.levels]
-        outs = [b(x) for b, x in zip(neck.bridges_s2t, xs)]
-        outs += [b(t_feats[lv]) for lv, b in zip(neck.ts_levels, neck.bridges_t2s)]
+        outs = [b(x) for b, x in zip(neck.bridges_st, xs)]
+        outs += [b(t_feats[lv]) for lv, b in zip(neck.ts_levels, neck.bridges_ts)]
         backward(outs)
 
     def target():

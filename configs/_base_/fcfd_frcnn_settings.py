@@ -34,8 +34,8 @@ fcfd_frcnn_stages = dict(
         ghost_bn=True,
         seed=0,
         bridge=dict(type='FCFDBridge'),
-        s2t_activation='auto',
-        t2s_activation='auto',
+        st_activation='auto',
+        ts_activation='auto',
         feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
         output_losses=dict(
             cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),

@@ -48,6 +48,7 @@ from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
 from ..adapters import HeadAdapter, HeadContext, HeadOutputs, StageCutter
+from ..utils.state_dict import rename_state_keys
 from .ghost_bn import GhostBNStatistics
 from .hybrid import hybrid_name
 
@@ -56,9 +57,11 @@ from .hybrid import hybrid_name
 PATHS = ('s', 'st', 'ts')
 #: hybrid-path candidate sets at stage switch points (docs/method.md, "Loss terms at the stage switch
 #: points")
-STAGE_MODES = ('bi', 's2t', 't2s', 'nomix')
-#: what a hybrid network's tail returns (head outputs for the loss, predictions at validation)
+STAGE_MODES = ('bi', 'st', 'ts', 'nomix')
+#: what finishing a hybrid network returns (head outputs for the loss, predictions at validation)
 T = TypeVar('T')
+#: the bridges' submodule names before the third renovation (one spelling of directions: st / ts)
+RENAMED_BRIDGES = {'bridges_s2t': 'bridges_st', 'bridges_t2s': 'bridges_ts'}
 DEFAULT_MSE = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
 
 
@@ -220,12 +223,12 @@ class FCFDNeckSwitch(nn.Module):
                              f'fcfd.neck.paths {list(self.paths)}.')
         self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
         # one B_st per level in ``levels`` (in that order)
-        self.bridges_s2t = nn.ModuleList(
+        self.bridges_st = nn.ModuleList(
             _build_bridge(bridge, student_channels, teacher_channels, 'fcfd.neck (student->teacher FPN)')
             for _ in self.levels)
         #: the levels with a teacher->student bridge: the head-read ones, when a path uses them
         self.ts_levels = head_kept if 'ts' in self.paths else ()
-        self.bridges_t2s = nn.ModuleList(
+        self.bridges_ts = nn.ModuleList(
             _build_bridge(bridge, teacher_channels, student_channels, 'fcfd.neck (teacher->student FPN)')
             for _ in self.ts_levels)
         self.num_head_levels = int(num_head_levels)
@@ -235,24 +238,28 @@ class FCFDNeckSwitch(nn.Module):
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
         """Every bridge of this switch point (both directions)."""
-        return [*self.bridges_s2t, *self.bridges_t2s]
+        return [*self.bridges_st, *self.bridges_ts]
 
     def bridge(self, direction: str, sent: Sequence[Tensor]) -> Dict[int, Tensor]:
         """``{level: bridged feature}``: the sending network's FPN outputs ``sent`` (each
         ``(B, C_send, H_l, W_l)``) through the bridges of ``direction`` (``'st'`` / ``'ts'``), in the
         receiving network's channels, for the levels that have such a bridge."""
-        levels, bridges = (self.levels, self.bridges_s2t) if direction == 'st' else (self.ts_levels, self.bridges_t2s)
+        levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
         return {lv: b(sent[lv]) for lv, b in zip(levels, bridges)}
+
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     @staticmethod
     def run_hybrid(bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]], width: int,
-                   tail: Callable[[Tuple[Tensor, ...]], T]) -> T:
-        """The hybrid network's output: ``tail`` (what follows the receiving network's neck: its head
+                   finish: Callable[[Tuple[Tensor, ...]], T]) -> T:
+        """The hybrid network's output: ``finish`` (what follows the receiving network's neck: its head
         for the loss terms, its full prediction at validation) on the receiving network's FPN tuple of
         ``width`` levels, ``bridged`` features where a bridge ran and the receiver's ``own`` features
         (called only when needed) at the other levels, which the terms never read."""
         mine = own() if any(lv not in bridged for lv in range(width)) else None
-        return tail(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(width)))
+        return finish(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(width)))
 
     def forward(self, head_adapter: HeadAdapter, student: nn.Module, teacher: nn.Module,
                 s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Optional[HeadContext],
@@ -318,7 +325,8 @@ class FCFDStageSwitch(nn.Module):
             ``None`` (classifiers): only position k.
         output_losses: ``{output name: loss config}`` for the head outputs.
         num_paths: hybrid paths drawn per step (official classification: 2).
-        mode: 'bi' (both directions), 's2t', 't2s' or 'nomix' (no hybrid paths).
+        mode: 'bi' (both directions), 'st' (S->T paths only), 'ts' (T->S paths only) or 'nomix' (no
+            hybrid paths).
         student_kd: also the plain KD term of the student's own output (``_s``).
         l2_weight: lambda, on the appearance and hybrid-feature MSEs.
         mixture_weight: mu, on the hybrid paths' output losses.
@@ -326,7 +334,7 @@ class FCFDStageSwitch(nn.Module):
         pooled_last: add the ``GAP(ReLU(.))`` MSE at position N (classifiers).
         ghost_bn: hybrid passes use separate BN running statistics (saved in the state dict).
         seed: path-sampling seed, combined with the iteration (same draw on every rank).
-        bridge, s2t_activation, t2s_activation: bridge config and activations (None /
+        bridge, st_activation, ts_activation: bridge config and activations (None /
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
     """
@@ -337,7 +345,7 @@ class FCFDStageSwitch(nn.Module):
                  mode: str = 'bi', student_kd: bool = True,
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
-                 s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
+                 st_activation: Optional[str] = None, ts_activation: Optional[str] = None,
                  feature_loss: Optional[dict] = None) -> None:
         super().__init__()
         n = len(student_channels)
@@ -357,7 +365,7 @@ class FCFDStageSwitch(nn.Module):
         #: positions with an appearance term: those whose student features can learn from it
         self.app_positions = tuple(p for p in self.positions if p not in self.frozen_positions)
         self.neck_reads = tuple(neck_reads) if neck_reads is not None else ()
-        directions = {'bi': ('st', 'ts'), 's2t': ('st',), 't2s': ('ts',), 'nomix': ()}[mode]
+        directions = {'bi': ('st', 'ts'), 'st': ('st',), 'ts': ('ts',), 'nomix': ()}[mode]
         self.candidates = [(k, d) for k in self.positions if k <= max_switch for d in directions
                            if not (d == 'st' and k in self.frozen_positions)]
         if not self.app_positions and not self.candidates:
@@ -374,21 +382,25 @@ class FCFDStageSwitch(nn.Module):
         def needed(direction: str) -> List[int]:
             return sorted({i for k, d in self.candidates if d == direction for i in self.read(k)})
 
-        s2t = sorted(set(self.app_positions) | set(needed('st')))
-        self.bridges_s2t = nn.ModuleDict({
+        st_positions = sorted(set(self.app_positions) | set(needed('st')))
+        self.bridges_st = nn.ModuleDict({
             str(i): _build_bridge(bridge, student_channels[i - 1], teacher_channels[i - 1],
                                   f'fcfd.stages position {i} (student->teacher)', scale=scales[i - 1],
-                                  activation=s2t_activation) for i in s2t})
-        self.bridges_t2s = nn.ModuleDict({
+                                  activation=st_activation) for i in st_positions})
+        self.bridges_ts = nn.ModuleDict({
             str(i): _build_bridge(bridge, teacher_channels[i - 1], student_channels[i - 1],
                                   f'fcfd.stages position {i} (teacher->student)', scale=1.0 / scales[i - 1],
-                                  activation=t2s_activation) for i in needed('ts')})
+                                  activation=ts_activation) for i in needed('ts')})
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses)
         #: separate BN running statistics of the hybrid passes, per path (saved in the state dict)
         self.ghost_statistics = GhostBNStatistics()
         #: bridges the last forward did not use (they got only the zero keep-in-graph term)
         self.unused_bridges: List[nn.Module] = []
+
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def read(self, k: int) -> List[int]:
         """Positions whose bridged features a hybrid path switching at ``k`` feeds the receiver."""
@@ -406,21 +418,21 @@ class FCFDStageSwitch(nn.Module):
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
         """Every bridge of this switch point (both directions)."""
-        return [*self.bridges_s2t.values(), *self.bridges_t2s.values()]
+        return [*self.bridges_st.values(), *self.bridges_ts.values()]
 
     def bridge(self, direction: str, sent: Sequence[Tensor], positions: Iterable[int]) -> Dict[int, Tensor]:
         """``{position: bridged feature}``: the sending network's position features ``sent`` (1..N,
         each ``(B, C_send, H_i, W_i)``) at ``positions`` through the bridges of ``direction``
         (``'st'`` / ``'ts'``), in the receiving network's channels and resolution."""
-        bridges = self.bridges_s2t if direction == 'st' else self.bridges_t2s
+        bridges = self.bridges_st if direction == 'st' else self.bridges_ts
         return {i: bridges[str(i)](sent[i - 1]) for i in sorted(positions)}
 
     def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor], receiver: nn.Module,
-                   cutter: StageCutter, tail: Callable[[List[Optional[Tensor]]], T],
+                   cutter: StageCutter, finish: Callable[[List[Optional[Tensor]]], T],
                    statistics: str = 'main') -> Tuple[List[Tensor], T]:
         """Hybrid path ``<k, direction>``: the receiving network after position ``k``.
 
-        Its later stages run on ``bridged[k]`` (the cutter), then ``tail`` (what follows its backbone:
+        Its later stages run on ``bridged[k]`` (the cutter), then ``finish`` (what follows its backbone:
         neck and head for the loss terms, the full prediction at validation) on its position
         features 1..N: the bridged ones it reads up to ``k`` (:meth:`read`; ``None`` where nothing
         reads them) and the later ones it computed.
@@ -430,7 +442,7 @@ class FCFDStageSwitch(nn.Module):
                 BN layers update this path's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
                 (scoring: layers with ghost statistics for this path use them), ``'main'`` (its own).
         Returns:
-            ``(later position features k+1..N, tail output)``.
+            ``(later position features k+1..N, what finish returns)``.
         """
         name = hybrid_name(direction, k)
         if statistics == 'track':
@@ -444,7 +456,7 @@ class FCFDStageSwitch(nn.Module):
         read = self.read(k)
         with swap:
             later = list(cutter.run_from(receiver, k, bridged[k]))
-            return later, tail([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
+            return later, finish([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
 
     def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
                 teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
@@ -472,21 +484,21 @@ class FCFDStageSwitch(nn.Module):
         t_pos = [t.detach() for t in t_pos]
         paths = self.draw(iteration)
         # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
-        used_s2t = set(self.app_positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
-        bridged_s = self.bridge('st', s_pos, used_s2t)
+        used_st = set(self.app_positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
+        bridged_s = self.bridge('st', s_pos, used_st)
         app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.app_positions]
         if self.pooled_last and n in self.app_positions:
             app.append(fp32_loss(self.feature_loss, bridged_s[n], t_pos[n - 1], transform=pooled_embedding))
         feats: List[Tensor] = []
         outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
-        used_t2s = set()
+        used_ts = set()
         for k, direction in paths:
             read = self.read(k)
             receiver = teacher if direction == 'st' else student
             if direction == 'st':
                 bridged = {i: bridged_s[i] for i in read}
             else:
-                used_t2s.update(read)
+                used_ts.update(read)
                 bridged = self.bridge('ts', t_pos, read)
             later, (extra, out) = self.run_hybrid(
                 direction, k, bridged, receiver, cutters['teacher' if direction == 'st' else 'student'],
@@ -501,8 +513,8 @@ class FCFDStageSwitch(nn.Module):
 
         # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer
         # wrapper then clears their (zero) gradients, as the official step leaves them None.
-        self.unused_bridges = [b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] + \
-            [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s]
+        self.unused_bridges = [b for i, b in self.bridges_st.items() if int(i) not in used_st] + \
+            [b for i, b in self.bridges_ts.items() if int(i) not in used_ts]
         unused = _keep_in_graph(self.unused_bridges)
         feat = lam * sum(feats) if feats else _zero_term(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app) if app else _zero_term(t_pos[0]),

@@ -47,7 +47,7 @@ class FCFDDistill(SingleTeacherDistill):
             * ``stages``: backbone-stage switch point settings (:class:`FCFDStageSwitch`:
               ``positions``, ``num_paths``, ``mode``, ``l2_weight``, ``mixture_weight``,
               ``l2_warmup``, ``student_kd``, ``pooled_last``, ``ghost_bn``, ``seed``, ``bridge``,
-              ``s2t_activation`` / ``t2s_activation`` ('auto': LeakyReLU(0.1) into networks whose
+              ``st_activation`` / ``ts_activation`` ('auto': LeakyReLU(0.1) into networks whose
               stages take post-ReLU inputs), ``feature_loss``, ``output_losses``, ``cutter``
               (the stage cutter config of both backbones, or ``dict(student=..., teacher=...)``;
               picked from each backbone when it names no ``type``)); on by default for
@@ -144,8 +144,8 @@ class FCFDDistill(SingleTeacherDistill):
                              f'FCFD switches between corresponding stages, so both need the same number.')
         scales = [t[1] / s[1] for s, t in zip(s_shapes, t_shapes)]
         n = len(s_shapes)
-        for role, key, receiver in (('teacher', 's2t_activation', self.teacher),
-                                    ('student', 't2s_activation', self.student)):
+        for role, key, receiver in (('teacher', 'st_activation', self.teacher),
+                                    ('student', 'ts_activation', self.student)):
             if cfg.get(key, 'auto') == 'auto':
                 cfg[key] = 'leaky_relu' if self.stage_cutters[role].receives_post_relu(receiver) else None
         head = self.head_adapter

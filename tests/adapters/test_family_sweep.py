@@ -231,7 +231,7 @@ def sweep(family: str) -> Dict[str, str]:
     assert fcfd and not bad, f'{family}: non-finite FCFD terms {bad}'
     total = sum(fcfd.values())
     total.backward()
-    for direction, bridges in (('s2t', alg.fcfd_neck.bridges_s2t), ('t2s', alg.fcfd_neck.bridges_t2s)):
+    for direction, bridges in (('st', alg.fcfd_neck.bridges_st), ('ts', alg.fcfd_neck.bridges_ts)):
         grads = [p.grad for b in bridges for p in b.parameters()]
         assert grads and all(g is not None and torch.isfinite(g).all() for g in grads), \
             f'{family}: the {direction} bridges got no (finite) gradient'

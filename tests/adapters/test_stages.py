@@ -45,7 +45,7 @@ def test_mobilenet_v2_run_from_matches_the_full_forward():
 def test_resnet_to_mobilenet_v2_stage_switch_runs_every_path():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100)), architecture=mobilenet_frcnn_cfg())
     st = alg.fcfd_stages
-    assert [b.in_channels for b in st.bridges_s2t.values()] == [8, 8, 24, 80]
+    assert [b.in_channels for b in st.bridges_st.values()] == [8, 8, 24, 80]
     assert len(st.candidates) == 8
     alg.set_progress(0, 0)
     losses = alg.loss(*batch(alg).values())

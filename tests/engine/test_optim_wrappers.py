@@ -48,7 +48,7 @@ def iterations_drawing(alg, wanted, start=0):
 
 
 def snapshot(alg, ow, name):
-    bridge = alg.fcfd_stages.bridges_t2s[name]
+    bridge = alg.fcfd_stages.bridges_ts[name]
     params = [p.detach().clone() for p in bridge.parameters()]
     moms = [ow.optimizer.state.get(p, {}).get('momentum_buffer') for p in bridge.parameters()]
     return params, [None if m is None else m.clone() for m in moms]
@@ -70,15 +70,15 @@ def test_an_unsampled_bridge_is_untouched_by_sgd_only_with_the_fcfd_wrapper(kind
     if kind == 'FCFDAmpOptimWrapper' and not torch.cuda.is_available():
         # mmengine refuses AMP without a GPU; on the CPU its (disabled) GradScaler just steps
         monkeypatch.setattr('mmengine.optim.optimizer.amp_optimizer_wrapper.is_cuda_available', lambda: True)
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     ow = wrapper(alg, kind)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
     it_2 = iterations_drawing(alg, [(2, 'ts')])
-    step(alg, ow, it_1)  # bridge t2s 1 used: it gets a gradient and a momentum buffer
+    step(alg, ow, it_1)  # bridge ts 1 used: it gets a gradient and a momentum buffer
     params, moms = snapshot(alg, ow, '1')
     assert all(m is not None for m in moms)
     student = copy.deepcopy(alg.student.backbone.stages[2].state_dict())
-    step(alg, ow, it_2, seed=2)  # bridge t2s 1 not sampled: only the zero keep-in-graph term
+    step(alg, ow, it_2, seed=2)  # bridge ts 1 not sampled: only the zero keep-in-graph term
     after, moms_after = snapshot(alg, ow, '1')
     unchanged = all(torch.equal(a, b) for a, b in zip(params, after)) and \
         all(torch.equal(a, b) for a, b in zip(moms, moms_after))
@@ -87,33 +87,33 @@ def test_an_unsampled_bridge_is_untouched_by_sgd_only_with_the_fcfd_wrapper(kind
 
 
 def test_a_bridge_never_sampled_gets_no_optimizer_state():
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     ow = wrapper(alg)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
-    before = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['2'].parameters()]
+    before = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['2'].parameters()]
     step(alg, ow, it_1)
     step(alg, ow, iterations_drawing(alg, [(1, 'ts')], it_1 + 1), seed=2)
-    for p, b in zip(alg.fcfd_stages.bridges_t2s['2'].parameters(), before):
+    for p, b in zip(alg.fcfd_stages.bridges_ts['2'].parameters(), before):
         assert torch.equal(p.detach(), b) and p not in ow.optimizer.state
 
 
 def test_gradient_accumulation_keeps_bridges_used_in_any_micro_step():
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     ow = wrapper(alg, accumulative_counts=2)
     ow.initialize_count_status(alg, 0, 4)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
     it_2 = iterations_drawing(alg, [(2, 'ts')])
     it_1b = iterations_drawing(alg, [(1, 'ts')], it_1 + 1)
-    b1 = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['1'].parameters()]
-    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['2'].parameters()]
+    b1 = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['1'].parameters()]
+    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['2'].parameters()]
     step(alg, ow, it_1)
     step(alg, ow, it_2, seed=2)  # window 1: bridge 1 in the first micro-step, bridge 2 in the second
-    assert rel_change(b1, alg.fcfd_stages.bridges_t2s['1']) > 0
-    assert rel_change(b2, alg.fcfd_stages.bridges_t2s['2']) > 0
-    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['2'].parameters()]
+    assert rel_change(b1, alg.fcfd_stages.bridges_ts['1']) > 0
+    assert rel_change(b2, alg.fcfd_stages.bridges_ts['2']) > 0
+    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['2'].parameters()]
     step(alg, ow, it_1, seed=3)
     step(alg, ow, it_1b, seed=4)  # window 2: bridge 2 unused in both micro-steps
-    assert rel_change(b2, alg.fcfd_stages.bridges_t2s['2']) == 0
+    assert rel_change(b2, alg.fcfd_stages.bridges_ts['2']) == 0
 
 
 def test_after_stop_distill_every_bridge_is_untouched():
@@ -154,7 +154,7 @@ def test_step_without_optim_context_is_refused():
 def test_a_run_without_the_wrapper_is_warned_about(monkeypatch):
     import fcfd_mm.algorithms.fcfd_distill as fd
     monkeypatch.setattr(fd, 'UNCLEARED_WARN_PASSES', 2)
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     alg.expect_teacher_check = False  # its once-only warning (no teacher-check hook ran) is not this test's subject
     data = alg.data_preprocessor(raw_batch(), True)
     messages = []
@@ -190,7 +190,7 @@ def _ddp_rank(rank, world, port, out):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
     from mmengine.model import MMDistributedDataParallel
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     model = MMDistributedDataParallel(module=alg, find_unused_parameters=False)
     ow = wrapper(alg)
     it_1 = iterations_drawing(alg, [(1, 'ts')])

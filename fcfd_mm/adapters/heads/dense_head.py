@@ -28,9 +28,8 @@ from typing import Dict, List, Tuple
 from torch import Tensor, nn
 
 from ..registry import HEAD_ADAPTERS
-from .dense_base import ANCHOR_WEIGHTINGS, DenseHeadBase, flatten_levels
+from .dense_base import ANCHOR_WEIGHTINGS, DenseHeadBase
 
-_flatten_levels = flatten_levels  # former name
 __all__ = ['DenseHeadAdapter', 'ATSSHeadAdapter', 'ANCHOR_WEIGHTINGS']
 
 #: heads that run the same layers on every level (no per-level scale / conv)
