@@ -47,10 +47,12 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
-from ..adapters import HeadAdapter, HeadContext, HeadOutputs, StageCutter
+from ..adapters import HeadOutputs
 from ..utils.state_dict import rename_state_keys
 from .ghost_bn import GhostBNStatistics
-from .hybrid import hybrid_name
+from .hybrid import DIRECTIONS, hybrid_name
+from .pair import FCFDPair
+from .step import FCFDStep
 
 #: s: student head on student features; st: bridged student -> teacher head;
 #: ts: bridged teacher -> student head.
@@ -121,14 +123,14 @@ def row_weight_sum(weight: Optional[Tensor]) -> Optional[Tensor]:
     return None if weight is None else at_least_fp32(weight).sum()
 
 
-def output_term(loss: nn.Module, name: str, outputs: HeadOutputs, target: HeadOutputs, weight: Optional[Tensor],
-                avg_factor: Optional[Tensor]) -> Tensor:
-    """``D_o(x_o, sg(t_o))`` for output ``name`` of one path, rows weighted by ``weight`` (mmdet's
-    loss convention: ``weight`` and ``avg_factor``, only when the adapter weights rows)."""
+def output_term(loss: nn.Module, name: str, outputs: HeadOutputs, step: FCFDStep) -> Tensor:
+    """``D_o(x_o, sg(t_o))`` for output ``name`` of one path against the step's target, rows weighted
+    as the step says (mmdet's loss convention: ``weight`` and ``avg_factor``, only when the head
+    adapter weights rows)."""
     try:
-        return fp32_loss(loss, outputs[name], target[name], weight, avg_factor)
+        return fp32_loss(loss, outputs[name], step.target[name], step.row_weight, step.avg_factor)
     except TypeError as exc:
-        if weight is None or 'weight' not in str(exc) and 'avg_factor' not in str(exc):
+        if step.row_weight is None or 'weight' not in str(exc) and 'avg_factor' not in str(exc):
             raise
         raise TypeError(f'output loss {name!r} ({type(loss).__name__}) takes no row weights, but the head adapter '
                         f'weights rows (anchor_weighting): use a loss of mmdet\'s convention (weight, avg_factor: '
@@ -175,7 +177,7 @@ def _keep_in_graph(modules: Sequence[nn.Module]) -> Tensor:
 
 # ------------------------------------------------------------------------------- neck (FPN)
 class FCFDNeckSwitch(nn.Module):
-    """Bridges and losses of FCFD at the neck (FPN) output; ``forward`` returns the loss dict.
+    """Bridges and losses of FCFD at the neck (FPN) output; ``forward(step)`` returns the loss dict.
 
     Args:
         student_channels, teacher_channels: FPN channels of each network.
@@ -192,14 +194,17 @@ class FCFDNeckSwitch(nn.Module):
         levels: overhead control (not in the official code): 0-based FPN levels with bridges and
             the appearance term; the head paths then run only on the RoIs / anchors of those
             levels (the head adapter's ``consistency_context``). ``None`` (official): every level.
+        pair: the networks and head adapter this switch point connects (bound once; ``forward``
+            and :meth:`hybrid_outputs` need it).
     """
 
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
                  paths: Sequence[str], output_losses: Dict[str, dict],
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
                  path_weights: Optional[Dict[str, float]] = None,
-                 levels: Optional[Sequence[int]] = None) -> None:
+                 levels: Optional[Sequence[int]] = None, pair: Optional[FCFDPair] = None) -> None:
         super().__init__()
+        self.pair = pair
         self.num_levels = int(num_levels)
         self.levels = tuple(range(num_levels)) if levels is None else tuple(sorted({int(lv) for lv in levels}))
         bad = [lv for lv in self.levels if not 0 <= lv < num_levels]
@@ -234,6 +239,12 @@ class FCFDNeckSwitch(nn.Module):
         self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses)
+        #: bridges the last forward did not use: none (every bridge is in every step's graph)
+        self.unused_bridges: List[nn.Module] = []
+
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
@@ -247,62 +258,53 @@ class FCFDNeckSwitch(nn.Module):
         levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
         return {lv: b(sent[lv]) for lv, b in zip(levels, bridges)}
 
-    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
-        rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
-        super()._load_from_state_dict(state_dict, prefix, *args)
-
-    @staticmethod
-    def run_hybrid(bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]], width: int,
+    def run_hybrid(self, bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]],
                    finish: Callable[[Tuple[Tensor, ...]], T]) -> T:
-        """The hybrid network's output: ``finish`` (what follows the receiving network's neck: its head
-        for the loss terms, its full prediction at validation) on the receiving network's FPN tuple of
-        ``width`` levels, ``bridged`` features where a bridge ran and the receiver's ``own`` features
-        (called only when needed) at the other levels, which the terms never read."""
-        mine = own() if any(lv not in bridged for lv in range(width)) else None
-        return finish(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(width)))
+        """The hybrid network's output: ``finish`` (what follows the receiving network's neck: its
+        head for the loss terms, its full prediction at validation) on the receiving network's FPN
+        tuple, ``bridged`` features where a bridge ran and the receiver's ``own`` features (called
+        only when needed) at the other levels, which the terms never read."""
+        mine = own() if any(lv not in bridged for lv in range(self.num_levels)) else None
+        return finish(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(self.num_levels)))
 
-    def forward(self, head_adapter: HeadAdapter, student: nn.Module, teacher: nn.Module,
-                s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Optional[HeadContext],
-                s_outputs: Optional[HeadOutputs], target: HeadOutputs,
-                weight: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Compute every FCFD term at the FPN.
+    def hybrid_outputs(self, direction: str, step: FCFDStep, bridged_st: Dict[int, Tensor]) -> HeadOutputs:
+        """The head outputs of hybrid ``direction`` on the step's context: the teacher head on the
+        bridged student features ``bridged_st`` (``'st'``; not under ``no_grad``: gradients reach
+        ``B_st`` and the student through the frozen teacher head), or the student head on the
+        bridged teacher features (``'ts'``: the student head and ``B_ts`` are trained)."""
+        head, receiver = self.pair.head, self.pair.receiver(direction)
+        if direction == 'st':
+            bridged, own = bridged_st, lambda: step.teacher_neck
+        else:
+            bridged = self.bridge('ts', [t.detach() for t in step.teacher_neck])
+            own = lambda: [s.detach() for s in step.student_neck]  # noqa: E731
+        return self.run_hybrid(bridged, own, lambda feats: head.run_head(receiver, feats, step.context))
 
-        Args:
-            s_feats: student FPN outputs (with graph); t_feats: teacher FPN outputs (no graph).
-            context: what the adapter's head needs besides features (e.g. RoIs).
-            s_outputs: the student head's outputs from its loss pass (for path ``s``).
-            target: the teacher head's outputs on its own features (no graph).
-            weight: optional per-row weights of the output losses.
+    def forward(self, step: FCFDStep) -> Dict[str, Tensor]:
+        """Compute every FCFD term at the FPN for this step.
+
+        Reads the student FPN outputs (with graph) and the teacher's (no graph), the context, the
+        student head's outputs (path ``s``), the target and the row weights from ``step``.
         Returns:
             ``{'loss_fcfd_app': ..., 'loss_fcfd_cls_st': ..., ...}``, scalars.
         """
+        s_feats, t_feats = step.student_neck, step.teacher_neck
         if not (len(s_feats) == len(t_feats) == self.num_levels):
             raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
                              f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
         losses: Dict[str, Tensor] = {}
-        avg_factor = row_weight_sum(weight)
-        bridged_s = self.bridge('st', s_feats)
-        for lv, bs in bridged_s.items():
+        bridged_st = self.bridge('st', s_feats)
+        for lv, bs in bridged_st.items():
             if bs.shape != t_feats[lv].shape:
                 raise ValueError(f'FCFD: bridged student feature {tuple(bs.shape)} and teacher feature '
                                  f'{tuple(t_feats[lv].shape)} differ; both detectors need the same input size and '
                                  f'FPN strides.')
         losses['loss_fcfd_app'] = sum(fp32_loss(self.appearance_loss, bs, t_feats[lv].detach())
-                                      for lv, bs in bridged_s.items())
+                                      for lv, bs in bridged_st.items())
         for path in self.paths:
-            if path == 's':
-                out = s_outputs
-            elif path == 'st':  # not under no_grad: gradients reach B_st and the student through H_t
-                out = self.run_hybrid(bridged_s, lambda: t_feats, len(t_feats),
-                                      lambda feats: head_adapter.run_head(teacher, feats, context))
-            else:
-                t_sent = [t.detach() for t in t_feats]
-                out = self.run_hybrid(self.bridge('ts', t_sent), lambda: [s.detach() for s in s_feats],
-                                      self.num_head_levels,
-                                      lambda feats: head_adapter.run_head(student, feats, context))
+            out = step.student_outputs if path == 's' else self.hybrid_outputs(path, step, bridged_st)
             for name, loss in self.output_losses.items():
-                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * output_term(
-                    loss, name, out, target, weight, avg_factor)
+                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * output_term(loss, name, out, step)
         return losses
 
 
@@ -337,6 +339,8 @@ class FCFDStageSwitch(nn.Module):
         bridge, st_activation, ts_activation: bridge config and activations (None /
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
+        pair: the networks, head adapter and stage cutters this switch point connects (bound once;
+            ``forward`` and :meth:`run_hybrid` need it).
     """
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
@@ -346,8 +350,9 @@ class FCFDStageSwitch(nn.Module):
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
                  st_activation: Optional[str] = None, ts_activation: Optional[str] = None,
-                 feature_loss: Optional[dict] = None) -> None:
+                 feature_loss: Optional[dict] = None, pair: Optional[FCFDPair] = None) -> None:
         super().__init__()
+        self.pair = pair
         n = len(student_channels)
         if len(teacher_channels) != n:
             raise ValueError(f'fcfd.stages: the student has {n} stage positions and the teacher '
@@ -427,24 +432,24 @@ class FCFDStageSwitch(nn.Module):
         bridges = self.bridges_st if direction == 'st' else self.bridges_ts
         return {i: bridges[str(i)](sent[i - 1]) for i in sorted(positions)}
 
-    def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor], receiver: nn.Module,
-                   cutter: StageCutter, finish: Callable[[List[Optional[Tensor]]], T],
-                   statistics: str = 'main') -> Tuple[List[Tensor], T]:
-        """Hybrid path ``<k, direction>``: the receiving network after position ``k``.
+    def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor],
+                   finish: Callable[[List[Optional[Tensor]]], T], statistics: str = 'main') -> Tuple[List[Tensor], T]:
+        """Hybrid ``<k, direction>``: the receiving network after position ``k``.
 
-        Its later stages run on ``bridged[k]`` (the cutter), then ``finish`` (what follows its backbone:
-        neck and head for the loss terms, the full prediction at validation) on its position
-        features 1..N: the bridged ones it reads up to ``k`` (:meth:`read`; ``None`` where nothing
-        reads them) and the later ones it computed.
+        Its later stages run on ``bridged[k]`` (the receiver's stage cutter), then ``finish`` (what
+        follows its backbone: neck and head for the loss terms, the full prediction at validation)
+        on its position features 1..N: the bridged ones it reads up to ``k`` (:meth:`read`; ``None``
+        where nothing reads them) and the later ones it computed.
 
         Args:
             statistics: BN running statistics of the receiver: ``'track'`` (a training pass: train-mode
-                BN layers update this path's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
-                (scoring: layers with ghost statistics for this path use them), ``'main'`` (its own).
+                BN layers update this hybrid's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
+                (scoring: layers with ghost statistics for this hybrid use them), ``'main'`` (its own).
         Returns:
             ``(later position features k+1..N, what finish returns)``.
         """
         name = hybrid_name(direction, k)
+        receiver, cutter = self.pair.receiver(direction), self.pair.cutter(direction)
         if statistics == 'track':
             swap = self.ghost_statistics.track(receiver, name) if self.ghost_bn else contextlib.nullcontext()
         elif statistics == 'ghost':
@@ -458,73 +463,66 @@ class FCFDStageSwitch(nn.Module):
             later = list(cutter.run_from(receiver, k, bridged[k]))
             return later, finish([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
 
-    def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
-                teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
-                context: Optional[HeadContext],
-                s_outputs: Optional[HeadOutputs], target: HeadOutputs, weight: Optional[Tensor] = None,
-                epoch: int = 0, iteration: int = 0) -> Dict[str, Tensor]:
+    def forward(self, step: FCFDStep) -> Dict[str, Tensor]:
         """Compute the stage-switch terms for this step.
 
-        Args:
-            head_adapter: runs what follows the backbone (neck and head) of either network.
-            cutters: ``{'student': ..., 'teacher': ...}``: the stage cutters of the two backbones.
-            s_pos / t_pos: position features 1..N of student (graph) and teacher (no graph).
-            t_extra: teacher features after the backbone that hybrid S->T runs are matched to
-                (FPN levels for detectors; empty for classifiers).
-            target: teacher outputs on its own features (no graph); weight: optional row weights.
-            epoch, iteration: training progress (warm-up and path sampling).
+        Reads from ``step`` the position features 1..N of student (graph) and teacher (no graph),
+        the teacher's features after the backbone that hybrid S->T runs are matched to (its FPN
+        levels; none for classifiers), the context, the target, the row weights and the progress
+        (warm-up and path draw).
         Returns:
             ``loss_fcfd_stage_app``, ``loss_fcfd_stage_feat`` and ``loss_fcfd_stage_{o}_{s,st,ts}``.
         """
         n = self.num_positions
+        s_pos, t_pos = step.student_positions, step.teacher_positions
         if len(s_pos) != n or len(t_pos) != n:
             raise ValueError(f'fcfd.stages: expected {n} stage features, got {len(s_pos)} (student) and '
                              f'{len(t_pos)} (teacher).')
-        lam = self.l2_weight * self.warmup_factor(epoch, iteration)
+        head = self.pair.head
+        lam = self.l2_weight * self.warmup_factor(step.epoch, step.iteration)
         t_pos = [t.detach() for t in t_pos]
-        paths = self.draw(iteration)
-        # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
+        paths = self.draw(step.iteration)
+        # bridge only what this step reads: appearance positions + what the drawn S->T paths feed
         used_st = set(self.app_positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
-        bridged_s = self.bridge('st', s_pos, used_st)
-        app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.app_positions]
+        bridged_st = self.bridge('st', s_pos, used_st)
+        app = [fp32_loss(self.feature_loss, bridged_st[i], t_pos[i - 1]) for i in self.app_positions]
         if self.pooled_last and n in self.app_positions:
-            app.append(fp32_loss(self.feature_loss, bridged_s[n], t_pos[n - 1], transform=pooled_embedding))
+            app.append(fp32_loss(self.feature_loss, bridged_st[n], t_pos[n - 1], transform=pooled_embedding))
         feats: List[Tensor] = []
-        outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
+        outs: Dict[str, List[HeadOutputs]] = {'st': [], 'ts': []}
         used_ts = set()
         for k, direction in paths:
             read = self.read(k)
-            receiver = teacher if direction == 'st' else student
             if direction == 'st':
-                bridged = {i: bridged_s[i] for i in read}
+                bridged = {i: bridged_st[i] for i in read}
             else:
                 used_ts.update(read)
                 bridged = self.bridge('ts', t_pos, read)
+            receiver = self.pair.receiver(direction)
             later, (extra, out) = self.run_hybrid(
-                direction, k, bridged, receiver, cutters['teacher' if direction == 'st' else 'student'],
-                lambda positions: head_adapter.run_after_backbone(receiver, positions, context), statistics='track')
+                direction, k, bridged, lambda positions: head.run_after_backbone(receiver, positions, step.context),
+                statistics='track')
             if direction == 'st':
                 feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
-                feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]
+                feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, step.teacher_neck)]
                 if self.pooled_last:
-                    last = later[-1] if later else bridged_s[k]
+                    last = later[-1] if later else bridged_st[k]
                     feats.append(fp32_loss(self.feature_loss, last, t_pos[n - 1], transform=pooled_embedding))
             outs[direction].append(out)
 
-        # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer
-        # wrapper then clears their (zero) gradients, as the official step leaves them None.
+        # bridges of undrawn paths: a zero term keeps them in the graph for DDP; the unused-bridge
+        # hook then clears their (zero) gradients, as the official step leaves them None.
         self.unused_bridges = [b for i, b in self.bridges_st.items() if int(i) not in used_st] + \
             [b for i, b in self.bridges_ts.items() if int(i) not in used_ts]
         unused = _keep_in_graph(self.unused_bridges)
         feat = lam * sum(feats) if feats else _zero_term(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app) if app else _zero_term(t_pos[0]),
                   'loss_fcfd_stage_feat': feat + unused}
-        avg_factor = row_weight_sum(weight)
         for name, loss in self.output_losses.items():
             if self.student_kd:
-                losses[f'loss_fcfd_stage_{name}_s'] = output_term(loss, name, s_outputs, target, weight, avg_factor)
-            for direction in ('st', 'ts'):
-                terms = [output_term(loss, name, o, target, weight, avg_factor) for o in outs[direction]]
+                losses[f'loss_fcfd_stage_{name}_s'] = output_term(loss, name, step.student_outputs, step)
+            for direction in DIRECTIONS:
+                terms = [output_term(loss, name, o, step) for o in outs[direction]]
                 losses[f'loss_fcfd_stage_{name}_{direction}'] = self.mixture_weight * sum(terms) if terms else \
                     _zero_term(t_pos[0])
         return losses

@@ -15,8 +15,10 @@ from mmrazor.registry import MODELS
 
 from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter
 from ..utils.model_cfg import resolve_model_cfg
-from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
-from .hybrid import check_bn_statistics, hybrid_name, parse_hybrid
+from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
+from .hybrid import DIRECTIONS, check_bn_statistics, hybrid_name, parse_hybrid
+from .pair import FCFDPair
+from .step import FCFDStep
 
 FCFD_KEYS = ('head', 'neck', 'stages')
 #: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
@@ -99,14 +101,16 @@ class FCFDDistill(SingleTeacherDistill):
                              f'fcfd.stages.')
         if neck_cfg is None and stages_cfg is None:
             raise ValueError('fcfd.neck and fcfd.stages are both off: nothing to distil. Enable at least one.')
-        recorders = dict(self.head_adapter.student_recorders())
-        #: the stage cutters of student and teacher (built with fcfd.stages), else None
-        self.stage_cutters: Optional[Dict[str, StageCutter]] = None
+        stages_cfg = None if stages_cfg is None else dict(stages_cfg)
+        cutters = self._build_cutters(stages_cfg.pop('cutter', None)) if stages_cfg is not None else None
+        #: the two networks with the head adapter and stage cutters, bound to every switch point
+        self.pair = FCFDPair(self.student, self.teacher, self.head_adapter, cutters)
         self.fcfd_neck = self._build_neck(dict(neck_cfg)) if neck_cfg is not None else None
-        self.fcfd_stages = self._build_stages(dict(stages_cfg), neck_on=neck_cfg is not None) \
+        self.fcfd_stages = self._build_stages(stages_cfg, neck_on=neck_cfg is not None) \
             if stages_cfg is not None else None
-        if self.fcfd_stages is not None:
-            recorders.update(self.stage_cutters['student'].recorders())
+        recorders = dict(self.head_adapter.student_recorders())
+        if cutters is not None:
+            recorders.update(cutters['student'].recorders())
         self.fcfd_recorders = RecorderManager(recorders)
         # ids of the FCFD parameters unused by every loss pass since the last pop_unused_parameters()
         self._unused_ids: Optional[Set[int]] = None
@@ -129,25 +133,30 @@ class FCFDDistill(SingleTeacherDistill):
         cfg.setdefault('output_losses', head.default_output_losses())
         return FCFDNeckSwitch(
             student_channels=head.neck_channels(self.student), teacher_channels=head.neck_channels(self.teacher),
-            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student), **cfg)
+            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student),
+            pair=self.pair, **cfg)
+
+    def _build_cutters(self, cfg: Optional[dict]) -> Dict[str, StageCutter]:
+        """The stage cutters of both backbones from ``fcfd.stages.cutter`` (one config for both, or
+        ``dict(student=..., teacher=...)``; picked from each backbone where it names no ``type``)."""
+        cfg = dict(cfg or {})
+        per_role = bool(cfg) and set(cfg) <= {'student', 'teacher'}
+        return {role: build_stage_cutter(model, role, cfg.get(role) if per_role else cfg)
+                for role, model in (('student', self.student), ('teacher', self.teacher))}
 
     def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
-        cutter_cfg = dict(cfg.pop('cutter', None) or {})
-        per_role = bool(cutter_cfg) and set(cutter_cfg) <= {'student', 'teacher'}
-        self.stage_cutters = {
-            role: build_stage_cutter(model, role, cutter_cfg.get(role) if per_role else cutter_cfg)
-            for role, model in (('student', self.student), ('teacher', self.teacher))}
-        s_cut, t_cut = self.stage_cutters['student'], self.stage_cutters['teacher']
+        s_cut, t_cut = self.pair.cutters['student'], self.pair.cutters['teacher']
         s_shapes, t_shapes = s_cut.probe_positions(self.student), t_cut.probe_positions(self.teacher)
         if len(s_shapes) != len(t_shapes):
             raise ValueError(f'fcfd.stages: the student has {len(s_shapes)} stages and the teacher {len(t_shapes)}; '
                              f'FCFD switches between corresponding stages, so both need the same number.')
         scales = [t[1] / s[1] for s, t in zip(s_shapes, t_shapes)]
         n = len(s_shapes)
-        for role, key, receiver in (('teacher', 'st_activation', self.teacher),
-                                    ('student', 'ts_activation', self.student)):
+        for direction in DIRECTIONS:
+            key = f'{direction}_activation'
             if cfg.get(key, 'auto') == 'auto':
-                cfg[key] = 'leaky_relu' if self.stage_cutters[role].receives_post_relu(receiver) else None
+                receiver = self.pair.receiver(direction)
+                cfg[key] = 'leaky_relu' if self.pair.cutter(direction).receives_post_relu(receiver) else None
         head = self.head_adapter
         cfg.setdefault('positions', tuple(range(1, n + 1)))
         if 'frozen_positions' in cfg:
@@ -165,8 +174,8 @@ class FCFDDistill(SingleTeacherDistill):
         cfg.setdefault('pooled_last', not head.has_neck_switch)
         return FCFDStageSwitch(
             student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
-            max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)),
-            neck_reads=s_cut.neck_reads(self.student) if head.has_neck_switch else None, **cfg)
+            max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)), neck_reads=s_cut.neck_reads(self.student),
+            pair=self.pair, **cfg)
 
     def load_teacher_checkpoint(self, path: str) -> None:
         """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
@@ -302,19 +311,33 @@ class FCFDDistill(SingleTeacherDistill):
                              f'(the FPN paths st / ts of fcfd.neck.paths, the stage path candidates st@k / ts@k of '
                              f'fcfd.stages).')
         direction, k = parse_hybrid(name)
-        sender, receiver = (self.student, self.teacher) if direction == 'st' else (self.teacher, self.student)
-        head = self.head_adapter
+        sender, receiver, head = self.pair.sender(direction), self.pair.receiver(direction), self.head_adapter
         if k is None:
             neck = self.fcfd_neck
             return neck.run_hybrid(neck.bridge(direction, sender.extract_feat(batch_inputs)),
-                                   lambda: receiver.extract_feat(batch_inputs), head.num_levels(receiver),
+                                   lambda: receiver.extract_feat(batch_inputs),
                                    lambda feats: head.predict_on_features(receiver, feats, data_samples))
         stages = self.fcfd_stages
         bridged = stages.bridge(direction, sender.backbone(batch_inputs), stages.read(k))
-        cutter = self.stage_cutters['teacher' if direction == 'st' else 'student']
-        return stages.run_hybrid(direction, k, bridged, receiver, cutter,
+        return stages.run_hybrid(direction, k, bridged,
                                  lambda positions: head.predict_after_backbone(receiver, positions, data_samples),
                                  statistics=bn_statistics)[1]
+
+    def step_record(self, teacher_positions: Sequence[torch.Tensor],
+                    teacher_neck: Sequence[torch.Tensor]) -> FCFDStep:
+        """The record of this training step that every switch point's ``forward`` reads: the
+        teacher's features, the consistency context, the target ``t`` (the teacher head on its own
+        features, computed once, without graph), the row weights and the progress; the student's
+        recorded values are read from the last loss pass on demand."""
+        head = self.head_adapter
+        context = self.consistency_context()
+        with torch.no_grad():
+            target = head.run_head(self.teacher, teacher_neck if head.has_neck_switch else teacher_positions, context)
+        weight = head.row_weights(target)
+        epoch, iteration = self._stage_progress() if self.fcfd_stages is not None else (0, 0)
+        return FCFDStep(pair=self.pair, records=self.fcfd_recorders, teacher_positions=teacher_positions,
+                        teacher_neck=teacher_neck, context=context, target=target, row_weight=weight,
+                        avg_factor=row_weight_sum(weight), epoch=epoch, iteration=iteration)
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
@@ -334,34 +357,18 @@ class FCFDDistill(SingleTeacherDistill):
             student_losses = self.student(batch_inputs, data_samples, mode='loss')
         if self.calculate_student_loss:
             losses.update(add_prefix(student_losses, 'student'))
+        switches = self.fcfd_switches()
         if not distilling:
             # After StopDistillHook the bridges get no gradient; a zero term keeps them in the
             # graph so DDP (find_unused_parameters=False) still sees a gradient for every parameter.
-            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(self.fcfd_switches())
-            self._record_unused(self.fcfd_switches())
+            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(switches)
+            self._record_unused(switches)
             return losses
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-
-        head, records = self.head_adapter, self.fcfd_recorders
-        context = self.consistency_context()
-        with torch.no_grad():  # the target t: teacher head on teacher features, once per step
-            target = head.run_head(self.teacher, t_neck if head.has_neck_switch else t_pos, context)
-        weight = head.row_weights(target)
-        needs_s = (self.fcfd_neck is not None and 's' in self.fcfd_neck.paths) or \
-            (self.fcfd_stages is not None and self.fcfd_stages.student_kd)
-        s_outputs = head.student_outputs(records, context) if needs_s else None
+        step = self.step_record(t_pos, t_neck)
         fcfd_losses: Dict[str, torch.Tensor] = {}
-        if self.fcfd_neck is not None:
-            fcfd_losses.update(self.fcfd_neck(head, self.student, self.teacher, s_feats=head.student_features(records),
-                                              t_feats=t_neck, context=context, s_outputs=s_outputs, target=target,
-                                              weight=weight))
-        if self.fcfd_stages is not None:
-            epoch, iteration = self._stage_progress()
-            fcfd_losses.update(self.fcfd_stages(
-                head, self.stage_cutters, self.student, self.teacher,
-                s_pos=self.stage_cutters['student'].recorded_positions(records), t_pos=t_pos, t_extra=t_neck,
-                context=context, s_outputs=s_outputs, target=target, weight=weight, epoch=epoch,
-                iteration=iteration))
-        self._record_unused(self.fcfd_stages.unused_bridges if self.fcfd_stages is not None else [])
+        for switch in switches:
+            fcfd_losses.update(switch(step))
+        self._record_unused([bridge for switch in switches for bridge in switch.unused_bridges])
         losses.update(add_prefix(fcfd_losses, 'distill'))
         return losses

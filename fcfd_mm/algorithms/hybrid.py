@@ -30,6 +30,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Tuple
 
+#: the directions: ``'st'`` (student features bridged into the teacher), ``'ts'`` (the reverse)
+DIRECTIONS = ('st', 'ts')
 _NAME = re.compile(r'^(st|ts)(?:@(\d+))?$')
 #: what ``bn_statistics`` may be when a stage hybrid is scored
 BN_STATISTICS = ('ghost', 'main')

@@ -20,8 +20,8 @@ def mobilenet_frcnn_cfg():
 
 def test_the_cutter_is_picked_from_each_backbone():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict()), architecture=mobilenet_frcnn_cfg())
-    assert type(alg.stage_cutters['student']) is MobileNetV2Cutter
-    assert type(alg.stage_cutters['teacher']) is ResNetCutter
+    assert type(alg.pair.cutters['student']) is MobileNetV2Cutter
+    assert type(alg.pair.cutters['teacher']) is ResNetCutter
     assert {'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter'} <= set(STAGE_CUTTERS.module_dict)
 
 
@@ -75,4 +75,4 @@ def test_a_named_cutter_checks_the_backbone_and_can_be_named_per_network():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(cutter=dict(
         student=dict(type='MobileNetV2Cutter', probe_size=128), teacher=dict(type='ResNetCutter', probe_size=128)))),
         architecture=mobilenet_frcnn_cfg())
-    assert alg.stage_cutters['student'].probe_size == 128 and type(alg.stage_cutters['teacher']) is ResNetCutter
+    assert alg.pair.cutters['student'].probe_size == 128 and type(alg.pair.cutters['teacher']) is ResNetCutter
