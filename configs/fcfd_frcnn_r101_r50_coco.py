@@ -30,9 +30,8 @@ model = dict(
     fcfd={{_base_.fcfd_frcnn_fpn}})  # bridges 256 -> 256 (the FPNs' channels)
 
 find_unused_parameters = False  # every bridge gets a gradient every step
-# unused bridges (unsampled stage paths, all bridges after StopDistillHook) are skipped by SGD, as officially;
 # the bridges' BN weight and bias get no weight decay, as in the official runs (detectron2's default
 # WEIGHT_DECAY_NORM=0): '.block.bn.' matches only FCFDBridge's BN (docs/method.md, "Deviations from the
 # official setting"); every other parameter keeps mmdet's weight decay 1e-4
-optim_wrapper = dict(type='FCFDOptimWrapper', paramwise_cfg=dict(custom_keys={'.block.bn.': dict(decay_mult=0.0)}))
+optim_wrapper = dict(type='OptimWrapper', paramwise_cfg=dict(custom_keys={'.block.bn.': dict(decay_mult=0.0)}))
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -30,6 +30,5 @@ model = dict(
 
 find_unused_parameters = False
 # GFL's 1x schedule in mmdet uses lr 0.01 at batch 16
-# FCFDOptimWrapper: unused bridges (after StopDistillHook) are skipped by SGD
-optim_wrapper = dict(type='FCFDOptimWrapper', optimizer=dict(lr=0.01))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=0.01))
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

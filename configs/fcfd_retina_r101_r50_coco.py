@@ -32,8 +32,7 @@ model = dict(
 
 find_unused_parameters = False
 # RetinaNet's 1x schedule in mmdet uses lr 0.01 at batch 16
-# FCFDOptimWrapper: unused bridges (unsampled stage paths, all after StopDistillHook) are skipped by SGD;
 # no weight decay on the bridges' BN, as in the Faster R-CNN configs (docs/method.md, "Deviations ...")
-optim_wrapper = dict(type='FCFDOptimWrapper', optimizer=dict(lr=0.01),
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=0.01),
                      paramwise_cfg=dict(custom_keys={'.block.bn.': dict(decay_mult=0.0)}))
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -31,9 +31,9 @@ custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True, priority=49),
     dict(type='mmdet.PipelineSwitchHook', switch_epoch=280, switch_pipeline={{_base_.train_pipeline_stage2}}),
     dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook'), dict(type='FCFDProgressHook'),
-    dict(type='RNGStateHook')]
+    dict(type='FCFDUnusedBridgesHook'), dict(type='RNGStateHook')]
 
 find_unused_parameters = False
-# FCFDOptimWrapper: unused bridges (after StopDistillHook) are skipped by the optimizer (AdamW as RTMDet)
-optim_wrapper = dict(type='FCFDOptimWrapper')
+# AdamW as RTMDet; FCFDUnusedBridgesHook keeps it off unused bridges (after StopDistillHook)
+optim_wrapper = dict(type='OptimWrapper')
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

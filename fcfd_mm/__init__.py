@@ -2,11 +2,11 @@
 
 Importing the package applies the import-time fixes of the stack's compat layer
 (``fcfd_mm.compat``) first, then registers into MMRazor's registry: ``FCFDDistill`` (algorithm),
-``FCFDBridge`` (connector), ``SigmoidKDLoss`` and ``WeightedMSELoss`` (losses); into MMEngine's:
-``NonFiniteLossHook``, ``FCFDTeacherCheckHook`` and ``FCFDProgressHook`` (hooks),
-``FCFDOptimWrapper`` / ``FCFDAmpOptimWrapper`` / ``FCFDCPUAmpOptimWrapper`` / ``CPUAmpOptimWrapper``
-(optimizer wrappers: unused bridges left untouched by the step; bf16 mixed precision on CPU-only
-machines, ``tools/train.py --amp``); when mmpretrain is installed, the staged classification
+``FCFDBridge`` (connector), ``SigmoidKDLoss``, ``WeightedMSELoss`` and ``DistributionKLLoss``
+(losses); into MMEngine's: ``NonFiniteLossHook``, ``FCFDTeacherCheckHook``, ``FCFDProgressHook``,
+``FCFDUnusedBridgesHook`` (unused bridges left untouched by the optimizer step) and
+``RNGStateHook`` (hooks), ``CPUAmpOptimWrapper`` (bf16 mixed precision on CPU-only machines,
+``tools/train.py --amp``); when mmpretrain is installed, the staged classification
 backbones (``fcfd_mm.models``) into mmpretrain's. Its own registries
 ``fcfd_mm.adapters.HEAD_ADAPTERS`` / ``STAGE_CUTTERS`` hold the model-family adapters. Use it from
 any OpenMMLab config with ``custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)``.

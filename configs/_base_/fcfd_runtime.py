@@ -9,7 +9,11 @@
 #   removes it.
 # - FCFDProgressHook: before every iteration, hands the epoch and iteration to FCFDDistill
 #   (set_progress): the stage switch points' path draw and L2 warm-up read them.
+# - FCFDUnusedBridgesHook: before every optimizer step, sets the gradient of the bridges no loss pass
+#   since the last step used (undrawn stage paths, every bridge after StopDistillHook) to None, so
+#   SGD's weight decay and momentum skip them, as in the official code; any optim_wrapper type.
 # - RNGStateHook: saves torch's random generator in checkpoints and restores it on --resume,
 #   so a resumed run draws what the uninterrupted one would have.
 custom_hooks = [dict(type='FCFDTeacherCheckHook', num_samples=32, metric=None, min_value=None, check_classes=True),
-                dict(type='NonFiniteLossHook'), dict(type='FCFDProgressHook'), dict(type='RNGStateHook')]
+                dict(type='NonFiniteLossHook'), dict(type='FCFDProgressHook'), dict(type='FCFDUnusedBridgesHook'),
+                dict(type='RNGStateHook')]

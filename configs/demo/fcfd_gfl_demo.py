@@ -23,6 +23,6 @@ model = dict(
                   appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
 
 find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
+optim_wrapper = dict(type='OptimWrapper')
 # student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
 val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

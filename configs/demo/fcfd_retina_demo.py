@@ -18,6 +18,6 @@ model = dict(
     fcfd={{_base_.fcfd_retina_fpn}})
 
 find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
+optim_wrapper = dict(type='OptimWrapper')
 # student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
 val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)

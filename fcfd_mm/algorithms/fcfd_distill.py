@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
@@ -14,6 +13,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter
+from ..utils.checks import check_checkpoint_file, is_remote_checkpoint
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
 from .hybrid import DIRECTIONS, check_bn_statistics, hybrid_name, parse_hybrid
@@ -21,8 +21,6 @@ from .pair import FCFDPair
 from .step import FCFDStep
 
 FCFD_KEYS = ('head', 'neck', 'stages')
-#: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
-UNCLEARED_WARN_PASSES = 64
 
 
 @MODELS.register_module()
@@ -65,10 +63,9 @@ class FCFDDistill(SingleTeacherDistill):
 
     def __init__(self, fcfd: Optional[dict] = None, distiller: Optional[dict] = None,
                  inherit_teacher: Sequence[str] = (), teacher_ckpt: Optional[str] = None, **kwargs) -> None:
-        if teacher_ckpt and not teacher_ckpt.startswith(('http://', 'https://', 's3://')) \
-                and not os.path.isfile(teacher_ckpt):
-            raise FileNotFoundError(f'teacher_ckpt {teacher_ckpt!r} does not exist. Set model.teacher_ckpt (or '
-                                    f'`--cfg-options model.teacher_ckpt=PATH`) to a trained teacher checkpoint.')
+        if teacher_ckpt:
+            check_checkpoint_file(teacher_ckpt, 'teacher_ckpt', 'Set model.teacher_ckpt (or `--cfg-options '
+                                  'model.teacher_ckpt=PATH`) to a trained teacher checkpoint.')
         if kwargs.get('teacher_trainable', False):
             raise ValueError('FCFDDistill trains a student from a frozen teacher; teacher_trainable=True is '
                              'not supported.')
@@ -76,11 +73,6 @@ class FCFDDistill(SingleTeacherDistill):
             if role in kwargs:
                 kwargs[role] = resolve_model_cfg(kwargs[role], f'model.{role}')
         super().__init__(distiller=distiller or dict(type='ConfigurableDistiller'), teacher_ckpt=None, **kwargs)
-        #: set by ``FCFDTeacherCheckHook`` once the teacher passed its check
-        self.teacher_checked = False
-        #: warn once at the first training step if no teacher check ran (the bridge probe turns it off)
-        self.expect_teacher_check = True
-        self._warned_unchecked = False
         self.teacher_ckpt_path, self.teacher_ckpt_meta = teacher_ckpt, None
         if teacher_ckpt:
             self.load_teacher_checkpoint(teacher_ckpt)
@@ -114,7 +106,6 @@ class FCFDDistill(SingleTeacherDistill):
         self.fcfd_recorders = RecorderManager(recorders)
         # ids of the FCFD parameters unused by every loss pass since the last pop_unused_parameters()
         self._unused_ids: Optional[Set[int]] = None
-        self._passes_since_pop, self._unused_since_pop = 0, False
         #: (epoch, iteration) of the coming training step, set by FCFDProgressHook (set_progress)
         self._progress: Optional[Tuple[int, int]] = None
         self._warned_no_progress = False
@@ -184,7 +175,7 @@ class FCFDDistill(SingleTeacherDistill):
             # strict: a checkpoint of another architecture must not leave a silently random teacher
             checkpoint = load_checkpoint(self.teacher, path, map_location='cpu', strict=True)
         except Exception as exc:
-            if path.startswith(('http://', 'https://')) and isinstance(exc, OSError):  # URLError is an OSError
+            if is_remote_checkpoint(path) and isinstance(exc, OSError):  # URLError is an OSError
                 raise RuntimeError(f'teacher_ckpt {path!r} could not be downloaded ({type(exc).__name__}: {exc}). '
                                    f'Without internet access here, download it on another machine and pass the '
                                    f'file: `--cfg-options model.teacher_ckpt=/path/to/{path.rsplit("/", 1)[-1]}` '
@@ -229,29 +220,21 @@ class FCFDDistill(SingleTeacherDistill):
         keep-in-graph term); intersected over the passes until the next pop."""
         ids = {id(p) for m in modules for p in m.parameters()}
         self._unused_ids = ids if self._unused_ids is None else self._unused_ids & ids
-        self._passes_since_pop += 1
-        self._unused_since_pop = self._unused_since_pop or bool(ids)
-        if self._unused_since_pop and self._passes_since_pop == UNCLEARED_WARN_PASSES:
-            print_log(f'FCFDDistill: {UNCLEARED_WARN_PASSES} training steps without an optimizer step that clears '
-                      f'the gradients of unused bridges: unsampled bridges (and all bridges after StopDistillHook) '
-                      f'get weight decay and momentum, unlike the official code. Use optim_wrapper=dict('
-                      f'type=\'FCFDOptimWrapper\', ...) (FCFDAmpOptimWrapper with AMP).', logger='current',
-                      level=logging.WARNING)
 
     def pop_unused_parameters(self) -> List[torch.nn.Parameter]:
         """The FCFD parameters that no loss pass since the previous call used, and reset the record.
 
-        These are the bridges of hybrid paths that were not sampled (stage switch points) and,
+        These are the bridges of hybrid paths that were not drawn (stage switch points) and,
         after ``StopDistillHook``, every bridge: they are in the graph only through a zero term
         (so DDP with ``find_unused_parameters=False`` sees a gradient for them), and their gradient
         is exactly 0. The official step leaves their gradient ``None``, so SGD skips them (no
-        weight decay, no momentum); :class:`~fcfd_mm.engine.FCFDOptimWrapper` calls this after the
-        backward passes (and DDP's all-reduce) of an accumulation window and sets their ``.grad``
-        to ``None`` before ``optimizer.step()``. Every DDP rank samples the same paths, so every
-        rank clears the same parameters. The FPN switch uses all of its bridges in every step.
+        weight decay, no momentum); :class:`~fcfd_mm.engine.FCFDUnusedBridgesHook` calls this just
+        before each optimizer step (after the backward passes of an accumulation window and DDP's
+        all-reduce) and sets their ``.grad`` to ``None``. Every DDP rank draws the same paths, so
+        every rank clears the same parameters. The FPN switch uses all of its bridges in every step.
         """
         unused = self._unused_ids or set()
-        self._unused_ids, self._passes_since_pop, self._unused_since_pop = None, 0, False
+        self._unused_ids = None
         return [p for p in self.fcfd_parameters() if id(p) in unused]
 
     def consistency_context(self) -> Optional[HeadContext]:
@@ -342,11 +325,6 @@ class FCFDDistill(SingleTeacherDistill):
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
-        if self.expect_teacher_check and not self.teacher_checked and not self._warned_unchecked:
-            self._warned_unchecked = True
-            print_log('FCFDDistill: no FCFDTeacherCheckHook checked the teacher before training (fine if you switched '
-                      "it off on purpose); to check it add dict(type='FCFDTeacherCheckHook') to custom_hooks (the "
-                      'FCFD configs have it).', logger='current', level=logging.WARNING)
         distilling = not self.distillation_stopped
         if distilling:
             self.distiller.set_deliveries_override(False)

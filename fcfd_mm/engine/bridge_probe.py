@@ -85,8 +85,6 @@ def probe_bridges(algorithm, batches: Iterable, iters: int, optimizer: Optional[
     frozen = [p for net in (algorithm.student, algorithm.teacher) for p in net.parameters()]
     flags = [p.requires_grad for p in frozen]
     optim = OPTIMIZERS.build(dict(optimizer or DEFAULT_PROBE_OPTIMIZER, params=params))
-    # the probe needs no teacher check: the tool reports the teacher's metric next to the hybrids
-    algorithm.expect_teacher_check = False
     history: List[float] = []
     try:
         for p in frozen:

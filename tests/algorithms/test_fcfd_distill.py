@@ -261,6 +261,22 @@ def test_a_model_zoo_url_teacher_loads_strictly_through_mmengine(tmp_path, zoo_s
     assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' / ZOO_URL.rsplit('/', 1)[1]).is_file()
 
 
+@pytest.mark.parametrize('scheme, urls', [('open-mmlab://', 'get_external_models'),
+                                          ('torchvision://', 'get_torchvision_models')])
+def test_a_teacher_checkpoint_of_any_loader_scheme_loads(scheme, urls, tmp_path, zoo_served_locally, monkeypatch):
+    """``open-mmlab://`` and ``torchvision://`` teacher checkpoints, which MMEngine's CheckpointLoader
+    loads, reach it (they were refused as missing files): here their names map to a served URL."""
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    from mmrazor.registry import MODELS
+    reference = build_fcfd('frcnn', seed=3).teacher
+    zoo_served_locally[ZOO_URL] = tmp_path / 'served.pth'
+    torch.save({'state_dict': reference.state_dict()}, zoo_served_locally[ZOO_URL])
+    monkeypatch.setattr(mmengine_checkpoint, urls, lambda: {'tiny_teacher': ZOO_URL})
+    alg = MODELS.build(fcfd_cfg('frcnn', teacher_ckpt=f'{scheme}tiny_teacher'))
+    for k, v in reference.state_dict().items():
+        assert torch.equal(v, alg.teacher.state_dict()[k]), k
+
+
 def test_a_model_zoo_url_of_another_architecture_is_refused(tmp_path, zoo_served_locally):
     from mmrazor.registry import MODELS
     zoo_served_locally[ZOO_URL] = tmp_path / 'served.pth'

@@ -57,7 +57,7 @@ def test_train_amp_runs_the_fcfd_demo_with_finite_losses(tiny_demo_data, tmp_pat
                     'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
                     'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)])
     log = res.stdout + res.stderr
-    wrapper = "type='FCFDAmpOptimWrapper'" if torch.cuda.is_available() else "type='FCFDCPUAmpOptimWrapper'"
+    wrapper = "type='AmpOptimWrapper'" if torch.cuda.is_available() else "type='CPUAmpOptimWrapper'"
     assert wrapper in log  # the config dump
     summary = train_log.summarize(str(tmp_path), skip=0)
     assert summary['iters_logged'] == 4 and summary['all_finite'], summary

@@ -16,6 +16,6 @@ model = dict(
     fcfd={{_base_.fcfd_cls_demo}})
 data_preprocessor = None
 find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips the unsampled bridges (grad None), as officially
+optim_wrapper = dict(type='OptimWrapper')
 # student, teacher and the hybrid networks' metrics (hybrid_st@k.*, hybrid_ts@k.*: docs/hybrid_metrics.md)
 val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
