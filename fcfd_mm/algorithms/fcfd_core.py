@@ -185,8 +185,8 @@ class FCFDNeckSwitch(nn.Module):
         num_head_levels: how many leading levels the student head reads; teacher->student bridges
             exist only for those (Faster R-CNN: 4, P2-P5), so DDP never sees a parameter without
             gradient.
-        paths: subset of :data:`PATHS` to compute.
         output_losses: ``{output name: loss config}`` for the head outputs.
+        paths: subset of :data:`PATHS` to compute (default: all).
         bridge: connector config shared by every level; ``in_channels`` / ``out_channels`` are
             filled in per direction (given values must match the FPN channels).
         appearance_loss: distance between bridged student and teacher features.
@@ -199,7 +199,7 @@ class FCFDNeckSwitch(nn.Module):
     """
 
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
-                 paths: Sequence[str], output_losses: Dict[str, dict],
+                 output_losses: Dict[str, dict], paths: Sequence[str] = PATHS,
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
                  path_weights: Optional[Dict[str, float]] = None,
                  levels: Optional[Sequence[int]] = None, pair: Optional[FCFDPair] = None) -> None:

@@ -12,7 +12,7 @@ from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter
+from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter, neck_channels, num_neck_levels
 from ..utils.checks import check_checkpoint_file, is_remote_checkpoint
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
@@ -21,6 +21,9 @@ from .pair import FCFDPair
 from .step import FCFDStep
 
 FCFD_KEYS = ('head', 'neck', 'stages')
+#: the switch-point keys of ``fcfd``, in the order they run, and what each cuts
+SWITCH_KEYS = ('neck', 'stages')
+SWITCH_POINT_WORDS = dict(neck='FPN', stages='backbone-stage')
 
 
 @MODELS.register_module()
@@ -85,12 +88,13 @@ class FCFDDistill(SingleTeacherDistill):
         # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in
         # checkpoints
         self.head_adapter_state = torch.nn.ModuleDict(self.head_adapter.state_modules())
-        has_neck = self.head_adapter.has_neck_switch
-        neck_cfg = fcfd.get('neck', {} if has_neck else None)
-        stages_cfg = fcfd.get('stages', None if has_neck else {})
-        if neck_cfg is not None and not has_neck:
-            raise ValueError(f'fcfd.neck: {type(self.head_adapter).__name__} has no FPN switch point; use '
-                             f'fcfd.stages.')
+        head = self.head_adapter
+        neck_cfg, stages_cfg = (fcfd.get(key, {} if key in head.default_switch_points else None)
+                                for key in SWITCH_KEYS)
+        for key, cfg in zip(SWITCH_KEYS, (neck_cfg, stages_cfg)):
+            if cfg is not None and key not in head.switch_points:
+                raise ValueError(f'fcfd.{key}: {type(head).__name__} has no {SWITCH_POINT_WORDS[key]} switch '
+                                 f'point; it has {[f"fcfd.{k}" for k in head.switch_points]}.')
         if neck_cfg is None and stages_cfg is None:
             raise ValueError('fcfd.neck and fcfd.stages are both off: nothing to distil. Enable at least one.')
         stages_cfg = None if stages_cfg is None else dict(stages_cfg)
@@ -120,11 +124,10 @@ class FCFDDistill(SingleTeacherDistill):
     # ------------------------------------------------------------------------ construction
     def _build_neck(self, cfg: dict) -> FCFDNeckSwitch:
         head = self.head_adapter
-        cfg.setdefault('paths', head.default_paths())
         cfg.setdefault('output_losses', head.default_output_losses())
         return FCFDNeckSwitch(
-            student_channels=head.neck_channels(self.student), teacher_channels=head.neck_channels(self.teacher),
-            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student),
+            student_channels=neck_channels(self.student), teacher_channels=neck_channels(self.teacher),
+            num_levels=num_neck_levels(self.student), num_head_levels=head.num_head_levels(self.student),
             pair=self.pair, **cfg)
 
     def _build_cutters(self, cfg: Optional[dict]) -> Dict[str, StageCutter]:
@@ -162,7 +165,7 @@ class FCFDDistill(SingleTeacherDistill):
         cfg['frozen_positions'] = frozen
         cfg.setdefault('output_losses', head.default_output_losses())
         cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
-        cfg.setdefault('pooled_last', not head.has_neck_switch)
+        cfg.setdefault('pooled_last', head.reads_pooled_last)
         return FCFDStageSwitch(
             student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
             max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)), neck_reads=s_cut.neck_reads(self.student),
@@ -315,7 +318,7 @@ class FCFDDistill(SingleTeacherDistill):
         head = self.head_adapter
         context = self.consistency_context()
         with torch.no_grad():
-            target = head.run_head(self.teacher, teacher_neck if head.has_neck_switch else teacher_positions, context)
+            target = head.run_head(self.teacher, head.head_features(teacher_positions, teacher_neck), context)
         weight = head.row_weights(target)
         epoch, iteration = self._stage_progress() if self.fcfd_stages is not None else (0, 0)
         return FCFDStep(pair=self.pair, records=self.fcfd_recorders, teacher_positions=teacher_positions,

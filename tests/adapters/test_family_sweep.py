@@ -131,8 +131,11 @@ CWD distillers.
 
 A family without an adapter is refused with the list of supported ones. To add one, register a head
 adapter in a module of the config's `custom_imports`; for a dense head, subclass `DenseHeadBase`
-(`fcfd_mm/adapters/heads/dense_base.py`) and say which head classes it serves, how the head's forward
-tuple becomes named per-level maps and which loss fits each name:
+(`fcfd_mm/adapters/heads/dense_base.py`), which owns the flow (pair checks, rows, row weights,
+running the head), and say which head classes it serves, how the head's forward tuple becomes named
+per-level maps and which loss fits each name; optionally the output that scales the teacher's class
+score in the row weights (`quality_output`, e.g. `'centerness'`), whether only sigmoid class scores
+are served (`sigmoid_classes`) and checks of the two heads (`check_heads`):
 
 ```python
 from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase

@@ -180,7 +180,8 @@ def test_demo_config_builds_and_distils_at_the_demo_size(name):
     assert type(alg.head_adapter).__name__ == adapter
     assert (len(alg.fcfd_neck.bridges_st), len(alg.fcfd_neck.bridges_ts)) == (st_count, ts_count)
     terms = {k for k in losses if k.startswith('distill.loss_fcfd_')}
-    assert {f'distill.loss_fcfd_{o}_{p}' for o in alg.head_adapter.output_kinds() for p in ('st', 'ts')} <= terms
+    outputs = alg.head_adapter.default_output_losses()
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('st', 'ts')} <= terms
     assert all(torch.isfinite(losses[k]) for k in terms)
     def grad_sum(bridge):
         return sum(float(p.grad.abs().sum()) for p in bridge.parameters())  # None: not in the graph (error)

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError, check_same
+from ..common import HeadContext, HeadOutputs, check_same
 from ..registry import HEAD_ADAPTERS
 from .base import HeadAdapter
 
@@ -22,8 +22,11 @@ DEFAULT_TAU = 4.0
 class ClassifierHeadAdapter(HeadAdapter):
     """mmpretrain ``ImageClassifier`` whose backbone is a ``fcfd_mm.models.StagedBackbone``."""
 
-    has_neck_switch = False
-    family = 'an mmpretrain ImageClassifier with a staged backbone of fcfd_mm.models'
+    family = ('an mmpretrain ImageClassifier with a staged backbone of fcfd_mm.models (e.g. RepCifarResNet, '
+              'StagedResNet)')
+    switch_points = ('stages',)
+    default_switch_points = ('stages',)
+    reads_pooled_last = True
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:
@@ -34,21 +37,12 @@ class ClassifierHeadAdapter(HeadAdapter):
         from ...models.staged import StagedBackbone
         return isinstance(model, ImageClassifier) and isinstance(getattr(model, 'backbone', None), StagedBackbone)
 
-    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
-        for role, model in (('student', student), ('teacher', teacher)):
-            if not self.supports(model):
-                raise UnsupportedModelError(
-                    f'ClassifierHeadAdapter: the {role} ({type(model).__name__} with '
-                    f'{type(getattr(model, "backbone", None)).__name__}) is not an mmpretrain ImageClassifier with a '
-                    f'staged backbone (fcfd_mm.models, e.g. RepCifarResNet, StagedResNet).')
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         check_same('number of classes', student.head.num_classes, teacher.head.num_classes,
                    'Both classifiers must predict the same classes.')
 
     def default_output_losses(self) -> Dict[str, dict]:
         return dict(cls=dict(type='KLDivergence', tau=DEFAULT_TAU, loss_weight=1.0, reduction='batchmean'))
-
-    def default_paths(self) -> Tuple[str, ...]:
-        return ()
 
     def student_recorders(self) -> Dict[str, dict]:
         return dict(head=dict(type='ModuleOutputs', source='head'))
@@ -58,6 +52,10 @@ class ClassifierHeadAdapter(HeadAdapter):
 
     def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tuple[()]]:
         return tuple(teacher.backbone(batch_inputs)), ()
+
+    def head_features(self, positions: Sequence[Tensor], neck: Sequence[Tensor]) -> Sequence[Tensor]:
+        """The classifier's neck (GAP) and head read the backbone positions."""
+        return positions
 
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[HeadContext]) -> HeadOutputs:
         return dict(cls=model.head(model.neck(tuple(feats))))
