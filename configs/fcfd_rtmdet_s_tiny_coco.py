@@ -20,13 +20,11 @@ model = dict(
     architecture=dict(cfg_path='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', pretrained=False),
     teacher=dict(cfg_path='mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        head=dict(type='RTMDetHeadAdapter'),
-        neck=dict(bridge=dict(type='FCFDBridge'),
-                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+    fcfd=dict(head=dict(type='RTMDetHeadAdapter')))  # FPN switch point with the adapter's defaults
 
-# RTMDet's hooks (EMA of the weights, the switch to the stage-2 pipeline 20 epochs before the end)
-# and the FCFD runtime hooks (configs/_base_/fcfd_runtime.py)
+# RTMDet's recipe brings its own custom_hooks, so this config cannot take configs/_base_/fcfd_runtime.py
+# as a base and lists its settings here: RTMDet's hooks (EMA of the weights, the switch to the
+# stage-2 pipeline 20 epochs before the end), then the FCFD runtime hooks
 custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True, priority=49),
     dict(type='mmdet.PipelineSwitchHook', switch_epoch=280, switch_pipeline={{_base_.train_pipeline_stage2}}),
@@ -34,6 +32,4 @@ custom_hooks = [
     dict(type='FCFDUnusedBridgesHook'), dict(type='RNGStateHook')]
 
 find_unused_parameters = False
-# AdamW as RTMDet; FCFDUnusedBridgesHook keeps it off unused bridges (after StopDistillHook)
-optim_wrapper = dict(type='OptimWrapper')
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

@@ -1,4 +1,7 @@
-# The runtime hooks of every FCFD config (registered by fcfd_mm; usable in any config with
+# The runtime of every FCFD config. Every bridge is in every step's graph (the bridges of undrawn
+# paths through a zero term), so DDP needs no search for unused parameters.
+find_unused_parameters = False
+# The runtime hooks (registered by fcfd_mm; usable in any config with
 # custom_imports=dict(imports=['fcfd_mm'])):
 # - NonFiniteLossHook: stops training at the first NaN/Inf loss term, naming the term, the
 #   iteration and the last checkpoint; nothing is checkpointed after it.

@@ -2,5 +2,5 @@
 _base_ = ['./_base_/demo_rtmdet.py', './_base_/demo_shapes_detection.py', './_base_/demo_runtime.py']
 model = dict(backbone=dict(widen_factor=0.125), neck=dict(in_channels=[32, 64, 128]))
 # SGD at lr 0.01: at the other demos' 0.02 these RTMDets (trained with AdamW in mmdet) sometimes
-# collapse (mAP 0.004-0.14 instead of 0.4)
+# collapse (benchmarks/README.md)
 optim_wrapper = dict(optimizer=dict(lr=0.01))

@@ -2,5 +2,5 @@
 # demo schedule.
 _base_ = ['./_base_/demo_rtmdet.py', './_base_/demo_shapes_detection.py', './_base_/demo_teacher_runtime.py']
 # SGD at lr 0.01: at the other demos' 0.02 these RTMDets (trained with AdamW in mmdet) sometimes
-# collapse (mAP 0.004-0.14 instead of 0.4)
+# collapse (benchmarks/README.md)
 optim_wrapper = dict(optimizer=dict(lr=0.01))

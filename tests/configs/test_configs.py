@@ -277,7 +277,8 @@ def test_resnet8x4_config_student_fc_keeps_pytorchs_default_init_through_the_alg
     assert fc.bias.abs().max() > 0.5 * bound and abs(fc.weight.std().item() - bound / 3 ** 0.5) < 0.002
 
 
-@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py'])
+@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py',
+                                  'fcfd_gfl_r101_r50_coco.py'])
 def test_coco_optimizer_takes_weight_decay_off_the_bridges_bn_only(name):
     """The official detection runs put no weight decay on normalisation layers (detectron2's default
     WEIGHT_DECAY_NORM=0), and the bridges' BN is the only trainable one there: the COCO configs'

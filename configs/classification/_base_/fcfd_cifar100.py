@@ -49,8 +49,6 @@ model = dict(
     teacher_norm_eval=False,  # official: teacher BN normalises with batch statistics
     fcfd={{_base_.fcfd_cls_cifar100}})  # per pair: T, lambda, mu (fcfd.stages)
 
-find_unused_parameters = False  # unsampled bridges get a zero term each step (for DDP); FCFDUnusedBridgesHook
-# then sets their gradient to None before the step, so SGD skips them as in the official code
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)

@@ -34,7 +34,6 @@ model = dict(
     teacher_norm_eval=False,
     fcfd={{_base_.fcfd_cls_imagenet}})  # per pair: lambda (fcfd.stages.l2_weight)
 
-find_unused_parameters = False  # unsampled bridges get a zero term (DDP); FCFDUnusedBridgesHook: SGD skips them
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
