@@ -137,20 +137,22 @@ def compare(ref_dir: Path, new_dir: Path, atol: float, repo: Path) -> int:
                     counts['losses'] += 1
                     worst = max(worst, abs(a - b))
             r_grads = {rename(k): v for k, v in r_step['grad_norms'].items()}
-            if set(r_grads) != set(n_step['grad_norms']):
-                problems.append(f'parameters differ: {sorted(set(r_grads) ^ set(n_step["grad_norms"]))[:6]}')
+            n_grads = {rename(k): v for k, v in n_step['grad_norms'].items()}
+            if set(r_grads) != set(n_grads):
+                problems.append(f'parameters differ: {sorted(set(r_grads) ^ set(n_grads))[:6]}')
             for k, v in r_grads.items():
-                n = n_step['grad_norms'].get(k)
+                n = n_grads.get(k)
                 if (v is None) != (n is None):
                     problems.append(f'gradient of {k}: {v} vs {n}')
                 elif v is not None:
                     counts['grads'] += 1
                     worst = max(worst, abs(v - n))
         r_state = {rename(k): v for k, v in ref['state'].items()}
-        if set(r_state) != set(new['state']):
-            problems.append(f'state-dict keys differ: {sorted(set(r_state) ^ set(new["state"]))[:6]}')
+        n_state = {rename(k): v for k, v in new['state'].items()}
+        if set(r_state) != set(n_state):
+            problems.append(f'state-dict keys differ: {sorted(set(r_state) ^ set(n_state))[:6]}')
         for k, v in r_state.items():
-            n = new['state'].get(k)
+            n = n_state.get(k)
             if n is None:
                 continue
             if v[:2] != n[:2]:
@@ -190,7 +192,7 @@ def compare_state_dicts(ref_dir: Path, repo: Path) -> int:
         alg = MODELS.build(cfg.model)
         result = alg.load_state_dict(old, strict=True)
         new = alg.state_dict()
-        same = all(torch.equal(new[rename(k)], v) for k, v in old.items())
+        same = all(torch.equal(new[rename(k) if rename(k) in new else k], v) for k, v in old.items())
         print(f'old state dict {name}: {len(old)} tensors loaded strictly ({result}), all equal: {same}')
         failures += not same
     return failures
