@@ -21,8 +21,9 @@ that code, for loading into another version.
 
 ``compare`` maps renamed parameter / state-dict keys (``KEY_RENAMES``: old -> new), loads every
 saved old state dict into the new model built from the same config (strictly), and prints per
-config the number of compared losses, gradients and state-dict tensors and the largest absolute
-difference; it exits non-zero when a key is missing or a difference exceeds ``--atol``. A
+config the number of compared losses, gradients and state-dict tensors and the largest difference
+(relative to ``max(1, |value|)``); it exits non-zero when a key is missing or a difference exceeds
+``--atol``. A
 developer tool (not collected by pytest): the numbers go into the closing note of a refactor.
 """
 from __future__ import annotations
@@ -119,7 +120,23 @@ def rename(key: str) -> str:
     return key
 
 
+def _difference(a: float, b: float) -> float:
+    """``|a - b|`` relative to ``max(1, |a|)``: absolute for small values, relative for large ones."""
+    return abs(a - b) / max(1.0, abs(a))
+
+
+def _paired(ref: dict, new: dict, what: str, problems: list):
+    """``(key, ref value, new value)`` for the keys both hold (renamed keys mapped); a problem for the others."""
+    ref, new = ({rename(k): v for k, v in d.items()} for d in (ref, new))
+    if set(ref) != set(new):
+        problems.append(f'{what} differ: {sorted(set(ref) ^ set(new))[:6]}')
+    return [(k, v, new[k]) for k, v in ref.items() if k in new]
+
+
 def compare(ref_dir: Path, new_dir: Path, atol: float, repo: Path) -> int:
+    """Per config: every loss value, gradient norm and state-dict checksum of the two recordings
+    (differences relative to ``max(1, |value|)``, :func:`_difference`); the saved old state dicts
+    loaded into the new models. Returns the number of failures."""
     failures, rows = 0, []
     for ref_path in sorted(ref_dir.glob('*.json')):
         new_path = new_dir / ref_path.name
@@ -128,51 +145,35 @@ def compare(ref_dir: Path, new_dir: Path, atol: float, repo: Path) -> int:
             failures += 1
             continue
         ref, new = json.loads(ref_path.read_text()), json.loads(new_path.read_text())
-        counts, worst, problems = dict(losses=0, grads=0, state=0), 0.0, []
+        worst, problems = dict(losses=[], grads=[], state=[]), []
         for r_step, n_step in zip(ref['steps'], new['steps']):
-            if set(r_step['losses']) != set(n_step['losses']):
-                problems.append(f'loss keys differ: {set(r_step["losses"]) ^ set(n_step["losses"])}')
-            for k, v in r_step['losses'].items():
-                for a, b in zip(v, n_step['losses'].get(k, [])):
-                    counts['losses'] += 1
-                    worst = max(worst, abs(a - b))
-            r_grads = {rename(k): v for k, v in r_step['grad_norms'].items()}
-            n_grads = {rename(k): v for k, v in n_step['grad_norms'].items()}
-            if set(r_grads) != set(n_grads):
-                problems.append(f'parameters differ: {sorted(set(r_grads) ^ set(n_grads))[:6]}')
-            for k, v in r_grads.items():
-                n = n_grads.get(k)
-                if (v is None) != (n is None):
-                    problems.append(f'gradient of {k}: {v} vs {n}')
-                elif v is not None:
-                    counts['grads'] += 1
-                    worst = max(worst, abs(v - n))
-        r_state = {rename(k): v for k, v in ref['state'].items()}
-        n_state = {rename(k): v for k, v in new['state'].items()}
-        if set(r_state) != set(n_state):
-            problems.append(f'state-dict keys differ: {sorted(set(r_state) ^ set(n_state))[:6]}')
-        for k, v in r_state.items():
-            n = n_state.get(k)
-            if n is None:
-                continue
-            if v[:2] != n[:2]:
-                problems.append(f'{k}: {v[:2]} vs {n[:2]}')
-                continue
-            counts['state'] += 1
-            worst = max(worst, max(abs(a - b) / max(1.0, abs(a)) for a, b in zip(v[2:], n[2:])))
-        if worst > atol:
-            problems.append(f'largest difference {worst:.3g} > {atol:g}')
+            for _, a, b in _paired(r_step['losses'], n_step['losses'], 'loss keys', problems):
+                worst['losses'] += [_difference(x, y) for x, y in zip(a, b)]
+            for k, a, b in _paired(r_step['grad_norms'], n_step['grad_norms'], 'parameters', problems):
+                if (a is None) != (b is None):
+                    problems.append(f'gradient of {k}: {a} vs {b}')
+                elif a is not None:
+                    worst['grads'].append(_difference(a, b))
+        for k, a, b in _paired(ref['state'], new['state'], 'state-dict keys', problems):
+            if a[:2] != b[:2]:
+                problems.append(f'{k}: {a[:2]} vs {b[:2]}')
+            else:
+                worst['state'].append(max(_difference(x, y) for x, y in zip(a[2:], b[2:])))
+        largest = max((max(v, default=0.0) for v in worst.values()), default=0.0)
+        if largest > atol:
+            problems.append(f'largest difference {largest:.3g} > {atol:g}')
         failures += bool(problems)
-        rows.append((ref['config'], counts, worst, problems))
-    for name, counts, worst, problems in rows:
-        status = 'ok' if not problems else 'DIFF ' + '; '.join(problems)
-        print(f'{name:<58} losses {counts["losses"]:>3} grads {counts["grads"]:>4} state {counts["state"]:>4} '
-              f'max|diff| {worst:.3g}  {status}')
+        rows.append((ref['config'], worst, problems))
+    for name, worst, problems in rows:
+        status = 'ok' if not problems else 'DIFF ' + '; '.join(problems)[:400]
+        print(f'{name:<58} ' + ' '.join(f'{k} {len(v):>4} (max {max(v, default=0.0):.2g})' for k, v in worst.items())
+              + f'  {status}')
     failures += compare_state_dicts(ref_dir, repo)
-    totals = {k: sum(c[k] for _, c, _, _ in rows) for k in ('losses', 'grads', 'state')}
-    print(f'{len(rows)} configs, {totals["losses"]} losses, {totals["grads"]} gradient norms, {totals["state"]} '
-          f'state-dict tensors compared; largest difference {max((w for _, _, w, _ in rows), default=0):.3g}; '
-          f'{failures} failure(s)')
+    totals = {k: [x for _, w, _ in rows for x in w[k]] for k in ('losses', 'grads', 'state')}
+    print(f'{len(rows)} configs; compared {len(totals["losses"])} loss values, {len(totals["grads"])} gradient norms '
+          f'and {len(totals["state"])} state-dict tensors; largest difference (relative to max(1, |value|)): losses '
+          f'{max(totals["losses"], default=0.0):.3g}, gradient norms {max(totals["grads"], default=0.0):.3g}, '
+          f'state checksums {max(totals["state"], default=0.0):.3g}; {failures} failure(s)')
     return failures
 
 

@@ -14,22 +14,12 @@ fcfd_frcnn_neck = dict(
         reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))
 fcfd_frcnn_fpn = dict(head=dict(type='RoIBoxHeadAdapter'), neck=fcfd_frcnn_neck)
 
-# Backbone stages (our generalisation of the classification form to detectors): bridges at the
-# four stage outputs in both directions (LeakyReLU(0.1) into networks whose stages take post-ReLU
-# inputs, the default), appearance MSE at every stage (the default), 2 hybrid paths per step
-# from {stage 1..4} x {S->T, T->S} (same draw on every rank), MSE on every later hybrid feature and
-# KL / MSE on the box head outputs; the plain RoI-level KD of the student's own output where the
-# FPN switch point is off (student_kd's default: with it on, its 's' path is that KD).
-fcfd_frcnn_stage = dict(
-    positions=(1, 2, 3, 4),
-    num_paths=2,
-    mode='bi',
-    l2_weight=1.0,
-    mixture_weight=1.0,
-    l2_warmup=dict(length=1, by_epoch=True),
-    ghost_bn=True,
-    seed=0,
-    output_losses=dict(
-        cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0),
-        reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)))
+# Backbone stages (our generalisation of the classification form to detectors), the stage switch
+# point's defaults (fcfd.stages, docs/method.md) but for a one-epoch L2 warm-up: bridges at the four
+# stage outputs in both directions (LeakyReLU(0.1) into networks whose stages take post-ReLU
+# inputs), appearance MSE at every stage, 2 hybrid paths per step from {stage 1..4} x {S->T, T->S}
+# (same draw on every rank), MSE on every later hybrid feature and the adapter's KL / MSE on the
+# box head outputs (every weight 1), ghost BN statistics; the plain RoI-level KD of the student's
+# own output where the FPN switch point is off (with it on, its 's' path is that KD).
+fcfd_frcnn_stage = dict(l2_warmup=dict(length=1, by_epoch=True))
 fcfd_frcnn_stages = dict(head=dict(type='RoIBoxHeadAdapter'), neck=None, stages=fcfd_frcnn_stage)

@@ -5,19 +5,10 @@
 # scores + MSE on box deltas.
 fcfd_retina_fpn = dict(head=dict(type='DenseHeadAdapter'), neck=dict())
 
-# Backbone stages (our extension), with the head setting above: bridges at the four stage outputs
-# in both directions, appearance MSE at every stage (the defaults), 2 hybrid paths per step from
-# {stage 1..4} x {S->T, T->S}, sigmoid KD (T=1, weight 5) on scores and MSE on deltas; the plain KD
-# of the student's own output (the 's' term) where the FPN switch point is off (student_kd's
-# default). A config adds them with `fcfd=dict(stages={{_base_.fcfd_retina_stage}})`.
-fcfd_retina_stage = dict(
-    positions=(1, 2, 3, 4),
-    num_paths=2,
-    mode='bi',
-    l2_weight=1.0,
-    mixture_weight=1.0,
-    ghost_bn=True,
-    seed=0,
-    output_losses=dict(
-        cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
-        reg=dict(type='WeightedMSELoss', loss_weight=1.0)))
+# Backbone stages (our extension), the stage switch point's defaults (fcfd.stages, docs/method.md)
+# with the head setting above: bridges at the four stage outputs in both directions, appearance MSE
+# at every stage, 2 hybrid paths per step from {stage 1..4} x {S->T, T->S}, the adapter's sigmoid
+# KD (T=1, weight 5) on scores and MSE on deltas, ghost BN statistics; the plain KD of the student's
+# own output (the 's' term) where the FPN switch point is off. A config adds them with
+# `fcfd=dict(stages={{_base_.fcfd_retina_stage}})`.
+fcfd_retina_stage = dict()

@@ -30,11 +30,17 @@ SWITCH_POINT_WORDS = dict(neck='FPN', stages='backbone-stage')
 class FCFDDistill(SingleTeacherDistill):
     """FCFD for detectors (FPN and/or backbone-stage switch points) and image classifiers.
 
-    One training step: teacher backbone (+ neck) under ``no_grad`` -> student loss pass,
-    recording its switch-point features and head inputs/outputs -> teacher target (head on its
-    own features, once) -> FCFD terms (:mod:`fcfd_mm.algorithms.fcfd_core`) -> any extra MMRazor
-    losses of ``distiller`` ("FCFD + X"). Prediction (student only), ``teacher_ckpt``, freezing
-    and ``teacher_norm_eval`` are MMRazor's ``SingleTeacherDistill``.
+    It builds and computes: at build time the head adapter, the stage cutters and the pair
+    (:class:`~fcfd_mm.algorithms.pair.FCFDPair`) bound to each switch point; in one training step
+    the teacher backbone (+ neck) under ``no_grad`` -> the student loss pass, recording its
+    switch-point features and head inputs/outputs -> the step record
+    (:class:`~fcfd_mm.algorithms.step.FCFDStep`: context, teacher target computed once, row
+    weights, progress) -> every switch point's terms (:mod:`fcfd_mm.algorithms.fcfd_core`) -> any
+    extra MMRazor losses of ``distiller`` ("FCFD + X"). The engine talks to it through three
+    methods: ``set_progress`` (``FCFDProgressHook``), ``pop_unused_parameters``
+    (``FCFDUnusedBridgesHook``) and ``hybrid_names`` / ``predict_hybrid`` (``FCFDValLoop``).
+    Prediction (student only), ``teacher_ckpt``, freezing and ``teacher_norm_eval`` are MMRazor's
+    ``SingleTeacherDistill``.
 
     Args:
         fcfd: ``dict(head=..., neck=..., stages=...)``:
