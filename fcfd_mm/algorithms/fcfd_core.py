@@ -29,7 +29,7 @@ position features and ``r`` the L2 warm-up:
 * ``loss_fcfd_stage_{o}_{st|ts} = mu sum_{paths of that direction} D_o(hybrid_o, sg(t_o))``;
 * ``loss_fcfd_stage_{o}_s = D_o(s_o, sg(t_o))`` (plain KD of the student's own output), optional.
 
-Hybrid runs swap in separate ("ghost") BN running statistics per path, so no main running
+Hybrid runs swap in separate ("ghost") BN running statistics per hybrid, so no main running
 statistics are updated by bridged inputs (docs/method.md, "Teacher and BatchNorm"). ``D_app`` /
 feature distances are MSE by default; output distances are softmax KL (RoI head, classifier) or
 sigmoid KD (dense head).
@@ -398,7 +398,7 @@ class FCFDStageSwitch(nn.Module):
                                   activation=ts_activation) for i in needed('ts')})
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses)
-        #: separate BN running statistics of the hybrid passes, per path (saved in the state dict)
+        #: separate BN running statistics of the hybrid passes, per hybrid (saved in the state dict)
         self.ghost_statistics = GhostBNStatistics()
         #: bridges the last forward did not use (they got only the zero keep-in-graph term)
         self.unused_bridges: List[nn.Module] = []
