@@ -84,16 +84,21 @@ class HeadAdapter(metaclass=ABCMeta):
     def student_recorders(self) -> Dict[str, dict]:
         """MMRazor recorder configs (sources relative to the student) for the loss pass."""
 
+    def neck_features(self, model: nn.Module, positions: Sequence[Optional[Tensor]]) -> Tuple[Tensor, ...]:
+        """``model``'s neck on its position features 1..N (``None`` where nothing reads them): the
+        features of the FPN switch point, and those a stage hybrid S->T is matched to."""
+        return tuple(model.neck(tuple(positions)))
+
+    def head_features(self, positions: Sequence[Optional[Tensor]], neck: Sequence[Tensor]) -> Sequence[Tensor]:
+        """What a network's head reads of its position and neck features (what :meth:`run_head`
+        and :meth:`predict_on_features` take): the neck features."""
+        return neck
+
     def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...],
                                                                                    Tuple[Tensor, ...]]:
         """(backbone position features, neck features) of the teacher; called under ``no_grad``."""
         positions = tuple(teacher.backbone(batch_inputs))
-        return positions, tuple(teacher.neck(positions))
-
-    def head_features(self, positions: Sequence[Tensor], neck: Sequence[Tensor]) -> Sequence[Tensor]:
-        """What a network's head reads of its backbone positions and neck features (the target
-        ``t`` runs the teacher head on them): the neck features."""
-        return neck
+        return positions, self.neck_features(teacher, positions)
 
     def student_features(self, records: RecorderManager) -> Tuple[Tensor, ...]:
         """Student FPN outputs ``P_s^l``, each ``(B, C_s, H_l, W_l)``, recorded in the loss pass (with graph)."""
@@ -135,24 +140,25 @@ class HeadAdapter(metaclass=ABCMeta):
                            context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
         """Run what follows ``model``'s backbone on its position features 1..N (``None`` where
         nothing reads them): returns ``(neck features, head outputs)``."""
-        neck = list(model.neck(tuple(positions)))
-        return neck, self.run_head(model, neck, context)
+        neck = list(self.neck_features(model, positions))
+        return neck, self.run_head(model, self.head_features(positions, neck), context)
 
     # ------------------------------------------------------------------ hybrid prediction (validation)
     def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
-        """The full ``predict`` of ``model`` with its neck output replaced by ``feats`` (e.g. bridged
-        features of the other network): the data samples with the predictions added, as
-        ``model.predict`` returns them (rescaled to the original image). Used by ``FCFDValLoop``
-        for the hybrid metrics; a family without it has no hybrid metrics."""
+        """The full ``predict`` of ``model`` from what its head reads (:meth:`head_features`, e.g.
+        bridged features of the other network in place of its neck output): the data samples with
+        the predictions added, as ``model.predict`` returns them (rescaled to the original image).
+        Used by ``FCFDValLoop`` for the hybrid metrics; a family without it has no hybrid metrics."""
         raise NotImplementedError(f'{type(self).__name__} cannot predict on given features, so FCFDValLoop has '
                                   f'no hybrid metrics for it; set val_cfg.hybrids=() or implement '
                                   f'predict_on_features.')
 
     def predict_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
                                data_samples: list) -> list:
-        """:meth:`predict_on_features` after ``model``'s neck on its position features 1..N
-        (``None`` where the neck does not read them): the stage hybrids' prediction."""
-        return self.predict_on_features(model, tuple(model.neck(tuple(positions))), data_samples)
+        """:meth:`predict_on_features` on what the head reads of ``model``'s position features 1..N
+        (``None`` where nothing reads them): the stage hybrids' prediction."""
+        return self.predict_on_features(
+            model, self.head_features(positions, self.neck_features(model, positions)), data_samples)
 
     # ------------------------------------------------------------------ losses
     def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:

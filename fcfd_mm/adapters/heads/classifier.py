@@ -5,7 +5,7 @@ the KL output loss is the output-loss config's ``tau`` (``fcfd.stages.output_los
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
@@ -50,27 +50,18 @@ class ClassifierHeadAdapter(HeadAdapter):
     def student_outputs(self, records: RecorderManager, context: Optional[HeadContext]) -> HeadOutputs:
         return dict(cls=records.get_recorder('head').get_record_data(0))
 
-    def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tuple[()]]:
-        return tuple(teacher.backbone(batch_inputs)), ()
+    def neck_features(self, model: nn.Module, positions: Sequence[Optional[Tensor]]) -> Tuple[()]:
+        """None: there is no FPN switch point; the neck (GAP) is part of what the head runs."""
+        return ()
 
-    def head_features(self, positions: Sequence[Tensor], neck: Sequence[Tensor]) -> Sequence[Tensor]:
-        """The classifier's neck (GAP) and head read the backbone positions."""
+    def head_features(self, positions: Sequence[Optional[Tensor]], neck: Sequence[Tensor]) -> Sequence[Tensor]:
+        """The backbone positions: the neck (GAP) reads the last, the classifier the pooled vector."""
         return positions
 
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[HeadContext]) -> HeadOutputs:
         return dict(cls=model.head(model.neck(tuple(feats))))
 
-    def run_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
-                           context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
-        """The neck (GAP) and classifier read the last position only; there are no neck features."""
-        return [], self.run_head(model, [positions[-1]], context)
-
     def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
-        """``ImageClassifier.predict`` after ``extract_feat``: the classifier head of ``model`` on
-        ``feats`` (its neck output, the pooled vector)."""
-        return model.head.predict(tuple(feats), data_samples)
-
-    def predict_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
-                               data_samples: list) -> list:
-        """The neck (GAP) reads the last position only."""
-        return self.predict_on_features(model, tuple(model.neck((positions[-1],))), data_samples)
+        """``ImageClassifier.predict`` after its backbone: the neck (GAP) and the classifier head of
+        ``model`` on ``feats`` (its backbone positions)."""
+        return model.head.predict(model.neck(tuple(feats)), data_samples)
