@@ -14,6 +14,7 @@ _base_ = [
     './_base_/fcfd_frcnn_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 # The MMDetection model-zoo Faster R-CNN R101-FPN 1x (COCO bbox mAP 39.4), downloaded once into
 # the torch hub cache and loaded strictly. A local file (e.g. your own tools/train.py run of

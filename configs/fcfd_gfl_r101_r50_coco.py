@@ -12,6 +12,7 @@ _base_ = [
     './_base_/fcfd_runtime.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 # The MMDetection model-zoo GFL R101-FPN multi-scale 2x (COCO bbox mAP 44.7), loaded strictly; a
 # local file works too: `--cfg-options model.teacher_ckpt=/path/to/teacher.pth`.

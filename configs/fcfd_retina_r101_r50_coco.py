@@ -17,6 +17,7 @@ _base_ = [
     './_base_/fcfd_retina_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 # The MMDetection model-zoo RetinaNet R101-FPN 1x (COCO bbox mAP 38.5), loaded strictly; a local
 # file works too: `--cfg-options model.teacher_ckpt=/path/to/teacher.pth`.

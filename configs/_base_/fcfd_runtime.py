@@ -11,5 +11,11 @@
 #   (set_progress): the stage switch points' path draw and L2 warm-up read them.
 # - RNGStateHook: saves torch's random generator in checkpoints and restores it on --resume,
 #   so a resumed run draws what the uninterrupted one would have.
+# - ResumeCheckHook: before --resume loads a checkpoint, checks that it is complete and fits the
+#   config; if not, stops naming the newest complete checkpoint and the --resume PATH to use.
+# Each FCFD config also sets default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# (checkpoints written to a temporary file, then renamed): not here, because MMEngine refuses a key
+# that two sibling bases both define, and the runtime base beside this one defines default_hooks.
 custom_hooks = [dict(type='FCFDTeacherCheckHook', num_samples=32, metric=None, min_value=None, check_classes=True),
-                dict(type='NonFiniteLossHook'), dict(type='FCFDProgressHook'), dict(type='RNGStateHook')]
+                dict(type='NonFiniteLossHook'), dict(type='FCFDProgressHook'), dict(type='RNGStateHook'),
+                dict(type='ResumeCheckHook')]
