@@ -116,3 +116,15 @@ def test_overhead_steps_are_successive_iterations_so_stage_paths_are_redrawn():
         draws.append(model.fcfd_stages.draw(model._progress[1]))
     assert model._progress == (0, 2)
     assert draws == [model.fcfd_stages.draw(i) for i in range(3)] and len({str(d) for d in draws}) > 1
+
+
+def test_fault_checks_cost_measures_images_annotations_and_checkpoint_writes(tmp_path):
+    import fault_checks_cost
+    result = fault_checks_cost.main(['--images', '3', '--ann-images', '40', '--ckpt-mb', '1', '--workers', '1',
+                                     '--out', str(tmp_path)])
+    assert json.loads((tmp_path / 'fault_checks_cost.json').read_text()) == result
+    assert 100 < result['jpeg_640x480_kb'] < 250  # COCO-like files
+    assert result['jpeg_cpu_ms_per_image'] > 0 and result['check_data_images_per_s'] > 0
+    assert result['coco_train2017_cpu_minutes'] == pytest.approx(118287 * result['jpeg_cpu_ms_per_image'] / 6e4)
+    assert result['annotations']['boxes'] == round(40 * 860001 / 118287)
+    assert set(result['checkpoints']) == {'1MB_LocalBackend_s', '1MB_AtomicLocalBackend_s'}

@@ -7,7 +7,9 @@
 
 Same arguments as mmdet's / mmrazor's ``tools/train.py``. Differences: ``fcfd_mm`` is imported
 first (its compat layer fixes the torch-2 stack, see README), distributed runs work on CPU-only
-machines (gloo), and missing configs, checkpoints or data roots fail at once with the fix.
+machines (gloo), missing configs, checkpoints or data roots fail at once with the fix, ``--resume``
+checks its checkpoint before training (``ResumeCheckHook``, added where the config lacks it), and
+the plugin's input errors (``FCFDUserError``) end the run with their message, not a traceback.
 """
 import argparse
 import os.path as osp
@@ -17,6 +19,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import fcfd_mm  # noqa: E402,F401  (applies fcfd_mm.compat before mmengine/mmrazor load models)
 from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
+from fcfd_mm.utils.checkpoints import resume_advice  # noqa: E402
 from fcfd_mm.utils.checks import missing_fcfd_hooks  # noqa: E402
 from fcfd_mm.utils.tool_cfg import add_common_args, end_distributed, load_tool_config, parse_common  # noqa: E402
 
@@ -66,9 +69,15 @@ def build_cfg(args):
         cfg.load_from = None
     elif args.resume is not None:
         cfg.resume = True
-        cfg.load_from = check_checkpoint_file(args.resume, 'resume checkpoint')
+        cfg.load_from = args.resume
+        if '://' not in args.resume and not osp.isfile(args.resume):
+            raise FCFDUserError(f'cannot resume from {args.resume!r}: the file does not exist. '
+                                f'{resume_advice([cfg.work_dir])}')
     elif cfg.get('load_from'):
         check_checkpoint_file(cfg.load_from, 'load_from checkpoint')
+    if args.resume is not None and not any(str(h.get('type', '')).endswith('ResumeCheckHook')
+                                           for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='ResumeCheckHook')]  # checks before loading
     check_data_roots(cfg)
     return cfg
 
@@ -84,7 +93,10 @@ def main(argv=None):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except FCFDUserError as exc:  # a bad checkpoint, image, teacher...: the message names it and the fix
+        sys.exit(f'error: {type(exc).__name__}: {exc}')
     end_distributed()
 
 

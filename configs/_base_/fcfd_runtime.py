@@ -17,6 +17,12 @@ find_unused_parameters = False
 #   SGD's weight decay and momentum skip them, as in the official code; any optim_wrapper type.
 # - RNGStateHook: saves torch's random generator in checkpoints and restores it on --resume,
 #   so a resumed run draws what the uninterrupted one would have.
+# - ResumeCheckHook: before --resume loads a checkpoint, checks that it is complete and fits the
+#   config; if not, stops naming the newest complete checkpoint and the --resume PATH to use.
+# Every FCFD config also sets default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+# (checkpoints written to a temporary file, then renamed): the COCO ones through fcfd_coco_1x.py,
+# the others themselves. Not here, because MMEngine refuses a key that two sibling bases both
+# define, and the runtime base beside this one defines default_hooks.
 custom_hooks = [dict(type='FCFDTeacherCheckHook', num_samples=32, metric=None, min_value=None, check_classes=True),
                 dict(type='NonFiniteLossHook'), dict(type='FCFDProgressHook'), dict(type='FCFDUnusedBridgesHook'),
-                dict(type='RNGStateHook')]
+                dict(type='RNGStateHook'), dict(type='ResumeCheckHook')]

@@ -5,6 +5,7 @@
 #   python tools/train.py configs/demo/fcfd_frcnn_demo.py
 _base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_demo_runtime.py', '../_base_/fcfd_frcnn_settings.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 teacher_ckpt = 'work_dirs/faster-rcnn_demo_teacher/iter_1200.pth'
 model = dict(

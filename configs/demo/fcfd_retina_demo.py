@@ -6,6 +6,7 @@
 #   python tools/train.py configs/demo/fcfd_retina_demo.py
 _base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_demo_runtime.py', '../_base_/fcfd_retina_settings.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 teacher_ckpt = 'work_dirs/retinanet_demo_teacher/iter_1200.pth'
 model = dict(

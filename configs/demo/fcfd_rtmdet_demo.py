@@ -8,6 +8,7 @@
 # or both at once, beside the student alone: python tools/demo.py --family rtmdet
 _base_ = ['./rtmdet_demo_student.py', '../_base_/fcfd_demo_runtime.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 teacher_ckpt = 'work_dirs/rtmdet_demo_teacher/iter_1200.pth'
 model = dict(

@@ -38,7 +38,11 @@ def test_config_parses_and_names_registered_types(name):
         # the runtime hooks are on in every FCFD config, and the registry finds them from its scope
         from mmengine.registry import HOOKS, DefaultScope
         hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
-        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'FCFDProgressHook', 'RNGStateHook'} <= set(hooks)
+        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'FCFDProgressHook', 'RNGStateHook',
+                'ResumeCheckHook'} <= set(hooks)
+        assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'  # checkpoints cannot be half-written
+        if cfg.train_dataloader.dataset.get('type', '').endswith('CocoDataset'):  # bad images and boxes named
+            assert {cfg[f'{s}_dataloader'].dataset.type for s in ('train', 'val', 'test')} == {'CheckedCocoDataset'}
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
             assert all(HOOKS.get(h) is not None for h in hooks)
 

@@ -55,4 +55,4 @@ param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
 test_cfg = dict()
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, save_best='auto', max_keep_ckpts=2))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=10, save_best='auto', max_keep_ckpts=2))

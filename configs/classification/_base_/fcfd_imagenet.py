@@ -10,6 +10,7 @@ _base_ = [
     './fcfd_cls_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 data_preprocessor = None  # the algorithm carries its own (below)
 
 model = dict(

@@ -2,6 +2,7 @@
 # official resnet56 -> resnet20 settings (T=4, lambda=0.02, mu=1, 2 hybrid paths per step, train-
 # mode teacher BN with ghost buffers); the L2 warm-up is shortened to the demo's 30 epochs (3).
 _base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_demo_runtime.py', '../_base_/fcfd_cls_settings.py']
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 teacher_ckpt = 'work_dirs/demo/classification/teacher/epoch_30.pth'
 model = dict(
     _delete_=True,
