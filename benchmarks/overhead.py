@@ -55,10 +55,6 @@ DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/fast
         'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
 
-#: the RetinaNet FPN setting the published overhead numbers were measured with (DenseHeadAdapter's
-#: defaults until they became the configs' setting): uniform anchors, paths st / ts
-RETINA_MEASURED = dict(head=dict(anchor_weighting=None), neck=dict(paths=('st', 'ts')))
-
 
 def fcfd_settings(method: str, family: str, student: dict) -> dict:
     """``FCFDDistill(fcfd=...)`` of each FCFD method. ``fcfd_fpn``: the faithful defaults.
@@ -139,12 +135,7 @@ def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
         distiller = fpn_losses(method, baseline_levels(method, family, neck), neck['out_channels'],
                                teacher['neck']['out_channels'])
         return MODELS.build(dict(type='FpnTeacherDistill', distiller=distiller, **common))
-    fcfd = fcfd_settings(method, family, student)
-    if family == 'retinanet':
-        fcfd['head'] = dict(fcfd.get('head') or {}, **RETINA_MEASURED['head'])
-        if fcfd.get('neck', {}) is not None:
-            fcfd['neck'] = dict(fcfd.get('neck') or {}, **RETINA_MEASURED['neck'])
-    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd, **common))
+    return MODELS.build(dict(type='FCFDDistill', fcfd=fcfd_settings(method, family, student), **common))
 
 
 def peak_rss_gb() -> float:
@@ -220,18 +211,22 @@ def teacher_step(teacher, data, device: str = 'cpu'):
 
 
 def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
-    """Closures timing each necessary part of an FCFD (FPN) step on its own, on the features,
-    RoIs / levels and paths of one real step: bridges forward + backward (B_st with input
-    gradient, B_ts on teacher features), the teacher target head (no graph), and the ``st`` /
-    ``ts`` head passes forward + backward (``st``: input gradient only, the teacher is frozen;
-    ``ts``: student head parameters and input). Path ``s`` reuses the student's loss pass."""
-    neck, tail = alg.fcfd_neck, alg.head_adapter
+    """Closures timing each necessary part of an FCFD (FPN) step on its own, through the FPN switch
+    point's own methods on the step record of one real step (its features, RoIs / levels and
+    paths): the bridges of both directions forward + backward (``bridge``), the teacher target head
+    (no graph), and the ``st`` / ``ts`` hybrids' head passes forward + backward on the bridged
+    features (``run_hybrid``; ``st``: input gradient only, the teacher is frozen; ``ts``: student
+    head parameters and input). Path ``s`` reuses the student's loss pass."""
+    neck, head = alg.fcfd_neck, alg.head_adapter
     alg.train()
-    alg.loss(data['inputs'], data['data_samples'])  # records the student's features and RoIs
-    context = alg.consistency_context()
     with torch.no_grad():
-        t_feats = [f.detach() for f in alg.teacher.extract_feat(data['inputs'])]
-    s_feats = [f.detach() for f in tail.student_features(alg.fcfd_recorders)]
+        t_pos, t_neck = head.teacher_forward(alg.teacher, data['inputs'])
+    alg.loss(data['inputs'], data['data_samples'])  # records the student's features and RoIs
+    step = alg.step_record(t_pos, t_neck)
+    t_feats = [f.detach() for f in t_neck]
+    s_feats = [f.detach() for f in step.student_neck]
+    with torch.no_grad():
+        bridged = {d: neck.bridge(d, s_feats if d == 'st' else t_feats) for d in ('st', 'ts')}
 
     def timed(fn):  # the parameter gradients a part leaves are dropped outside the timed region
         run = _timed(fn, device)
@@ -246,27 +241,26 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
         sum(o.sum() for o in outs).backward()
 
     def bridges():
-        xs = [s_feats[lv].clone().requires_grad_() for lv in neck.levels]
-        outs = [b(x) for b, x in zip(neck.bridges_s2t, xs)]
-        outs += [b(t_feats[lv]) for lv, b in zip(neck.ts_levels, neck.bridges_t2s)]
-        backward(outs)
+        backward([*neck.bridge('st', [f.clone().requires_grad_() for f in s_feats]).values(),
+                  *neck.bridge('ts', t_feats).values()])
 
     def target():
         with torch.no_grad():
-            tail.run_head(alg.teacher, t_feats, context)
+            head.run_head(alg.teacher, t_feats, step.context)
 
-    def st():
-        out = tail.run_head(alg.teacher, [f.clone().requires_grad_() for f in t_feats], context)
-        backward(out.values())
+    def hybrid(direction):
+        receiver, own = neck.pair.receiver(direction), (t_feats if direction == 'st' else s_feats)
 
-    def ts():
-        out = tail.run_head(alg.student, [f.clone().requires_grad_() for f in s_feats[:neck.num_head_levels]], context)
-        backward(out.values())
+        def run():
+            inputs = {lv: f.clone().requires_grad_() for lv, f in bridged[direction].items()}
+            backward(neck.run_hybrid(inputs, lambda: own,
+                                     lambda feats: head.run_head(receiver, feats, step.context)).values())
+        return run
 
     parts = dict(bridges=timed(bridges), target_head=timed(target))
-    for name, fn in (('st', st), ('ts', ts)):
+    for name in ('st', 'ts'):
         if name in neck.paths:
-            parts[f'{name}_head_fwd_bwd'] = timed(fn)
+            parts[f'{name}_head_fwd_bwd'] = timed(hybrid(name))
     return parts
 
 

@@ -6,14 +6,7 @@
 #   bash tools/dist_train.sh configs/fcfd_frcnn_r101_r50_coco.py 8 [--amp]
 # 8 GPUs x 2 images = batch 16, lr 0.02 (mmdet's 1x). The official runs used AMP (--amp). How this config
 # differs from the official setting, and why: docs/method.md, "Deviations from the official setting".
-_base_ = [
-    './_base_/coco_detection_ms.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-    './_base_/fcfd_runtime.py',
-    './_base_/fcfd_frcnn_settings.py',
-]
-custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+_base_ = ['./_base_/fcfd_coco_1x.py', './_base_/fcfd_frcnn_settings.py']
 
 # The MMDetection model-zoo Faster R-CNN R101-FPN 1x (COCO bbox mAP 39.4), downloaded once into
 # the torch hub cache and loaded strictly. A local file (e.g. your own tools/train.py run of
@@ -28,11 +21,3 @@ model = dict(
     teacher=dict(cfg_path='mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
     fcfd={{_base_.fcfd_frcnn_fpn}})  # bridges 256 -> 256 (the FPNs' channels)
-
-find_unused_parameters = False  # every bridge gets a gradient every step
-# unused bridges (unsampled stage paths, all bridges after StopDistillHook) are skipped by SGD, as officially;
-# the bridges' BN weight and bias get no weight decay, as in the official runs (detectron2's default
-# WEIGHT_DECAY_NORM=0): '.block.bn.' matches only FCFDBridge's BN (docs/method.md, "Deviations from the
-# official setting"); every other parameter keeps mmdet's weight decay 1e-4
-optim_wrapper = dict(type='FCFDOptimWrapper', paramwise_cfg=dict(custom_keys={'.block.bn.': dict(decay_mult=0.0)}))
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

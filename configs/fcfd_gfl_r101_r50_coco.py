@@ -5,13 +5,7 @@
 # over the bins of each box side (DistributionKLLoss, T=1, weight 1) on the box distributions, rows
 # weighted by the teacher's max class score. Not yet verified on COCO.
 #   bash tools/dist_train.sh configs/fcfd_gfl_r101_r50_coco.py 8
-_base_ = [
-    './_base_/coco_detection_ms.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-    './_base_/fcfd_runtime.py',
-]
-custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+_base_ = ['./_base_/fcfd_coco_1x.py']
 
 # The MMDetection model-zoo GFL R101-FPN multi-scale 2x (COCO bbox mAP 44.7), loaded strictly; a
 # local file works too: `--cfg-options model.teacher_ckpt=/path/to/teacher.pth`.
@@ -23,13 +17,6 @@ model = dict(
     architecture=dict(cfg_path='mmdet::gfl/gfl_r50_fpn_1x_coco.py', pretrained=False),
     teacher=dict(cfg_path='mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        head=dict(type='GFLHeadAdapter'),
-        neck=dict(bridge=dict(type='FCFDBridge'),
-                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+    fcfd=dict(head=dict(type='GFLHeadAdapter')))  # FPN switch point with the adapter's defaults
 
-find_unused_parameters = False
-# GFL's 1x schedule in mmdet uses lr 0.01 at batch 16
-# FCFDOptimWrapper: unused bridges (after StopDistillHook) are skipped by SGD
-optim_wrapper = dict(type='FCFDOptimWrapper', optimizer=dict(lr=0.01))
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+optim_wrapper = dict(optimizer=dict(lr=0.01))  # GFL's 1x schedule in mmdet: lr 0.01 at batch 16

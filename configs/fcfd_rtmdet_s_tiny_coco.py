@@ -8,6 +8,12 @@
 #   bash tools/dist_train.sh configs/fcfd_rtmdet_s_tiny_coco.py 8
 _base_ = ['mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
+# RTMDet's COCO data, with mmdet's CocoDataset replaced by CheckedCocoDataset (same data; unreadable images
+# and malformed annotations name themselves: docs/safe_runs.md)
+train_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader
 
 # The MMDetection model-zoo RTMDet-s (COCO bbox mAP 44.6), loaded strictly; a local file works too:
 # `--cfg-options model.teacher_ckpt=/path/to/teacher.pth`.
@@ -20,20 +26,16 @@ model = dict(
     architecture=dict(cfg_path='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', pretrained=False),
     teacher=dict(cfg_path='mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py', pretrained=False),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        head=dict(type='RTMDetHeadAdapter'),
-        neck=dict(bridge=dict(type='FCFDBridge'),
-                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+    fcfd=dict(head=dict(type='RTMDetHeadAdapter')))  # FPN switch point with the adapter's defaults
 
-# RTMDet's hooks (EMA of the weights, the switch to the stage-2 pipeline 20 epochs before the end)
-# and the FCFD runtime hooks (configs/_base_/fcfd_runtime.py)
+# RTMDet's recipe brings its own custom_hooks, so this config cannot take configs/_base_/fcfd_runtime.py
+# as a base and lists its settings here: RTMDet's hooks (EMA of the weights, the switch to the
+# stage-2 pipeline 20 epochs before the end), then the FCFD runtime hooks
 custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True, priority=49),
     dict(type='mmdet.PipelineSwitchHook', switch_epoch=280, switch_pipeline={{_base_.train_pipeline_stage2}}),
     dict(type='NonFiniteLossHook'), dict(type='FCFDTeacherCheckHook'), dict(type='FCFDProgressHook'),
-    dict(type='RNGStateHook')]
+    dict(type='FCFDUnusedBridgesHook'), dict(type='RNGStateHook'), dict(type='ResumeCheckHook')]
 
 find_unused_parameters = False
-# FCFDOptimWrapper: unused bridges (after StopDistillHook) are skipped by the optimizer (AdamW as RTMDet)
-optim_wrapper = dict(type='FCFDOptimWrapper')
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

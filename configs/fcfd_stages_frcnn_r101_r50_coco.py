@@ -6,8 +6,7 @@
 # FPN level + KL/MSE on the box head outputs); a T->S path runs the student's. Plain RoI-level
 # KD of the student's own output ('_s' terms) is included. Bridges into ResNet stages end with
 # LeakyReLU(0.1) (post-ReLU receivers, docs/method.md "Bridges").
-# The R50's frozen stage 1 gets no appearance term and no S->T path (docs/method.md). Demo
-# (benchmarks/README.md, 2 seeds): bbox mAP 0.692, above FitNet-style L2 (0.654) and level with FCFD at
-# the FPN (0.692), at 2.4x the floor step at 320x320 (FPN switch: 2.1x).
+# The R50's frozen stage 1 gets no appearance term and no S->T path (docs/method.md). Its demo
+# accuracy beside FitNet-style L2 and FCFD at the FPN, and its step cost: benchmarks/README.md.
 _base_ = ['./fcfd_frcnn_r101_r50_coco.py']
 model = dict(fcfd={{_base_.fcfd_frcnn_stages}})

@@ -11,16 +11,15 @@ from .utils.checks import FCFDUserError, check_checkpoint_file
 from .utils.model_cfg import resolve_model_cfg
 
 STUDENT_PREFIX = 'architecture.'
-#: FCFD's optimizer wrappers -> MMEngine's (the exported student has no bridges)
-PLAIN_WRAPPERS = {'FCFDOptimWrapper': 'OptimWrapper', 'FCFDAmpOptimWrapper': 'AmpOptimWrapper'}
 
 
 def student_config(distill_cfg: Config) -> Config:
     """The distillation config with ``model`` replaced by the student, runnable by plain mmdet.
 
-    Data, schedule and evaluator settings are kept; the MMRazor distillation validation loop is
-    (MMRazor's ``SingleTeacherDistillValLoop`` or ``FCFDValLoop``) is replaced by mmengine's ``ValLoop``
-    and FCFD's optimizer wrappers by MMEngine's.
+    Data, schedule, optimizer and evaluator settings are kept; the MMRazor distillation validation
+    loop (MMRazor's ``SingleTeacherDistillValLoop`` or ``FCFDValLoop``) is replaced by mmengine's
+    ``ValLoop``. FCFD's runtime hooks may stay: on a plain detector they find no teacher or bridges
+    and do nothing.
     """
     model = distill_cfg.get('model', {})
     if 'architecture' not in model:
@@ -34,9 +33,6 @@ def student_config(distill_cfg: Config) -> Config:
     cfg = copy.deepcopy(distill_cfg)
     cfg.model = arch
     cfg.pop('teacher_ckpt', None)
-    wrapper = cfg.get('optim_wrapper', {})
-    if isinstance(wrapper, dict) and wrapper.get('type') in PLAIN_WRAPPERS:  # nothing FCFD left to skip
-        wrapper['type'] = PLAIN_WRAPPERS[wrapper['type']]
     for loop in ('val_cfg', 'test_cfg'):
         if any(name in str(cfg.get(loop, {}).get('type', '')) for name in ('SingleTeacherDistill', 'FCFDValLoop')):
             cfg[loop] = dict(type='ValLoop' if loop == 'val_cfg' else 'TestLoop')

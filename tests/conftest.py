@@ -39,6 +39,39 @@ def tiny_demo_data(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture
+def broken_demo_data(tiny_demo_data, tmp_path):
+    """A copy of ``tiny_demo_data`` with the faults CheckedCocoDataset and tools/check_data.py name, in
+    its train split: image 000003.png empty, 000004.png cut in half; three malformed annotations added
+    to image 000006.png (outside the image, negative size, unknown category) and one zero-width box
+    (degenerate); images 000000.png and 000001.png without boxes. Returns a namespace: ``root``, the
+    train annotation file ``ann``, ``unreadable`` {file name: words of its problem}, ``malformed``
+    {annotation id: kind}, ``degenerate`` [annotation id], ``empty`` [file names]."""
+    import json
+    import shutil
+    from types import SimpleNamespace
+    root = tmp_path / 'broken'
+    shutil.copytree(tiny_demo_data, root)
+    ann = root / 'annotations' / 'instances_train.json'
+    coco = json.loads(ann.read_text())
+    files = {img['id']: img['file_name'] for img in coco['images']}
+    ids = {name: i for i, name in files.items()}
+    coco['annotations'] = [a for a in coco['annotations'] if files[a['image_id']] not in ('000000.png', '000001.png')]
+    size, next_id = coco['images'][0]['width'], max(a['id'] for a in coco['annotations']) + 1
+    added = [([size + 10, 5, 10, 10], 1, 'outside the image'), ([5, 5, -4, 10], 1, 'negative size'),
+             ([5, 5, 10, 10], 99, 'unknown category'), ([5, 5, 0, 10], 1, 'degenerate')]
+    for k, (box, cat, _) in enumerate(added):
+        coco['annotations'].append(dict(id=next_id + k, image_id=ids['000006.png'], bbox=box, category_id=cat,
+                                        area=box[2] * box[3], iscrowd=0))
+    ann.write_text(json.dumps(coco))
+    (root / 'train' / '000003.png').write_bytes(b'')
+    cut = root / 'train' / '000004.png'
+    cut.write_bytes(cut.read_bytes()[:cut.stat().st_size // 2])
+    return SimpleNamespace(root=root, ann=ann, unreadable={'000003.png': 'empty', '000004.png': 'a PNG cut short'},
+                           malformed={next_id + k: kind for k, (_, _, kind) in enumerate(added[:3])},
+                           degenerate=[next_id + 3], empty=['000000.png', '000001.png'])
+
+
 def run_tool(args, cwd=REPO, timeout=900, env=None, check=True):
     """Run a command (list) with the test interpreter's environment; returns CompletedProcess."""
     full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')

@@ -152,7 +152,7 @@ def test_efficacy_fcfd_variants_write_what_they_name_and_build(tmp_path, method,
     assert fcfd['neck']['bridge'] == shipped.fcfd.neck.bridge.to_dict()
     built = MODELS.build(model)
     if method == 'fcfd_app':
-        assert built.fcfd_neck.paths == () and len(built.fcfd_neck.bridges_t2s) == 0
+        assert built.fcfd_neck.paths == () and len(built.fcfd_neck.bridges_ts) == 0
 
 
 def test_efficacy_data_options_point_every_loader_at_the_split():
@@ -202,3 +202,15 @@ def test_efficacy_function_gap_reads_the_tools_table(tmp_path):
     merged = efficacy.merge_results(str(tmp_path / 'e.json'), dict(family='gfl'),
                                     {'fcfd_fpn': {0: dict(val=0.4, test=0.41)}}, {'fcfd_fpn': {0: gap}})
     assert merged['function_gap'] == {'fcfd_fpn': {'0': gap}}
+
+
+def test_fault_checks_cost_measures_images_annotations_and_checkpoint_writes(tmp_path):
+    import fault_checks_cost
+    result = fault_checks_cost.main(['--images', '3', '--ann-images', '40', '--ckpt-mb', '1', '--workers', '1',
+                                     '--out', str(tmp_path)])
+    assert json.loads((tmp_path / 'fault_checks_cost.json').read_text()) == result
+    assert 100 < result['jpeg_640x480_kb'] < 250  # COCO-like files
+    assert result['jpeg_cpu_ms_per_image'] > 0 and result['check_data_images_per_s'] > 0
+    assert result['coco_train2017_cpu_minutes'] == pytest.approx(118287 * result['jpeg_cpu_ms_per_image'] / 6e4)
+    assert result['annotations']['boxes'] == round(40 * 860001 / 118287)
+    assert set(result['checkpoints']) == {'1MB_LocalBackend_s', '1MB_AtomicLocalBackend_s'}

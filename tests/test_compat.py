@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fcfd_mm import compat
+from tests.tiny_models import toy_runner
 
 
 def _py(code):
@@ -74,46 +75,23 @@ class EvilPayload:
     """Stands for any object a tampered checkpoint could carry."""
 
 
-def _runner(work_dir, **kw):
-    from mmengine.model import BaseModel
-    from mmengine.runner import Runner
-
-    class Toy(BaseModel):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(2, 1)
-
-        def forward(self, inputs, data_samples=None, mode='tensor'):
-            out = self.lin(inputs if torch.is_tensor(inputs) else torch.stack(inputs))
-            return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
-
-    data = [dict(inputs=torch.randn(2)) for _ in range(8)]
-    return Runner(model=Toy(), work_dir=str(work_dir),
-                  train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=False),
-                                        batch_size=2, collate_fn=dict(type='default_collate')),
-                  optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-                  train_cfg=dict(by_epoch=False, max_iters=kw.pop('max_iters', 2)),
-                  default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2)),
-                  **kw)
-
-
 def test_mmengine_checkpoints_resume_and_load_from(tmp_path):
     """Runner checkpoints hold HistoryBuffer and numpy metadata; torch >= 2.6 refuses them by default."""
     from mmengine.runner import load_checkpoint
     from mmengine.runner.checkpoint import CheckpointLoader
-    _runner(tmp_path / 'a').train()
+    toy_runner(tmp_path / 'a').train()
     ckpt = tmp_path / 'a' / 'iter_2.pth'
     if compat._torch_version() >= (2, 6):  # plain torch.load refuses it: the fix is needed
         with pytest.raises(Exception, match='Weights only load failed'):
             torch.load(ckpt, map_location='cpu')
     meta = CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')  # mmengine's loader, fixed
     assert 'message_hub' in meta and 'state_dict' in meta
-    resumed = _runner(tmp_path / 'a', max_iters=4, resume=True, load_from=str(ckpt))
+    resumed = toy_runner(tmp_path / 'a', max_iters=4, resume=True, load_from=str(ckpt))
     resumed.train()
     assert resumed.iter == 4
-    loaded = _runner(tmp_path / 'b', load_from=str(ckpt))
+    loaded = toy_runner(tmp_path / 'b', load_from=str(ckpt))
     loaded.train()
-    model = _runner(tmp_path / 'c').model
+    model = toy_runner(tmp_path / 'c').model
     load_checkpoint(model, str(ckpt))
     torch.testing.assert_close(model.lin.weight, meta['state_dict']['lin.weight'])
 

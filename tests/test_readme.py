@@ -156,5 +156,7 @@ def test_readme_usage_config_is_the_shipped_faster_rcnn_config(tmp_path):
     assert {k: v for k, v in ours.model.items() if k != 'fcfd'} == \
         {k: v for k, v in shipped.model.items() if k != 'fcfd'}
     assert ours.model.fcfd.neck.paths == shipped.model.fcfd.neck.paths
-    for key in ('optim_wrapper', 'val_cfg', 'custom_hooks', 'find_unused_parameters', 'custom_imports'):
+    for key in ('optim_wrapper', 'val_cfg', 'custom_hooks', 'find_unused_parameters', 'custom_imports',
+                'default_hooks'):
         assert ours[key] == shipped[key], key
+    assert ours.train_dataloader.dataset.type == shipped.train_dataloader.dataset.type

@@ -87,3 +87,29 @@ def config_loss_step(model_cfg: dict, seed: int = 0, num_classes: int = 80):
     total.backward()
     assert torch.isfinite(total)
     return alg, losses
+
+
+def toy_runner(work_dir, checkpoint: dict | None = None, **kw):
+    """An MMEngine ``Runner`` of a 3-weight linear model on 8 random 2-vectors (batch 2), iteration
+    based (``max_iters``, default 2), checkpointed by ``checkpoint`` (default: MMEngine's
+    ``CheckpointHook`` every 2 iterations); other keyword arguments go to ``Runner``."""
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(2, 1)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            out = self.lin(inputs if torch.is_tensor(inputs) else torch.stack(inputs))
+            return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+    data = [dict(inputs=torch.randn(2)) for _ in range(8)]
+    return Runner(model=Toy(), work_dir=str(work_dir),
+                  train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=False),
+                                        batch_size=2, collate_fn=dict(type='default_collate')),
+                  optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                  train_cfg=dict(by_epoch=False, max_iters=kw.pop('max_iters', 2)),
+                  default_hooks=dict(checkpoint=checkpoint or dict(type='CheckpointHook', by_epoch=False, interval=2)),
+                  **kw)

@@ -7,7 +7,9 @@
 
 Same arguments as mmdet's / mmrazor's ``tools/train.py``. Differences: ``fcfd_mm`` is imported
 first (its compat layer fixes the torch-2 stack, see README), distributed runs work on CPU-only
-machines (gloo), and missing configs, checkpoints or data roots fail at once with the fix.
+machines (gloo), missing configs, checkpoints or data roots fail at once with the fix, ``--resume``
+checks its checkpoint before training (``ResumeCheckHook``, added where the config lacks it), and
+the plugin's input errors (``FCFDUserError``) end the run with their message, not a traceback.
 """
 import argparse
 import os.path as osp
@@ -17,6 +19,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import fcfd_mm  # noqa: E402,F401  (applies fcfd_mm.compat before mmengine/mmrazor load models)
 from fcfd_mm.utils import FCFDUserError, check_checkpoint_file, check_data_roots  # noqa: E402
+from fcfd_mm.utils.checkpoints import resume_advice  # noqa: E402
+from fcfd_mm.utils.checks import missing_fcfd_hooks  # noqa: E402
 from fcfd_mm.utils.tool_cfg import add_common_args, end_distributed, load_tool_config, parse_common  # noqa: E402
 
 
@@ -40,19 +44,21 @@ def build_cfg(args):
     import torch
     cfg = load_tool_config(args)
     if args.amp:
-        # FCFD configs clear the unused bridges' gradients (FCFDOptimWrapper): keep that under AMP
-        fcfd = cfg.optim_wrapper.get('type', 'OptimWrapper').startswith('FCFD')
         if torch.cuda.is_available():  # mmdet's --amp: fp16 autocast, dynamic loss scaling
-            amp = 'AmpOptimWrapper'
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
         else:  # CPU autocast has bf16 only; MMEngine's AmpOptimWrapper refuses a CPU-only machine
-            amp = 'CPUAmpOptimWrapper'
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
             cfg.optim_wrapper.pop('loss_scale', None)
             cfg.optim_wrapper.dtype = 'bfloat16'
-        cfg.optim_wrapper.type = f'FCFD{amp}' if fcfd else amp
     if args.no_teacher_check:
         cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
                             if str(h.get('type', '')).rsplit('.', 1)[-1] != 'FCFDTeacherCheckHook']
+    missing = missing_fcfd_hooks(cfg, ('FCFDTeacherCheckHook',) if args.no_teacher_check else ())
+    if missing:
+        print(f'warning: the FCFDDistill config has no {", ".join(missing)} in custom_hooks (no teacher check / '
+              f'the stage paths drawn at iteration 0 / weight decay and momentum on unused bridges); add them: '
+              f'configs/_base_/fcfd_runtime.py has them all.', file=sys.stderr)
     if args.auto_scale_lr:
         if 'auto_scale_lr' in cfg and 'base_batch_size' in cfg.auto_scale_lr:
             cfg.auto_scale_lr.enable = True
@@ -63,9 +69,15 @@ def build_cfg(args):
         cfg.load_from = None
     elif args.resume is not None:
         cfg.resume = True
-        cfg.load_from = check_checkpoint_file(args.resume, 'resume checkpoint')
+        cfg.load_from = args.resume
+        if '://' not in args.resume and not osp.isfile(args.resume):
+            raise FCFDUserError(f'cannot resume from {args.resume!r}: the file does not exist. '
+                                f'{resume_advice([cfg.work_dir])}')
     elif cfg.get('load_from'):
         check_checkpoint_file(cfg.load_from, 'load_from checkpoint')
+    if args.resume is not None and not any(str(h.get('type', '')).endswith('ResumeCheckHook')
+                                           for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='ResumeCheckHook')]  # checks before loading
     check_data_roots(cfg)
     return cfg
 
@@ -81,7 +93,10 @@ def main(argv=None):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except FCFDUserError as exc:  # a bad checkpoint, image, teacher...: the message names it and the fix
+        sys.exit(f'error: {type(exc).__name__}: {exc}')
     end_distributed()
 
 

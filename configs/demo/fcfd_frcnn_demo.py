@@ -3,8 +3,9 @@
 # every FPN level both ways, appearance MSE, RoI box head paths s / st / ts, KL(T=1) + MSE.
 #   python tools/train.py configs/demo/faster-rcnn_demo_teacher.py          # the teacher first
 #   python tools/train.py configs/demo/fcfd_frcnn_demo.py
-_base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_runtime.py', '../_base_/fcfd_frcnn_settings.py']
+_base_ = ['./faster-rcnn_demo_student.py', '../_base_/fcfd_demo_runtime.py', '../_base_/fcfd_frcnn_settings.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 teacher_ckpt = 'work_dirs/faster-rcnn_demo_teacher/iter_1200.pth'
 model = dict(
@@ -16,7 +17,4 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     fcfd={{_base_.fcfd_frcnn_fpn}})
 
-find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
-val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
+val_cfg = {{_base_.fcfd_demo_val_cfg}}

@@ -4,8 +4,9 @@
 # configs/fcfd_retina_r101_r50_coco.py (see there and benchmarks/README.md for how it was chosen).
 #   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first
 #   python tools/train.py configs/demo/fcfd_retina_demo.py
-_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_runtime.py', '../_base_/fcfd_retina_settings.py']
+_base_ = ['./retinanet_demo_student.py', '../_base_/fcfd_demo_runtime.py', '../_base_/fcfd_retina_settings.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 teacher_ckpt = 'work_dirs/retinanet_demo_teacher/iter_1200.pth'
 model = dict(
@@ -17,7 +18,4 @@ model = dict(
     teacher_ckpt=teacher_ckpt,
     fcfd={{_base_.fcfd_retina_fpn}})
 
-find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
-val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
+val_cfg = {{_base_.fcfd_demo_val_cfg}}

@@ -19,7 +19,16 @@ from typing import Optional
 
 from torch import nn
 
-from .common import HeadContext, HeadOutputs, LevelContext, RoIContext, StagedRoIContext, UnsupportedModelError
+from .common import (
+    HeadContext,
+    HeadOutputs,
+    LevelContext,
+    RoIContext,
+    StagedRoIContext,
+    UnsupportedModelError,
+    neck_channels,
+    num_neck_levels,
+)
 from .heads import (
     ATSSHeadAdapter,
     CascadeRoIHeadAdapter,
@@ -111,5 +120,5 @@ __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIB
            'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
            'RTMDetHeadAdapter', 'GFLHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter',
            'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs',
-           'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'supported_families',
-           'unsupported_message', 'refusal_reason']
+           'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'num_neck_levels',
+           'supported_families', 'unsupported_message', 'refusal_reason']

@@ -134,6 +134,32 @@ def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int,
     return list(shapes)
 
 
+def neck_channels(model: nn.Module) -> int:
+    """The channels of ``model``'s neck outputs: ``neck.out_channels`` where it is an integer,
+    else read from a dry run (e.g. a sequence of necks such as FPN + DyHead); every level must
+    have the same number."""
+    neck = getattr(model, 'neck', None)
+    channels = getattr(neck, 'out_channels', None)
+    if isinstance(channels, int):
+        return channels
+    found = sorted({c for c, _, _ in neck_output_shapes(model)}) if neck is not None else []
+    if len(found) != 1:
+        raise UnsupportedModelError(
+            f'{type(model).__name__} has no neck whose outputs all have the same channels (e.g. FPN; found '
+            f'{found or "no neck"}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
+    return found[0]
+
+
+def num_neck_levels(model: nn.Module) -> int:
+    """How many outputs ``model``'s neck returns: ``neck.num_outs`` where it has one (FPN), else read
+    from a dry run of backbone + neck (PAFPN variants such as ``CSPNeXtPAFPN`` or ``YOLOXPAFPN``
+    have no ``num_outs``)."""
+    num_outs = getattr(getattr(model, 'neck', None), 'num_outs', None)
+    if isinstance(num_outs, int):
+        return num_outs
+    return len(neck_output_shapes(model))
+
+
 def num_classes(head: nn.Module) -> int:
     return int(getattr(head, 'num_classes'))
 

@@ -29,7 +29,7 @@ position features and ``r`` the L2 warm-up:
 * ``loss_fcfd_stage_{o}_{st|ts} = mu sum_{paths of that direction} D_o(hybrid_o, sg(t_o))``;
 * ``loss_fcfd_stage_{o}_s = D_o(s_o, sg(t_o))`` (plain KD of the student's own output), optional.
 
-Hybrid runs swap in separate ("ghost") BN running statistics per path, so no main running
+Hybrid runs swap in separate ("ghost") BN running statistics per hybrid, so no main running
 statistics are updated by bridged inputs (docs/method.md, "Teacher and BatchNorm"). ``D_app`` /
 feature distances are MSE by default; output distances are softmax KL (RoI head, classifier) or
 sigmoid KD (dense head).
@@ -40,7 +40,6 @@ the bridges, backbones and heads ran in under ``torch.autocast`` (fp16 / bf16).
 from __future__ import annotations
 
 import contextlib
-import inspect
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import torch
@@ -48,18 +47,26 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import Tensor, nn
 
-from ..adapters import HeadAdapter, HeadContext, HeadOutputs, StageCutter
+from ..adapters import HeadOutputs
+from ..utils.state_dict import rename_state_keys
 from .ghost_bn import GhostBNStatistics
-from .hybrid import hybrid_name
+from .hybrid import DIRECTIONS, hybrid_name
+from .pair import FCFDPair
+from .step import FCFDStep
 
 #: s: student head on student features; st: bridged student -> teacher head;
 #: ts: bridged teacher -> student head.
 PATHS = ('s', 'st', 'ts')
+#: how the FPN bridges start (``fcfd.neck.bridge_init``): None (their own initialisation) or from the
+#: receiving network's per-channel feature statistics on the first training step
+BRIDGE_INITS = (None, 'receiver_statistics')
 #: hybrid-path candidate sets at stage switch points (docs/method.md, "Loss terms at the stage switch
 #: points")
-STAGE_MODES = ('bi', 's2t', 't2s', 'nomix')
-#: what a hybrid network's tail returns (head outputs for the loss, predictions at validation)
+STAGE_MODES = ('bi', 'st', 'ts', 'nomix')
+#: what finishing a hybrid network returns (head outputs for the loss, predictions at validation)
 T = TypeVar('T')
+#: the bridges' submodule names before the third renovation (one spelling of directions: st / ts)
+RENAMED_BRIDGES = {'bridges_s2t': 'bridges_st', 'bridges_t2s': 'bridges_ts'}
 DEFAULT_MSE = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
 
 
@@ -85,13 +92,11 @@ def pooled_embedding(x: Tensor) -> Tensor:
     return F.adaptive_avg_pool2d(F.relu(x), 1).flatten(1)
 
 
-def _accepts_weight(loss: nn.Module) -> bool:
-    return 'weight' in inspect.signature(loss.forward).parameters
-
-
 def fp32_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-              transform: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
-    """``loss(transform(pred), transform(target)[, weight])`` in at least float32, with autocast off.
+              avg_factor: Optional[Tensor] = None, transform: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+    """``loss(transform(pred), transform(target)[, weight=weight, avg_factor=avg_factor])`` in at least
+    float32, with autocast off; ``weight`` / ``avg_factor`` (mmdet's loss convention) are passed only
+    when ``weight`` is given, so losses without them (MMRazor's KL / L2) take the plain call.
 
     Every FCFD term goes through here (AMP safety). Under autocast the bridges, backbones and
     heads may run in fp16 / bf16 and hand over low-precision features and logits; the distances
@@ -109,7 +114,31 @@ def fp32_loss(loss: nn.Module, pred: Tensor, target: Tensor, weight: Optional[Te
             pred, target = transform(pred), transform(target)
         if pred.shape[0] == 0:
             return pred.sum() * 0.0
-        return loss(pred, target) if weight is None else loss(pred, target, weight=at_least_fp32(weight))
+        if weight is None:
+            return loss(pred, target)
+        return loss(pred, target, weight=at_least_fp32(weight),
+                    avg_factor=at_least_fp32(avg_factor) if isinstance(avg_factor, Tensor) else avg_factor)
+
+
+def row_weight_sum(weight: Optional[Tensor]) -> Optional[Tensor]:
+    """``avg_factor`` of the output losses for row weights ``weight`` (their sum, in at least
+    float32: the weighted mean over rows), ``None`` without weights (the plain mean)."""
+    return None if weight is None else at_least_fp32(weight).sum()
+
+
+def output_term(loss: nn.Module, name: str, outputs: HeadOutputs, step: FCFDStep) -> Tensor:
+    """``D_o(x_o, sg(t_o))`` for output ``name`` of one path against the step's target, rows weighted
+    as the step says (mmdet's loss convention: ``weight`` and ``avg_factor``, only when the head
+    adapter weights rows)."""
+    try:
+        return fp32_loss(loss, outputs[name], step.target[name], step.row_weight, step.avg_factor)
+    except TypeError as exc:
+        if step.row_weight is None or 'weight' not in str(exc) and 'avg_factor' not in str(exc):
+            raise
+        raise TypeError(f'output loss {name!r} ({type(loss).__name__}) takes no row weights, but the head adapter '
+                        f'weights rows (anchor_weighting): use a loss of mmdet\'s convention (weight, avg_factor: '
+                        f'SigmoidKDLoss, WeightedMSELoss, DistributionKLLoss) or set '
+                        f'fcfd.head.anchor_weighting=None.') from exc
 
 
 def at_least_fp32(x: Tensor) -> Tensor:
@@ -123,15 +152,8 @@ def _zero_term(like: Tensor) -> Tensor:
     return torch.zeros((), dtype=torch.promote_types(like.dtype, torch.float32), device=like.device)
 
 
-def _build_output_losses(cfgs: Dict[str, dict], row_weighted: bool, where: str) -> nn.ModuleDict:
-    losses = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in cfgs.items()})
-    if row_weighted:
-        for name, loss in losses.items():
-            if not _accepts_weight(loss):
-                raise ValueError(f'{where}.output_losses.{name} ({type(loss).__name__}) takes no per-row weight, '
-                                 f'but the adapter weights rows (anchor_weighting). Use SigmoidKDLoss / '
-                                 f'WeightedMSELoss, or drop anchor_weighting.')
-    return losses
+def _build_output_losses(cfgs: Dict[str, dict]) -> nn.ModuleDict:
+    return nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in cfgs.items()})
 
 
 def _build_bridge(cfg: Optional[dict], in_channels: int, out_channels: int, where: str, **extra) -> nn.Module:
@@ -158,7 +180,7 @@ def _keep_in_graph(modules: Sequence[nn.Module]) -> Tensor:
 
 # ------------------------------------------------------------------------------- neck (FPN)
 class FCFDNeckSwitch(nn.Module):
-    """Bridges and losses of FCFD at the neck (FPN) output; ``forward`` returns the loss dict.
+    """Bridges and losses of FCFD at the neck (FPN) output; ``forward(step)`` returns the loss dict.
 
     Args:
         student_channels, teacher_channels: FPN channels of each network.
@@ -166,26 +188,30 @@ class FCFDNeckSwitch(nn.Module):
         num_head_levels: how many leading levels the student head reads; teacher->student bridges
             exist only for those (Faster R-CNN: 4, P2-P5), so DDP never sees a parameter without
             gradient.
-        paths: subset of :data:`PATHS` to compute.
         output_losses: ``{output name: loss config}`` for the head outputs.
+        paths: subset of :data:`PATHS` to compute (default: all).
         bridge: connector config shared by every level; ``in_channels`` / ``out_channels`` are
             filled in per direction (given values must match the FPN channels).
         appearance_loss: distance between bridged student and teacher features.
         path_weights: ``{path: weight}`` multiplying that path's output losses (default 1).
-        row_weighted: whether the head adapter gives per-row weights for the output losses.
         levels: overhead control (not in the official code): 0-based FPN levels with bridges and
             the appearance term; the head paths then run only on the RoIs / anchors of those
             levels (the head adapter's ``consistency_context``). ``None`` (official): every level.
+        pair: the networks and head adapter this switch point connects (bound once; ``forward``
+            and :meth:`hybrid_outputs` need it).
     """
 
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
-                 paths: Sequence[str], output_losses: Dict[str, dict],
+                 output_losses: Dict[str, dict], paths: Sequence[str] = PATHS,
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
-                 path_weights: Optional[Dict[str, float]] = None, row_weighted: bool = False,
-                 levels: Optional[Sequence[int]] = None, bridge_init: Optional[str] = None) -> None:
+                 path_weights: Optional[Dict[str, float]] = None,
+                 levels: Optional[Sequence[int]] = None, pair: Optional[FCFDPair] = None,
+                 bridge_init: Optional[str] = None) -> None:
         super().__init__()
-        if bridge_init not in (None, 'receiver_statistics'):
-            raise ValueError(f"fcfd.neck.bridge_init must be None or 'receiver_statistics', got {bridge_init!r}")
+        self.pair = pair
+        if bridge_init not in BRIDGE_INITS:
+            raise ValueError(f'fcfd.neck.bridge_init={bridge_init!r}; choose one of {list(BRIDGE_INITS)} '
+                             f"(None: the bridge's own initialisation).")
         self.bridge_init = bridge_init
         if bridge_init is not None:
             #: whether the bridges were started from the receivers' statistics (saved: a resumed run keeps them)
@@ -213,98 +239,103 @@ class FCFDNeckSwitch(nn.Module):
                              f'fcfd.neck.paths {list(self.paths)}.')
         self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
         # one B_st per level in ``levels`` (in that order)
-        self.bridges_s2t = nn.ModuleList(
+        self.bridges_st = nn.ModuleList(
             _build_bridge(bridge, student_channels, teacher_channels, 'fcfd.neck (student->teacher FPN)')
             for _ in self.levels)
         #: the levels with a teacher->student bridge: the head-read ones, when a path uses them
         self.ts_levels = head_kept if 'ts' in self.paths else ()
-        self.bridges_t2s = nn.ModuleList(
+        self.bridges_ts = nn.ModuleList(
             _build_bridge(bridge, teacher_channels, student_channels, 'fcfd.neck (teacher->student FPN)')
             for _ in self.ts_levels)
         self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
-        self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.neck')
-        #: BN running statistics of the student head's passes on bridged teacher features (path ``ts``),
-        #: kept apart so that those passes leave the student's own statistics untouched
+        self.output_losses = _build_output_losses(output_losses)
+        #: bridges the last forward did not use: none (every bridge is in every step's graph)
+        self.unused_bridges: List[nn.Module] = []
+        #: BN running statistics of the student head's training passes on bridged teacher features
+        #: (hybrid ``ts``), kept apart so that those passes leave the student's own statistics untouched
         self.ghost_statistics = GhostBNStatistics()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
         """Every bridge of this switch point (both directions)."""
-        return [*self.bridges_s2t, *self.bridges_t2s]
+        return [*self.bridges_st, *self.bridges_ts]
 
     def bridge(self, direction: str, sent: Sequence[Tensor]) -> Dict[int, Tensor]:
         """``{level: bridged feature}``: the sending network's FPN outputs ``sent`` (each
         ``(B, C_send, H_l, W_l)``) through the bridges of ``direction`` (``'st'`` / ``'ts'``), in the
         receiving network's channels, for the levels that have such a bridge."""
-        levels, bridges = (self.levels, self.bridges_s2t) if direction == 'st' else (self.ts_levels, self.bridges_t2s)
+        levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
         return {lv: b(sent[lv]) for lv, b in zip(levels, bridges)}
 
-    @staticmethod
-    def run_hybrid(bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]], width: int,
-                   tail: Callable[[Tuple[Tensor, ...]], T]) -> T:
-        """The hybrid network's output: ``tail`` (what follows the receiving network's neck: its head
-        for the loss terms, its full prediction at validation) on the receiving network's FPN tuple of
-        ``width`` levels, ``bridged`` features where a bridge ran and the receiver's ``own`` features
-        (called only when needed) at the other levels, which the terms never read."""
-        mine = own() if any(lv not in bridged for lv in range(width)) else None
-        return tail(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(width)))
+    def run_hybrid(self, bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]],
+                   finish: Callable[[Tuple[Tensor, ...]], T]) -> T:
+        """The hybrid network's output: ``finish`` (what follows the receiving network's neck: its
+        head for the loss terms, its full prediction at validation) on the receiving network's FPN
+        tuple, ``bridged`` features where a bridge ran and the receiver's ``own`` features (called
+        only when needed) at the other levels, which the terms never read."""
+        mine = own() if any(lv not in bridged for lv in range(self.num_levels)) else None
+        return finish(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(self.num_levels)))
 
     @torch.no_grad()
-    def _start_bridges(self, s_feats: Sequence[Tensor], t_feats: Sequence[Tensor]) -> None:
-        """``bridge_init='receiver_statistics'``: each bridge's output starts with the per-channel mean and
-        standard deviation of the receiving network's own feature at its level (first training step)."""
+    def start_bridges(self, s_feats: Sequence[Tensor], t_feats: Sequence[Tensor]) -> None:
+        """``bridge_init='receiver_statistics'``: each bridge's output starts with the per-channel mean
+        and standard deviation of the receiving network's own feature at its level
+        (:meth:`FCFDBridge.match_statistics`), on the first training step's features."""
         for direction, sent, received in (('st', s_feats, t_feats), ('ts', t_feats, s_feats)):
-            levels, bridges = (self.levels, self.bridges_s2t) if direction == 'st' else \
-                (self.ts_levels, self.bridges_t2s)
+            levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
             for lv, b in zip(levels, bridges):
                 b.match_statistics(sent[lv].detach(), received[lv].detach())
         self.bridges_started.fill_(True)
 
-    def forward(self, head_adapter: HeadAdapter, student: nn.Module, teacher: nn.Module,
-                s_feats: Sequence[Tensor], t_feats: Sequence[Tensor], context: Optional[HeadContext],
-                s_outputs: Optional[HeadOutputs], target: HeadOutputs,
-                weight: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Compute every FCFD term at the FPN.
+    def hybrid_outputs(self, direction: str, step: FCFDStep, bridged_st: Dict[int, Tensor]) -> HeadOutputs:
+        """The head outputs of hybrid ``direction`` on the step's context: the teacher head on the
+        bridged student features ``bridged_st`` (``'st'``; not under ``no_grad``: gradients reach
+        ``B_st`` and the student through the frozen teacher head), or the student head on the
+        bridged teacher features (``'ts'``: the student head and ``B_ts`` are trained; its train-mode
+        BN layers update this switch's ghost statistics, not the student's own)."""
+        head, receiver = self.pair.head, self.pair.receiver(direction)
+        if direction == 'st':
+            bridged, own = bridged_st, lambda: step.teacher_neck
+            swap = contextlib.nullcontext()  # the teacher's BN layers are in eval mode
+        else:
+            bridged = self.bridge('ts', [t.detach() for t in step.teacher_neck])
+            own = lambda: [s.detach() for s in step.student_neck]  # noqa: E731
+            swap = self.ghost_statistics.track(receiver, 'ts')
+        with swap:
+            return self.run_hybrid(bridged, own, lambda feats: head.run_head(receiver, feats, step.context))
 
-        Args:
-            s_feats: student FPN outputs (with graph); t_feats: teacher FPN outputs (no graph).
-            context: what the adapter's head needs besides features (e.g. RoIs).
-            s_outputs: the student head's outputs from its loss pass (for path ``s``).
-            target: the teacher head's outputs on its own features (no graph).
-            weight: optional per-row weights of the output losses.
+    def forward(self, step: FCFDStep) -> Dict[str, Tensor]:
+        """Compute every FCFD term at the FPN for this step.
+
+        Reads the student FPN outputs (with graph) and the teacher's (no graph), the context, the
+        student head's outputs (path ``s``), the target and the row weights from ``step``.
         Returns:
             ``{'loss_fcfd_app': ..., 'loss_fcfd_cls_st': ..., ...}``, scalars.
         """
+        s_feats, t_feats = step.student_neck, step.teacher_neck
         if not (len(s_feats) == len(t_feats) == self.num_levels):
             raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
                              f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
         losses: Dict[str, Tensor] = {}
         if self.bridge_init is not None and self.training and not bool(self.bridges_started):
-            self._start_bridges(s_feats, t_feats)
-        bridged_s = self.bridge('st', s_feats)
-        for lv, bs in bridged_s.items():
+            self.start_bridges(s_feats, t_feats)
+        bridged_st = self.bridge('st', s_feats)
+        for lv, bs in bridged_st.items():
             if bs.shape != t_feats[lv].shape:
                 raise ValueError(f'FCFD: bridged student feature {tuple(bs.shape)} and teacher feature '
                                  f'{tuple(t_feats[lv].shape)} differ; both detectors need the same input size and '
                                  f'FPN strides.')
         losses['loss_fcfd_app'] = sum(fp32_loss(self.appearance_loss, bs, t_feats[lv].detach())
-                                      for lv, bs in bridged_s.items())
+                                      for lv, bs in bridged_st.items())
         for path in self.paths:
-            if path == 's':
-                out = s_outputs
-            elif path == 'st':  # not under no_grad: gradients reach B_st and the student through H_t
-                out = self.run_hybrid(bridged_s, lambda: t_feats, len(t_feats),
-                                      lambda feats: head_adapter.run_head(teacher, feats, context))
-            else:
-                t_sent = [t.detach() for t in t_feats]
-                with self.ghost_statistics.track(student, 'ts'):
-                    out = self.run_hybrid(self.bridge('ts', t_sent), lambda: [s.detach() for s in s_feats],
-                                          self.num_head_levels,
-                                          lambda feats: head_adapter.run_head(student, feats, context))
+            out = step.student_outputs if path == 's' else self.hybrid_outputs(path, step, bridged_st)
             for name, loss in self.output_losses.items():
-                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * fp32_loss(
-                    loss, out[name], target[name], weight)
+                losses[f'loss_fcfd_{name}_{path}'] = self.path_weights[path] * output_term(loss, name, out, step)
         return losses
 
 
@@ -327,7 +358,8 @@ class FCFDStageSwitch(nn.Module):
             ``None`` (classifiers): only position k.
         output_losses: ``{output name: loss config}`` for the head outputs.
         num_paths: hybrid paths drawn per step (official classification: 2).
-        mode: 'bi' (both directions), 's2t', 't2s' or 'nomix' (no hybrid paths).
+        mode: 'bi' (both directions), 'st' (S->T paths only), 'ts' (T->S paths only) or 'nomix' (no
+            hybrid paths).
         student_kd: also the plain KD term of the student's own output (``_s``).
         l2_weight: lambda, on the appearance and hybrid-feature MSEs.
         mixture_weight: mu, on the hybrid paths' output losses.
@@ -335,10 +367,11 @@ class FCFDStageSwitch(nn.Module):
         pooled_last: add the ``GAP(ReLU(.))`` MSE at position N (classifiers).
         ghost_bn: hybrid passes use separate BN running statistics (saved in the state dict).
         seed: path-sampling seed, combined with the iteration (same draw on every rank).
-        bridge, s2t_activation, t2s_activation: bridge config and activations (None /
+        bridge, st_activation, ts_activation: bridge config and activations (None /
             'leaky_relu') for bridges into the teacher / into the student.
         feature_loss: distance for appearance and hybrid-feature terms (MSE).
-        row_weighted: the head adapter gives per-row weights for the output losses.
+        pair: the networks, head adapter and stage cutters this switch point connects (bound once;
+            ``forward`` and :meth:`run_hybrid` need it).
     """
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], scales: Sequence[float],
@@ -347,9 +380,10 @@ class FCFDStageSwitch(nn.Module):
                  mode: str = 'bi', student_kd: bool = True,
                  l2_weight: float = 1.0, mixture_weight: float = 1.0, l2_warmup: Optional[dict] = None,
                  pooled_last: bool = False, ghost_bn: bool = True, seed: int = 0, bridge: Optional[dict] = None,
-                 s2t_activation: Optional[str] = None, t2s_activation: Optional[str] = None,
-                 feature_loss: Optional[dict] = None, row_weighted: bool = False) -> None:
+                 st_activation: Optional[str] = None, ts_activation: Optional[str] = None,
+                 feature_loss: Optional[dict] = None, pair: Optional[FCFDPair] = None) -> None:
         super().__init__()
+        self.pair = pair
         n = len(student_channels)
         if len(teacher_channels) != n:
             raise ValueError(f'fcfd.stages: the student has {n} stage positions and the teacher '
@@ -367,7 +401,7 @@ class FCFDStageSwitch(nn.Module):
         #: positions with an appearance term: those whose student features can learn from it
         self.app_positions = tuple(p for p in self.positions if p not in self.frozen_positions)
         self.neck_reads = tuple(neck_reads) if neck_reads is not None else ()
-        directions = {'bi': ('st', 'ts'), 's2t': ('st',), 't2s': ('ts',), 'nomix': ()}[mode]
+        directions = {'bi': ('st', 'ts'), 'st': ('st',), 'ts': ('ts',), 'nomix': ()}[mode]
         self.candidates = [(k, d) for k in self.positions if k <= max_switch for d in directions
                            if not (d == 'st' and k in self.frozen_positions)]
         if not self.app_positions and not self.candidates:
@@ -384,21 +418,25 @@ class FCFDStageSwitch(nn.Module):
         def needed(direction: str) -> List[int]:
             return sorted({i for k, d in self.candidates if d == direction for i in self.read(k)})
 
-        s2t = sorted(set(self.app_positions) | set(needed('st')))
-        self.bridges_s2t = nn.ModuleDict({
+        st_positions = sorted(set(self.app_positions) | set(needed('st')))
+        self.bridges_st = nn.ModuleDict({
             str(i): _build_bridge(bridge, student_channels[i - 1], teacher_channels[i - 1],
                                   f'fcfd.stages position {i} (student->teacher)', scale=scales[i - 1],
-                                  activation=s2t_activation) for i in s2t})
-        self.bridges_t2s = nn.ModuleDict({
+                                  activation=st_activation) for i in st_positions})
+        self.bridges_ts = nn.ModuleDict({
             str(i): _build_bridge(bridge, teacher_channels[i - 1], student_channels[i - 1],
                                   f'fcfd.stages position {i} (teacher->student)', scale=1.0 / scales[i - 1],
-                                  activation=t2s_activation) for i in needed('ts')})
+                                  activation=ts_activation) for i in needed('ts')})
         self.feature_loss = MODELS.build(feature_loss or DEFAULT_MSE)
-        self.output_losses = _build_output_losses(output_losses, row_weighted, 'fcfd.stages')
-        #: separate BN running statistics of the hybrid passes, per path (saved in the state dict)
+        self.output_losses = _build_output_losses(output_losses)
+        #: separate BN running statistics of the hybrid passes, per hybrid (saved in the state dict)
         self.ghost_statistics = GhostBNStatistics()
         #: bridges the last forward did not use (they got only the zero keep-in-graph term)
         self.unused_bridges: List[nn.Module] = []
+
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def read(self, k: int) -> List[int]:
         """Positions whose bridged features a hybrid path switching at ``k`` feeds the receiver."""
@@ -416,33 +454,33 @@ class FCFDStageSwitch(nn.Module):
     # ------------------------------------------------------------------ the hybrid networks
     def bridges(self) -> List[nn.Module]:
         """Every bridge of this switch point (both directions)."""
-        return [*self.bridges_s2t.values(), *self.bridges_t2s.values()]
+        return [*self.bridges_st.values(), *self.bridges_ts.values()]
 
     def bridge(self, direction: str, sent: Sequence[Tensor], positions: Iterable[int]) -> Dict[int, Tensor]:
         """``{position: bridged feature}``: the sending network's position features ``sent`` (1..N,
         each ``(B, C_send, H_i, W_i)``) at ``positions`` through the bridges of ``direction``
         (``'st'`` / ``'ts'``), in the receiving network's channels and resolution."""
-        bridges = self.bridges_s2t if direction == 'st' else self.bridges_t2s
+        bridges = self.bridges_st if direction == 'st' else self.bridges_ts
         return {i: bridges[str(i)](sent[i - 1]) for i in sorted(positions)}
 
-    def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor], receiver: nn.Module,
-                   cutter: StageCutter, tail: Callable[[List[Optional[Tensor]]], T],
-                   statistics: str = 'main') -> Tuple[List[Tensor], T]:
-        """Hybrid path ``<k, direction>``: the receiving network after position ``k``.
+    def run_hybrid(self, direction: str, k: int, bridged: Dict[int, Tensor],
+                   finish: Callable[[List[Optional[Tensor]]], T], statistics: str = 'main') -> Tuple[List[Tensor], T]:
+        """Hybrid ``<k, direction>``: the receiving network after position ``k``.
 
-        Its later stages run on ``bridged[k]`` (the cutter), then ``tail`` (what follows its backbone:
-        neck and head for the loss terms, the full prediction at validation) on its position
-        features 1..N: the bridged ones it reads up to ``k`` (:meth:`read`; ``None`` where nothing
-        reads them) and the later ones it computed.
+        Its later stages run on ``bridged[k]`` (the receiver's stage cutter), then ``finish`` (what
+        follows its backbone: neck and head for the loss terms, the full prediction at validation)
+        on its position features 1..N: the bridged ones it reads up to ``k`` (:meth:`read`; ``None``
+        where nothing reads them) and the later ones it computed.
 
         Args:
             statistics: BN running statistics of the receiver: ``'track'`` (a training pass: train-mode
-                BN layers update this path's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
-                (scoring: layers with ghost statistics for this path use them), ``'main'`` (its own).
+                BN layers update this hybrid's ghost statistics, when ``ghost_bn`` is on), ``'ghost'``
+                (scoring: layers with ghost statistics for this hybrid use them), ``'main'`` (its own).
         Returns:
-            ``(later position features k+1..N, tail output)``.
+            ``(later position features k+1..N, what finish returns)``.
         """
         name = hybrid_name(direction, k)
+        receiver, cutter = self.pair.receiver(direction), self.pair.cutter(direction)
         if statistics == 'track':
             swap = self.ghost_statistics.track(receiver, name) if self.ghost_bn else contextlib.nullcontext()
         elif statistics == 'ghost':
@@ -454,74 +492,68 @@ class FCFDStageSwitch(nn.Module):
         read = self.read(k)
         with swap:
             later = list(cutter.run_from(receiver, k, bridged[k]))
-            return later, tail([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
+            return later, finish([bridged[i] if i in read else None for i in range(1, k + 1)] + later)
 
-    def forward(self, head_adapter: HeadAdapter, cutters: Dict[str, StageCutter], student: nn.Module,
-                teacher: nn.Module, s_pos: Sequence[Tensor], t_pos: Sequence[Tensor], t_extra: Sequence[Tensor],
-                context: Optional[HeadContext],
-                s_outputs: Optional[HeadOutputs], target: HeadOutputs, weight: Optional[Tensor] = None,
-                epoch: int = 0, iteration: int = 0) -> Dict[str, Tensor]:
+    def forward(self, step: FCFDStep) -> Dict[str, Tensor]:
         """Compute the stage-switch terms for this step.
 
-        Args:
-            head_adapter: runs what follows the backbone (neck and head) of either network.
-            cutters: ``{'student': ..., 'teacher': ...}``: the stage cutters of the two backbones.
-            s_pos / t_pos: position features 1..N of student (graph) and teacher (no graph).
-            t_extra: teacher features after the backbone that hybrid S->T runs are matched to
-                (FPN levels for detectors; empty for classifiers).
-            target: teacher outputs on its own features (no graph); weight: optional row weights.
-            epoch, iteration: training progress (warm-up and path sampling).
+        Reads from ``step`` the position features 1..N of student (graph) and teacher (no graph),
+        the teacher's features after the backbone that hybrid S->T runs are matched to (its FPN
+        levels; none for classifiers), the context, the target, the row weights and the progress
+        (warm-up and path draw).
         Returns:
             ``loss_fcfd_stage_app``, ``loss_fcfd_stage_feat`` and ``loss_fcfd_stage_{o}_{s,st,ts}``.
         """
         n = self.num_positions
+        s_pos, t_pos = step.student_positions, step.teacher_positions
         if len(s_pos) != n or len(t_pos) != n:
             raise ValueError(f'fcfd.stages: expected {n} stage features, got {len(s_pos)} (student) and '
                              f'{len(t_pos)} (teacher).')
-        lam = self.l2_weight * self.warmup_factor(epoch, iteration)
+        head = self.pair.head
+        lam = self.l2_weight * self.warmup_factor(step.epoch, step.iteration)
         t_pos = [t.detach() for t in t_pos]
-        paths = self.draw(iteration)
-        # bridge only what this step reads: appearance positions + what the sampled S->T paths feed
-        used_s2t = set(self.app_positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
-        bridged_s = self.bridge('st', s_pos, used_s2t)
-        app = [fp32_loss(self.feature_loss, bridged_s[i], t_pos[i - 1]) for i in self.app_positions]
+        paths = self.draw(step.iteration)
+        # bridge only what this step reads: appearance positions + what the drawn S->T paths feed
+        used_st = set(self.app_positions) | {i for k, d in paths if d == 'st' for i in self.read(k)}
+        bridged_st = self.bridge('st', s_pos, used_st)
+        app = [fp32_loss(self.feature_loss, bridged_st[i], t_pos[i - 1]) for i in self.app_positions]
         if self.pooled_last and n in self.app_positions:
-            app.append(fp32_loss(self.feature_loss, bridged_s[n], t_pos[n - 1], transform=pooled_embedding))
+            app.append(fp32_loss(self.feature_loss, bridged_st[n], t_pos[n - 1], transform=pooled_embedding))
         feats: List[Tensor] = []
-        outs: Dict[str, List[Tensor]] = {'st': [], 'ts': []}
-        used_t2s = set()
+        outs: Dict[str, List[HeadOutputs]] = {'st': [], 'ts': []}
+        used_ts = set()
         for k, direction in paths:
             read = self.read(k)
-            receiver = teacher if direction == 'st' else student
             if direction == 'st':
-                bridged = {i: bridged_s[i] for i in read}
+                bridged = {i: bridged_st[i] for i in read}
             else:
-                used_t2s.update(read)
+                used_ts.update(read)
                 bridged = self.bridge('ts', t_pos, read)
+            receiver = self.pair.receiver(direction)
             later, (extra, out) = self.run_hybrid(
-                direction, k, bridged, receiver, cutters['teacher' if direction == 'st' else 'student'],
-                lambda positions: head_adapter.run_after_backbone(receiver, positions, context), statistics='track')
+                direction, k, bridged, lambda positions: head.run_after_backbone(receiver, positions, step.context),
+                statistics='track')
             if direction == 'st':
                 feats += [fp32_loss(self.feature_loss, h, t_pos[j - 1]) for j, h in zip(range(k + 1, n + 1), later)]
-                feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, t_extra)]
+                feats += [fp32_loss(self.feature_loss, h, t.detach()) for h, t in zip(extra, step.teacher_neck)]
                 if self.pooled_last:
-                    last = later[-1] if later else bridged_s[k]
+                    last = later[-1] if later else bridged_st[k]
                     feats.append(fp32_loss(self.feature_loss, last, t_pos[n - 1], transform=pooled_embedding))
             outs[direction].append(out)
 
-        # bridges of unsampled paths: a zero term keeps them in the graph for DDP; the optimizer
-        # wrapper then clears their (zero) gradients, as the official step leaves them None.
-        self.unused_bridges = [b for i, b in self.bridges_s2t.items() if int(i) not in used_s2t] + \
-            [b for i, b in self.bridges_t2s.items() if int(i) not in used_t2s]
+        # bridges of undrawn paths: a zero term keeps them in the graph for DDP; the unused-bridge
+        # hook then clears their (zero) gradients, as the official step leaves them None.
+        self.unused_bridges = [b for i, b in self.bridges_st.items() if int(i) not in used_st] + \
+            [b for i, b in self.bridges_ts.items() if int(i) not in used_ts]
         unused = _keep_in_graph(self.unused_bridges)
         feat = lam * sum(feats) if feats else _zero_term(t_pos[0])
         losses = {'loss_fcfd_stage_app': lam * sum(app) if app else _zero_term(t_pos[0]),
                   'loss_fcfd_stage_feat': feat + unused}
         for name, loss in self.output_losses.items():
             if self.student_kd:
-                losses[f'loss_fcfd_stage_{name}_s'] = fp32_loss(loss, s_outputs[name], target[name], weight)
-            for direction in ('st', 'ts'):
-                terms = [fp32_loss(loss, o[name], target[name], weight) for o in outs[direction]]
+                losses[f'loss_fcfd_stage_{name}_s'] = output_term(loss, name, step.student_outputs, step)
+            for direction in DIRECTIONS:
+                terms = [output_term(loss, name, o, step) for o in outs[direction]]
                 losses[f'loss_fcfd_stage_{name}_{direction}'] = self.mixture_weight * sum(terms) if terms else \
                     _zero_term(t_pos[0])
         return losses

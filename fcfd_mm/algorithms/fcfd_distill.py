@@ -1,8 +1,8 @@
 """``FCFDDistill``: MMRazor algorithm for Function-Consistent Feature Distillation."""
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
@@ -13,25 +13,35 @@ from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter
+from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter, neck_channels, num_neck_levels
+from ..utils.checks import check_checkpoint_file, is_remote_checkpoint
 from ..utils.model_cfg import resolve_model_cfg
-from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph
-from .hybrid import check_bn_statistics, hybrid_name, parse_hybrid
+from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
+from .hybrid import DIRECTIONS, check_bn_statistics, hybrid_name, parse_hybrid
+from .pair import FCFDPair
+from .step import FCFDStep
 
 FCFD_KEYS = ('head', 'neck', 'stages')
-#: training steps with unused bridges but no clearing optimizer step before FCFDDistill warns
-UNCLEARED_WARN_PASSES = 64
+#: the switch-point keys of ``fcfd``, in the order they run, and what each cuts
+SWITCH_KEYS = ('neck', 'stages')
+SWITCH_POINT_WORDS = dict(neck='FPN', stages='backbone-stage')
 
 
 @MODELS.register_module()
 class FCFDDistill(SingleTeacherDistill):
     """FCFD for detectors (FPN and/or backbone-stage switch points) and image classifiers.
 
-    One training step: teacher backbone (+ neck) under ``no_grad`` -> student loss pass,
-    recording its switch-point features and head inputs/outputs -> teacher target (head on its
-    own features, once) -> FCFD terms (:mod:`fcfd_mm.algorithms.fcfd_core`) -> any extra MMRazor
-    losses of ``distiller`` ("FCFD + X"). Prediction (student only), ``teacher_ckpt``, freezing
-    and ``teacher_norm_eval`` are MMRazor's ``SingleTeacherDistill``.
+    It builds and computes: at build time the head adapter, the stage cutters and the pair
+    (:class:`~fcfd_mm.algorithms.pair.FCFDPair`) bound to each switch point; in one training step
+    the teacher backbone (+ neck) under ``no_grad`` -> the student loss pass, recording its
+    switch-point features and head inputs/outputs -> the step record
+    (:class:`~fcfd_mm.algorithms.step.FCFDStep`: context, teacher target computed once, row
+    weights, progress) -> every switch point's terms (:mod:`fcfd_mm.algorithms.fcfd_core`) -> any
+    extra MMRazor losses of ``distiller`` ("FCFD + X"). The engine talks to it through three
+    methods: ``set_progress`` (``FCFDProgressHook``), ``pop_unused_parameters``
+    (``FCFDUnusedBridgesHook``) and ``hybrid_names`` / ``predict_hybrid`` (``FCFDValLoop``).
+    Prediction (student only), ``teacher_ckpt``, freezing and ``teacher_norm_eval`` are MMRazor's
+    ``SingleTeacherDistill``.
 
     Args:
         fcfd: ``dict(head=..., neck=..., stages=...)``:
@@ -47,7 +57,7 @@ class FCFDDistill(SingleTeacherDistill):
             * ``stages``: backbone-stage switch point settings (:class:`FCFDStageSwitch`:
               ``positions``, ``num_paths``, ``mode``, ``l2_weight``, ``mixture_weight``,
               ``l2_warmup``, ``student_kd``, ``pooled_last``, ``ghost_bn``, ``seed``, ``bridge``,
-              ``s2t_activation`` / ``t2s_activation`` ('auto': LeakyReLU(0.1) into networks whose
+              ``st_activation`` / ``ts_activation`` ('auto': LeakyReLU(0.1) into networks whose
               stages take post-ReLU inputs), ``feature_loss``, ``output_losses``, ``cutter``
               (the stage cutter config of both backbones, or ``dict(student=..., teacher=...)``;
               picked from each backbone when it names no ``type``)); on by default for
@@ -63,10 +73,9 @@ class FCFDDistill(SingleTeacherDistill):
 
     def __init__(self, fcfd: Optional[dict] = None, distiller: Optional[dict] = None,
                  inherit_teacher: Sequence[str] = (), teacher_ckpt: Optional[str] = None, **kwargs) -> None:
-        if teacher_ckpt and not teacher_ckpt.startswith(('http://', 'https://', 's3://')) \
-                and not os.path.isfile(teacher_ckpt):
-            raise FileNotFoundError(f'teacher_ckpt {teacher_ckpt!r} does not exist. Set model.teacher_ckpt (or '
-                                    f'`--cfg-options model.teacher_ckpt=PATH`) to a trained teacher checkpoint.')
+        if teacher_ckpt:
+            check_checkpoint_file(teacher_ckpt, 'teacher_ckpt', 'Set model.teacher_ckpt (or `--cfg-options '
+                                  'model.teacher_ckpt=PATH`) to a trained teacher checkpoint.')
         if kwargs.get('teacher_trainable', False):
             raise ValueError('FCFDDistill trains a student from a frozen teacher; teacher_trainable=True is '
                              'not supported.')
@@ -74,11 +83,6 @@ class FCFDDistill(SingleTeacherDistill):
             if role in kwargs:
                 kwargs[role] = resolve_model_cfg(kwargs[role], f'model.{role}')
         super().__init__(distiller=distiller or dict(type='ConfigurableDistiller'), teacher_ckpt=None, **kwargs)
-        #: set by ``FCFDTeacherCheckHook`` once the teacher passed its check
-        self.teacher_checked = False
-        #: warn once at the first training step if no teacher check ran (the bridge probe turns it off)
-        self.expect_teacher_check = True
-        self._warned_unchecked = False
         self.teacher_ckpt_path, self.teacher_ckpt_meta = teacher_ckpt, None
         if teacher_ckpt:
             self.load_teacher_checkpoint(teacher_ckpt)
@@ -91,26 +95,28 @@ class FCFDDistill(SingleTeacherDistill):
         # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in
         # checkpoints
         self.head_adapter_state = torch.nn.ModuleDict(self.head_adapter.state_modules())
-        has_neck = self.head_adapter.has_neck_switch
-        neck_cfg = fcfd.get('neck', {} if has_neck else None)
-        stages_cfg = fcfd.get('stages', None if has_neck else {})
-        if neck_cfg is not None and not has_neck:
-            raise ValueError(f'fcfd.neck: {type(self.head_adapter).__name__} has no FPN switch point; use '
-                             f'fcfd.stages.')
+        head = self.head_adapter
+        neck_cfg, stages_cfg = (fcfd.get(key, {} if key in head.default_switch_points else None)
+                                for key in SWITCH_KEYS)
+        for key, cfg in zip(SWITCH_KEYS, (neck_cfg, stages_cfg)):
+            if cfg is not None and key not in head.switch_points:
+                raise ValueError(f'fcfd.{key}: {type(head).__name__} has no {SWITCH_POINT_WORDS[key]} switch '
+                                 f'point; it has {[f"fcfd.{k}" for k in head.switch_points]}.')
         if neck_cfg is None and stages_cfg is None:
             raise ValueError('fcfd.neck and fcfd.stages are both off: nothing to distil. Enable at least one.')
-        recorders = dict(self.head_adapter.student_recorders())
-        #: the stage cutters of student and teacher (built with fcfd.stages), else None
-        self.stage_cutters: Optional[Dict[str, StageCutter]] = None
+        stages_cfg = None if stages_cfg is None else dict(stages_cfg)
+        cutters = self._build_cutters(stages_cfg.pop('cutter', None)) if stages_cfg is not None else None
+        #: the two networks with the head adapter and stage cutters, bound to every switch point
+        self.pair = FCFDPair(self.student, self.teacher, self.head_adapter, cutters)
         self.fcfd_neck = self._build_neck(dict(neck_cfg)) if neck_cfg is not None else None
-        self.fcfd_stages = self._build_stages(dict(stages_cfg), neck_on=neck_cfg is not None) \
+        self.fcfd_stages = self._build_stages(stages_cfg, neck_on=neck_cfg is not None) \
             if stages_cfg is not None else None
-        if self.fcfd_stages is not None:
-            recorders.update(self.stage_cutters['student'].recorders())
+        recorders = dict(self.head_adapter.student_recorders())
+        if cutters is not None:
+            recorders.update(cutters['student'].recorders())
         self.fcfd_recorders = RecorderManager(recorders)
         # ids of the FCFD parameters unused by every loss pass since the last pop_unused_parameters()
         self._unused_ids: Optional[Set[int]] = None
-        self._passes_since_pop, self._unused_since_pop = 0, False
         #: (epoch, iteration) of the coming training step, set by FCFDProgressHook (set_progress)
         self._progress: Optional[Tuple[int, int]] = None
         self._warned_no_progress = False
@@ -125,30 +131,33 @@ class FCFDDistill(SingleTeacherDistill):
     # ------------------------------------------------------------------------ construction
     def _build_neck(self, cfg: dict) -> FCFDNeckSwitch:
         head = self.head_adapter
-        cfg.setdefault('paths', head.default_paths())
         cfg.setdefault('output_losses', head.default_output_losses())
         return FCFDNeckSwitch(
-            student_channels=head.neck_channels(self.student), teacher_channels=head.neck_channels(self.teacher),
-            num_levels=head.num_levels(self.student), num_head_levels=head.num_head_levels(self.student),
-            row_weighted=head.row_weighted, **cfg)
+            student_channels=neck_channels(self.student), teacher_channels=neck_channels(self.teacher),
+            num_levels=num_neck_levels(self.student), num_head_levels=head.num_head_levels(self.student),
+            pair=self.pair, **cfg)
+
+    def _build_cutters(self, cfg: Optional[dict]) -> Dict[str, StageCutter]:
+        """The stage cutters of both backbones from ``fcfd.stages.cutter`` (one config for both, or
+        ``dict(student=..., teacher=...)``; picked from each backbone where it names no ``type``)."""
+        cfg = dict(cfg or {})
+        per_role = bool(cfg) and set(cfg) <= {'student', 'teacher'}
+        return {role: build_stage_cutter(model, role, cfg.get(role) if per_role else cfg)
+                for role, model in (('student', self.student), ('teacher', self.teacher))}
 
     def _build_stages(self, cfg: dict, neck_on: bool) -> FCFDStageSwitch:
-        cutter_cfg = dict(cfg.pop('cutter', None) or {})
-        per_role = bool(cutter_cfg) and set(cutter_cfg) <= {'student', 'teacher'}
-        self.stage_cutters = {
-            role: build_stage_cutter(model, role, cutter_cfg.get(role) if per_role else cutter_cfg)
-            for role, model in (('student', self.student), ('teacher', self.teacher))}
-        s_cut, t_cut = self.stage_cutters['student'], self.stage_cutters['teacher']
+        s_cut, t_cut = self.pair.cutters['student'], self.pair.cutters['teacher']
         s_shapes, t_shapes = s_cut.probe_positions(self.student), t_cut.probe_positions(self.teacher)
         if len(s_shapes) != len(t_shapes):
             raise ValueError(f'fcfd.stages: the student has {len(s_shapes)} stages and the teacher {len(t_shapes)}; '
                              f'FCFD switches between corresponding stages, so both need the same number.')
         scales = [t[1] / s[1] for s, t in zip(s_shapes, t_shapes)]
         n = len(s_shapes)
-        for role, key, receiver in (('teacher', 's2t_activation', self.teacher),
-                                    ('student', 't2s_activation', self.student)):
+        for direction in DIRECTIONS:
+            key = f'{direction}_activation'
             if cfg.get(key, 'auto') == 'auto':
-                cfg[key] = 'leaky_relu' if self.stage_cutters[role].receives_post_relu(receiver) else None
+                receiver = self.pair.receiver(direction)
+                cfg[key] = 'leaky_relu' if self.pair.cutter(direction).receives_post_relu(receiver) else None
         head = self.head_adapter
         cfg.setdefault('positions', tuple(range(1, n + 1)))
         if 'frozen_positions' in cfg:
@@ -163,12 +172,11 @@ class FCFDDistill(SingleTeacherDistill):
         cfg['frozen_positions'] = frozen
         cfg.setdefault('output_losses', head.default_output_losses())
         cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
-        cfg.setdefault('pooled_last', not head.has_neck_switch)
+        cfg.setdefault('pooled_last', head.reads_pooled_last)
         return FCFDStageSwitch(
             student_channels=[s[0] for s in s_shapes], teacher_channels=[t[0] for t in t_shapes], scales=scales,
-            max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)),
-            neck_reads=s_cut.neck_reads(self.student) if head.has_neck_switch else None,
-            row_weighted=head.row_weighted, **cfg)
+            max_switch=min(s_cut.max_switch(n), t_cut.max_switch(n)), neck_reads=s_cut.neck_reads(self.student),
+            pair=self.pair, **cfg)
 
     def load_teacher_checkpoint(self, path: str) -> None:
         """Load the teacher's weights (as ``SingleTeacherDistill`` does) with an error that says why."""
@@ -177,7 +185,7 @@ class FCFDDistill(SingleTeacherDistill):
             # strict: a checkpoint of another architecture must not leave a silently random teacher
             checkpoint = load_checkpoint(self.teacher, path, map_location='cpu', strict=True)
         except Exception as exc:
-            if path.startswith(('http://', 'https://')) and isinstance(exc, OSError):  # URLError is an OSError
+            if is_remote_checkpoint(path) and isinstance(exc, OSError):  # URLError is an OSError
                 raise RuntimeError(f'teacher_ckpt {path!r} could not be downloaded ({type(exc).__name__}: {exc}). '
                                    f'Without internet access here, download it on another machine and pass the '
                                    f'file: `--cfg-options model.teacher_ckpt=/path/to/{path.rsplit("/", 1)[-1]}` '
@@ -222,29 +230,21 @@ class FCFDDistill(SingleTeacherDistill):
         keep-in-graph term); intersected over the passes until the next pop."""
         ids = {id(p) for m in modules for p in m.parameters()}
         self._unused_ids = ids if self._unused_ids is None else self._unused_ids & ids
-        self._passes_since_pop += 1
-        self._unused_since_pop = self._unused_since_pop or bool(ids)
-        if self._unused_since_pop and self._passes_since_pop == UNCLEARED_WARN_PASSES:
-            print_log(f'FCFDDistill: {UNCLEARED_WARN_PASSES} training steps without an optimizer step that clears '
-                      f'the gradients of unused bridges: unsampled bridges (and all bridges after StopDistillHook) '
-                      f'get weight decay and momentum, unlike the official code. Use optim_wrapper=dict('
-                      f'type=\'FCFDOptimWrapper\', ...) (FCFDAmpOptimWrapper with AMP).', logger='current',
-                      level=logging.WARNING)
 
     def pop_unused_parameters(self) -> List[torch.nn.Parameter]:
         """The FCFD parameters that no loss pass since the previous call used, and reset the record.
 
-        These are the bridges of hybrid paths that were not sampled (stage switch points) and,
+        These are the bridges of hybrid paths that were not drawn (stage switch points) and,
         after ``StopDistillHook``, every bridge: they are in the graph only through a zero term
         (so DDP with ``find_unused_parameters=False`` sees a gradient for them), and their gradient
         is exactly 0. The official step leaves their gradient ``None``, so SGD skips them (no
-        weight decay, no momentum); :class:`~fcfd_mm.engine.FCFDOptimWrapper` calls this after the
-        backward passes (and DDP's all-reduce) of an accumulation window and sets their ``.grad``
-        to ``None`` before ``optimizer.step()``. Every DDP rank samples the same paths, so every
-        rank clears the same parameters. The FPN switch uses all of its bridges in every step.
+        weight decay, no momentum); :class:`~fcfd_mm.engine.FCFDUnusedBridgesHook` calls this just
+        before each optimizer step (after the backward passes of an accumulation window and DDP's
+        all-reduce) and sets their ``.grad`` to ``None``. Every DDP rank draws the same paths, so
+        every rank clears the same parameters. The FPN switch uses all of its bridges in every step.
         """
         unused = self._unused_ids or set()
-        self._unused_ids, self._passes_since_pop, self._unused_since_pop = None, 0, False
+        self._unused_ids = None
         return [p for p in self.fcfd_parameters() if id(p) in unused]
 
     def consistency_context(self) -> Optional[HeadContext]:
@@ -295,8 +295,8 @@ class FCFDDistill(SingleTeacherDistill):
             name: one of :meth:`hybrid_names`.
             batch_inputs: preprocessed images ``(B, 3, H, W)``.
             data_samples: their data samples (predictions are written into them).
-            bn_statistics: ``'ghost'``: a stage hybrid's receiver uses the ghost BN statistics of its
-                path where training tracked them; ``'main'``: its own running statistics.
+            bn_statistics: ``'ghost'``: the receiver uses the ghost BN statistics training tracked for
+                this hybrid where it tracked them; ``'main'``: its own running statistics.
         """
         check_bn_statistics(bn_statistics)
         if name not in self.hybrid_names():
@@ -304,28 +304,39 @@ class FCFDDistill(SingleTeacherDistill):
                              f'(the FPN paths st / ts of fcfd.neck.paths, the stage path candidates st@k / ts@k of '
                              f'fcfd.stages).')
         direction, k = parse_hybrid(name)
-        sender, receiver = (self.student, self.teacher) if direction == 'st' else (self.teacher, self.student)
-        head = self.head_adapter
+        sender, receiver, head = self.pair.sender(direction), self.pair.receiver(direction), self.head_adapter
         if k is None:
             neck = self.fcfd_neck
-            return neck.run_hybrid(neck.bridge(direction, sender.extract_feat(batch_inputs)),
-                                   lambda: receiver.extract_feat(batch_inputs), head.num_levels(receiver),
-                                   lambda feats: head.predict_on_features(receiver, feats, data_samples))
+            swap = neck.ghost_statistics.use(receiver, name) if bn_statistics == 'ghost' else contextlib.nullcontext()
+            with swap:
+                return neck.run_hybrid(neck.bridge(direction, sender.extract_feat(batch_inputs)),
+                                       lambda: receiver.extract_feat(batch_inputs),
+                                       lambda feats: head.predict_on_features(receiver, feats, data_samples))
         stages = self.fcfd_stages
         bridged = stages.bridge(direction, sender.backbone(batch_inputs), stages.read(k))
-        cutter = self.stage_cutters['teacher' if direction == 'st' else 'student']
-        return stages.run_hybrid(direction, k, bridged, receiver, cutter,
+        return stages.run_hybrid(direction, k, bridged,
                                  lambda positions: head.predict_after_backbone(receiver, positions, data_samples),
                                  statistics=bn_statistics)[1]
+
+    def step_record(self, teacher_positions: Sequence[torch.Tensor],
+                    teacher_neck: Sequence[torch.Tensor]) -> FCFDStep:
+        """The record of this training step that every switch point's ``forward`` reads: the
+        teacher's features, the consistency context, the target ``t`` (the teacher head on its own
+        features, computed once, without graph), the row weights and the progress; the student's
+        recorded values are read from the last loss pass on demand."""
+        head = self.head_adapter
+        context = self.consistency_context()
+        with torch.no_grad():
+            target = head.run_head(self.teacher, head.head_features(teacher_positions, teacher_neck), context)
+        weight = head.row_weights(target)
+        epoch, iteration = self._stage_progress() if self.fcfd_stages is not None else (0, 0)
+        return FCFDStep(pair=self.pair, records=self.fcfd_recorders, teacher_positions=teacher_positions,
+                        teacher_neck=teacher_neck, context=context, target=target, row_weight=weight,
+                        avg_factor=row_weight_sum(weight), epoch=epoch, iteration=iteration)
 
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> Dict[str, torch.Tensor]:
         losses: Dict[str, torch.Tensor] = {}
-        if self.expect_teacher_check and not self.teacher_checked and not self._warned_unchecked:
-            self._warned_unchecked = True
-            print_log('FCFDDistill: no FCFDTeacherCheckHook checked the teacher before training (fine if you switched '
-                      "it off on purpose); to check it add dict(type='FCFDTeacherCheckHook') to custom_hooks (the "
-                      'FCFD configs have it).', logger='current', level=logging.WARNING)
         distilling = not self.distillation_stopped
         if distilling:
             self.distiller.set_deliveries_override(False)
@@ -336,34 +347,18 @@ class FCFDDistill(SingleTeacherDistill):
             student_losses = self.student(batch_inputs, data_samples, mode='loss')
         if self.calculate_student_loss:
             losses.update(add_prefix(student_losses, 'student'))
+        switches = self.fcfd_switches()
         if not distilling:
             # After StopDistillHook the bridges get no gradient; a zero term keeps them in the
             # graph so DDP (find_unused_parameters=False) still sees a gradient for every parameter.
-            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(self.fcfd_switches())
-            self._record_unused(self.fcfd_switches())
+            losses['distill.loss_fcfd_stopped'] = _keep_in_graph(switches)
+            self._record_unused(switches)
             return losses
         losses.update(add_prefix(self.distiller.compute_distill_losses(), 'distill'))
-
-        head, records = self.head_adapter, self.fcfd_recorders
-        context = self.consistency_context()
-        with torch.no_grad():  # the target t: teacher head on teacher features, once per step
-            target = head.run_head(self.teacher, t_neck if head.has_neck_switch else t_pos, context)
-        weight = head.row_weights(target) if head.row_weighted else None
-        needs_s = (self.fcfd_neck is not None and 's' in self.fcfd_neck.paths) or \
-            (self.fcfd_stages is not None and self.fcfd_stages.student_kd)
-        s_outputs = head.student_outputs(records, context) if needs_s else None
+        step = self.step_record(t_pos, t_neck)
         fcfd_losses: Dict[str, torch.Tensor] = {}
-        if self.fcfd_neck is not None:
-            fcfd_losses.update(self.fcfd_neck(head, self.student, self.teacher, s_feats=head.student_features(records),
-                                              t_feats=t_neck, context=context, s_outputs=s_outputs, target=target,
-                                              weight=weight))
-        if self.fcfd_stages is not None:
-            epoch, iteration = self._stage_progress()
-            fcfd_losses.update(self.fcfd_stages(
-                head, self.stage_cutters, self.student, self.teacher,
-                s_pos=self.stage_cutters['student'].recorded_positions(records), t_pos=t_pos, t_extra=t_neck,
-                context=context, s_outputs=s_outputs, target=target, weight=weight, epoch=epoch,
-                iteration=iteration))
-        self._record_unused(self.fcfd_stages.unused_bridges if self.fcfd_stages is not None else [])
+        for switch in switches:
+            fcfd_losses.update(switch(step))
+        self._record_unused([bridge for switch in switches for bridge in switch.unused_bridges])
         losses.update(add_prefix(fcfd_losses, 'distill'))
         return losses

@@ -1,20 +1,21 @@
-"""Separate ("ghost") BatchNorm running statistics for FCFD's hybrid paths (docs/method.md,
+"""Separate ("ghost") BatchNorm running statistics for FCFD's stage hybrids (docs/method.md,
 "Teacher and BatchNorm").
 
 A hybrid pass runs a network on the *other* network's bridged features. With its BN layers in
 training mode that pass would update the network's running statistics with statistics of bridged
-inputs. :class:`GhostBNStatistics` keeps, per hybrid path (``'st@2'``, ``'ts@3'``...), a copy of
-the running statistics of every BN layer the path's passes ran in training mode, and swaps it in
+inputs. :class:`GhostBNStatistics` keeps, per hybrid (``'st@2'``, ``'ts@3'``...), a copy of the
+running statistics of every BN layer the hybrid's passes ran in training mode, and swaps it in
 for the duration of the pass: the network's own ("main") statistics are never touched. At
 validation the same copies let a hybrid be scored with the statistics its training tracked.
 
 The copies are ordinary registered buffers of this module, so they move with ``.to()`` /
 ``.cuda()``, are saved by ``state_dict()`` and restored by ``load_state_dict()`` as
-``<prefix><path>.<layer>.{running_mean,running_var,num_batches_tracked}``, where ``<layer>`` is the
-BN layer's name in its network with ``/`` in place of ``.`` (module names cannot hold dots). They
-are created on a path's first training pass, from the main statistics of that moment; loading a
-state dict creates the ones it holds (and drops the others), so a checkpoint restores exactly
-what was saved.
+``<prefix>hybrids.<hybrid>.<layer>.{running_mean,running_var,num_batches_tracked}``, where
+``<layer>`` is the BN layer's name in its network with ``/`` in place of ``.`` (module names cannot
+hold dots). They are created on a hybrid's first training pass, from the main statistics of that
+moment; loading a state dict creates the ones it holds (and drops the others), so a checkpoint
+restores exactly what was saved. Checkpoints of fcfd-mm before the third renovation hold them
+under ``<prefix>paths.``; they load too.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from typing import Dict, Iterator, List, Tuple
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..utils.state_dict import rename_state_keys
+
 #: the per-layer buffers, in the order :meth:`GhostBNStatistics.statistics` returns them
 BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
 #: ``(running_mean, running_var, num_batches_tracked)`` of one BN layer
@@ -31,7 +34,7 @@ Statistics = Tuple[Tensor, Tensor, Tensor]
 
 
 class _LayerStatistics(nn.Module):
-    """The three running-statistic buffers of one BN layer on one path."""
+    """The three running-statistic buffers of one BN layer for one hybrid."""
 
     def __init__(self, mean: Tensor, var: Tensor, count: Tensor) -> None:
         super().__init__()
@@ -70,25 +73,28 @@ def _swapped(swaps: List[Tuple[_BatchNorm, _LayerStatistics]]) -> Iterator[None]
 
 
 class GhostBNStatistics(nn.Module):
-    """Per-path BN running statistics: ``track`` during training passes, ``use`` when scoring."""
+    """Per-hybrid BN running statistics: ``track`` during training passes, ``use`` when scoring."""
+
+    #: submodules renamed since earlier checkpoints, old -> new
+    RENAMED = {'paths': 'hybrids'}
 
     def __init__(self) -> None:
         super().__init__()
-        self.paths = nn.ModuleDict()
+        self.hybrids = nn.ModuleDict()
 
-    def _path(self, path: str) -> nn.ModuleDict:
-        if path not in self.paths:
-            self.paths[path] = nn.ModuleDict()
-        return self.paths[path]
+    def _layers(self, hybrid: str) -> nn.ModuleDict:
+        if hybrid not in self.hybrids:
+            self.hybrids[hybrid] = nn.ModuleDict()
+        return self.hybrids[hybrid]
 
-    def track(self, model: nn.Module, path: str) -> contextlib.AbstractContextManager:
-        """Context for a training pass of hybrid ``path`` through ``model``.
+    def track(self, model: nn.Module, hybrid: str) -> contextlib.AbstractContextManager:
+        """Context for a training pass of ``hybrid`` through ``model`` (its receiving network).
 
         Every BN layer of ``model`` in training mode that tracks running statistics normalises with
-        batch statistics as usual (outputs are unchanged) but updates ``path``'s copy of its
+        batch statistics as usual (outputs are unchanged) but updates ``hybrid``'s copy of its
         running statistics, created from its main ones on first use; the main ones stay as they are.
         """
-        layers = self._path(path)
+        layers = self._layers(hybrid)
         swaps = []
         for name, m in model.named_modules():
             if isinstance(m, _BatchNorm) and m.training and m.track_running_stats and m.running_mean is not None:
@@ -99,43 +105,44 @@ class GhostBNStatistics(nn.Module):
                 swaps.append((m, layers[key].on_device_of(m)))
         return _swapped(swaps)
 
-    def use(self, model: nn.Module, path: str) -> contextlib.AbstractContextManager:
-        """Context for scoring hybrid ``path`` on ``model`` (eval mode): every BN layer of ``model``
-        with a copy for ``path`` normalises with it; the others (eval-mode during training, so the
-        hybrid passes used their main statistics too) keep theirs. Nothing is created."""
-        layers = self.paths[path] if path in self.paths else {}
+    def use(self, model: nn.Module, hybrid: str) -> contextlib.AbstractContextManager:
+        """Context for scoring ``hybrid`` on ``model`` (eval mode): every BN layer of ``model`` with a
+        copy for ``hybrid`` normalises with it; the others (eval-mode during training, so the hybrid
+        passes used their main statistics too) keep theirs. Nothing is created."""
+        layers = self.hybrids[hybrid] if hybrid in self.hybrids else {}
         swaps = [(m, layers[_encode(name)].on_device_of(m)) for name, m in model.named_modules()
                  if isinstance(m, _BatchNorm) and m.running_mean is not None and _encode(name) in layers]
         return _swapped(swaps)
 
     def statistics(self) -> Dict[Tuple[str, str], Statistics]:
-        """``{(path, BN layer name): (running_mean, running_var, num_batches_tracked)}``, the live buffers."""
-        return {(path, _decode(key)): stats.as_tuple() for path, layers in self.paths.items()
+        """``{(hybrid, BN layer name): (running_mean, running_var, num_batches_tracked)}``, the live buffers."""
+        return {(hybrid, _decode(key)): stats.as_tuple() for hybrid, layers in self.hybrids.items()
                 for key, stats in layers.items()}
 
     def clear(self) -> None:
-        """Drop every path's statistics (e.g. after new bridges: they described the old ones' outputs)."""
-        self.paths = nn.ModuleDict()
+        """Drop every hybrid's statistics (e.g. after new bridges: they described the old ones' outputs)."""
+        self.hybrids = nn.ModuleDict()
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
-        # The copies exist only for the paths and layers training has run, so a fresh module has
+        # The copies exist only for the hybrids and layers training has run, so a fresh module has
         # none: create exactly the ones the state dict holds (placeholders that the ordinary loading
         # of the submodules below then fills) and drop any others.
-        head = prefix + 'paths.'
+        rename_state_keys(state_dict, prefix, self.RENAMED)
+        head = prefix + 'hybrids.'
         found: Dict[Tuple[str, str], set] = {}
         for key in state_dict:
             if key.startswith(head):
-                path, _, rest = key[len(head):].partition('.')
+                hybrid, _, rest = key[len(head):].partition('.')
                 layer, _, buf = rest.rpartition('.')
-                if path and layer and buf in BUFFERS:
-                    found.setdefault((path, layer), set()).add(buf)
+                if hybrid and layer and buf in BUFFERS:
+                    found.setdefault((hybrid, layer), set()).add(buf)
         self.clear()
-        for (path, layer), bufs in found.items():
+        for (hybrid, layer), bufs in found.items():
             if bufs != set(BUFFERS):
-                error_msgs.append(f'{head}{path}.{layer}: has {sorted(bufs)}, needs all of {list(BUFFERS)}.')
+                error_msgs.append(f'{head}{hybrid}.{layer}: has {sorted(bufs)}, needs all of {list(BUFFERS)}.')
                 continue
-            ref = [state_dict[f'{head}{path}.{layer}.{b}'] for b in BUFFERS]
-            self._path(path)[layer] = _LayerStatistics(*(t.detach().clone() for t in ref))
+            ref = [state_dict[f'{head}{hybrid}.{layer}.{b}'] for b in BUFFERS]
+            self._layers(hybrid)[layer] = _LayerStatistics(*(t.detach().clone() for t in ref))
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)

@@ -10,26 +10,31 @@ named by its direction and switch point:
   ``k``, the bridges of the positions the receiver reads up to ``k``, the receiving backbone after
   ``k`` and what follows it.
 
-The same name keys a stage path's ghost BN statistics. Each switch point defines its hybrids
+The same name keys a stage hybrid's ghost BN statistics. Each switch point defines its hybrids
 once (``FCFDNeckSwitch.run_hybrid`` / ``FCFDStageSwitch.run_hybrid``); the loss terms, the
 hybrid metrics (``FCFDDistill.predict_hybrid``) and the bridge probe all run them through it.
 
-Which BN running statistics a stage hybrid's receiver uses when it is scored (``bn_statistics``):
+Which BN running statistics a hybrid's receiver uses when it is scored (``bn_statistics``):
 
 * ``'ghost'`` (default, as the official code reports hybrid accuracy): the ghost BN statistics that
-  training tracked for that path, for every BN layer that has them. Those layers trained in train
+  training tracked for that hybrid, for every BN layer that has them. Those layers trained in train
   mode on the hybrid passes, so their ghost statistics describe bridged inputs; the main ones
   describe the receiver's own. Layers without ghost statistics (eval-mode BN during training, e.g.
-  mmdet's ``norm_eval=True``; ``ghost_bn=False``; no pass of that path yet) use their main ones.
+  mmdet's ``norm_eval=True``; ``ghost_bn=False``; no pass of that hybrid yet) use their main ones.
 * ``'main'``: the receiver's main statistics everywhere (the receiver exactly as deployed).
 
-FPN hybrids always use the main statistics (training keeps ghost statistics for stage paths only).
+The same holds for the FPN switch point's ``ts`` hybrid: its receiver, the student head, runs in
+train mode on bridged teacher features, so heads with BN (RTMDet's, YOLOX's) keep ghost
+statistics for it. The ``st`` hybrid's receiver is the frozen teacher, whose BN layers stay in eval
+mode: it always uses the main statistics.
 """
 from __future__ import annotations
 
 import re
 from typing import Optional, Tuple
 
+#: the directions: ``'st'`` (student features bridged into the teacher), ``'ts'`` (the reverse)
+DIRECTIONS = ('st', 'ts')
 _NAME = re.compile(r'^(st|ts)(?:@(\d+))?$')
 #: what ``bn_statistics`` may be when a stage hybrid is scored
 BN_STATISTICS = ('ghost', 'main')
@@ -53,5 +58,5 @@ def check_bn_statistics(value: str, key: str = 'bn_statistics') -> str:
     """``value`` if it is one of :data:`BN_STATISTICS`, else a ``ValueError`` naming ``key``."""
     if value not in BN_STATISTICS:
         raise ValueError(f"{key}={value!r}: give 'ghost' (the statistics training tracked for each stage "
-                         f"hybrid path) or 'main' (the receiving network's own).")
+                         f"hybrid) or 'main' (the receiving network's own).")
     return value

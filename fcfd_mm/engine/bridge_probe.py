@@ -31,7 +31,7 @@ def bridge_modules(algorithm) -> List[nn.Module]:
 @torch.no_grad()
 def reset_bridges(algorithm) -> int:
     """Re-initialise every bridge (its own ``init_weights``, else ``reset_parameters`` of its layers)
-    and zero its BN statistics; drop the stage paths' ghost BN statistics, which described the old
+    and zero its BN statistics; drop the stage hybrids' ghost BN statistics, which described the old
     bridges' outputs (stage hybrids then score with the main statistics); returns the number of bridges."""
     bridges = bridge_modules(algorithm)
     if algorithm.fcfd_stages is not None:
@@ -85,8 +85,6 @@ def probe_bridges(algorithm, batches: Iterable, iters: int, optimizer: Optional[
     frozen = [p for net in (algorithm.student, algorithm.teacher) for p in net.parameters()]
     flags = [p.requires_grad for p in frozen]
     optim = OPTIMIZERS.build(dict(optimizer or DEFAULT_PROBE_OPTIMIZER, params=params))
-    # the probe needs no teacher check: the tool reports the teacher's metric next to the hybrids
-    algorithm.expect_teacher_check = False
     history: List[float] = []
     try:
         for p in frozen:

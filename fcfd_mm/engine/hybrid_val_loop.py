@@ -34,7 +34,7 @@ class FCFDValLoop(SingleTeacherDistillValLoop):
             ``n``-th, ``2n``-th, ...); the student and the teacher are evaluated every time. Each
             hybrid costs about one more pass over the validation set.
         hybrid_bn_statistics: BN running statistics of a stage hybrid's receiver: ``'ghost'``
-            (default: the ghost statistics training tracked for that path, where it did) or
+            (default: the ghost statistics training tracked for that hybrid, where it did) or
             ``'main'`` (its own); see :mod:`fcfd_mm.algorithms.hybrid`.
     """
 

@@ -169,6 +169,8 @@ class FCFDTeacherCheckHook(Hook):
                  min_value: Optional[float] = None, check_classes: bool = True) -> None:
         self.settings = resolve_teacher_check(dict(num_samples=num_samples, metric=metric, min_value=min_value,
                                                    check_classes=check_classes))
+        #: whether the teacher passed the check (set in ``before_train``)
+        self.passed = False
 
     def before_train(self, runner) -> None:
         algorithm = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -201,7 +203,7 @@ class FCFDTeacherCheckHook(Hook):
                     f'the bar set FCFDTeacherCheckHook.min_value in custom_hooks; {OFF_HINT}.')
             print_log(f'teacher check: {key}={value:.4f} on {seen} validation samples (minimum {floor:g}).',
                       logger='current')
-        algorithm.teacher_checked = True
+        self.passed = True
         print_log(f'teacher check passed in {time.perf_counter() - start:.1f} s.', logger='current')
 
 

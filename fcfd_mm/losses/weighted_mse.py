@@ -1,31 +1,25 @@
-"""Mean squared error with optional per-row weights (box deltas of weighted anchors)."""
+"""Mean squared error per row, for box outputs of weighted rows (mmdet's loss convention)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
-import torch.nn as nn
 from mmrazor.registry import MODELS
+
+from .row_loss import RowLoss
 
 
 @MODELS.register_module()
-class WeightedMSELoss(nn.Module):
-    """``mean((s - t)^2)`` over all elements; with ``weight`` (``(N,)`` for ``(N, D)`` inputs),
-    ``sum_n w_n mean_d (s_nd - t_nd)^2 / sum_n w_n``.
+class WeightedMSELoss(RowLoss):
+    """Row loss ``l_n = mean_d (s_nd - t_nd)^2``, weighted and reduced over rows as mmdet's losses
+    are (:class:`~fcfd_mm.losses.row_loss.RowLoss`): without weights the mean over all elements,
+    with row weights ``w`` and ``avg_factor = sum_n w_n`` the weighted mean ``sum_n w_n l_n / sum_n w_n``.
 
     Without weights it equals MMRazor's ``L2Loss(normalize=False, div_element=True)``, which the
-    Faster R-CNN configs use; MMRazor has no weighted form, which the dense-head tail needs when
-    anchors are weighted by the teacher's score.
+    Faster R-CNN configs use; MMRazor has no weighted form, which the dense heads need when anchors
+    are weighted by the teacher's score.
+
+    Args:
+        loss_weight, reduction: as :class:`~fcfd_mm.losses.row_loss.RowLoss`.
     """
 
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
-                weight: Optional[torch.Tensor] = None) -> torch.Tensor:
-        sq = (preds_S - preds_T.detach()).pow(2)
-        if weight is None:
-            return self.loss_weight * sq.mean()
-        per_row = sq.reshape(sq.shape[0], -1).mean(dim=1)
-        return self.loss_weight * (per_row * weight).sum() / weight.sum().clamp(min=1e-12)
+    def row_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (pred - target).pow(2).reshape(pred.shape[0], -1).mean(dim=1)

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import Iterator, List, Tuple
+import re
+from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
 
 class FCFDUserError(RuntimeError):
     """An input problem the user can fix; the message says how."""
+
+
+class CheckpointNotFoundError(FCFDUserError, FileNotFoundError):
+    """A local checkpoint file that does not exist (also a ``FileNotFoundError``)."""
 
 
 #: the repository's config folder (present in a checkout / editable install)
@@ -58,13 +63,42 @@ def check_config_file(path: str) -> str:
     return path
 
 
-def check_checkpoint_file(path: str, what: str = 'checkpoint') -> str:
-    if path.startswith(('http://', 'https://', 's3://', 'torchvision://', 'open-mmlab://')):
-        return path  # remote: mmengine's CheckpointLoader reports its own errors
+def is_remote_checkpoint(path: str) -> bool:
+    """Whether MMEngine's ``CheckpointLoader`` reads ``path`` through a registered scheme rather than
+    from a local file: ``http(s)://``, ``torchvision://`` / ``modelzoo://``, ``open-mmlab://`` /
+    ``openmmlab://``, ``mmcls://``, ``pavi://``, ``s3://`` / ``petrel://`` (with a backend prefix),
+    and any a library registers later."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    # The loader keeps its schemes (regular expressions; the empty one is the local-file loader) in
+    # ``_schemes`` and exposes no public list: reading it keeps this check in step with the loader.
+    return any(scheme and re.match(scheme, path) for scheme in CheckpointLoader._schemes)
+
+
+def check_checkpoint_file(path: str, what: str = 'checkpoint', fix: Optional[str] = None) -> str:
+    """``path`` if MMEngine's ``CheckpointLoader`` can try it: a remote scheme
+    (:func:`is_remote_checkpoint`, whose loader reports its own errors) or an existing local file;
+    else :class:`CheckpointNotFoundError` naming ``what`` and ``fix``."""
+    if is_remote_checkpoint(path):
+        return path
     if not os.path.isfile(path):
-        raise FCFDUserError(f'{what} file not found: {path!r}. Give the path of a .pth file saved by '
-                            f'tools/train.py (e.g. work_dirs/<config>/iter_NNN.pth or epoch_N.pth).')
+        fix = fix or ('Give the path of a .pth file saved by tools/train.py (e.g. work_dirs/<config>/iter_NNN.pth or '
+                      'epoch_N.pth).')
+        raise CheckpointNotFoundError(f'{what} file not found: {path!r} does not exist. {fix}')
     return path
+
+
+#: the runtime hooks FCFD's training relies on (``configs/_base_/fcfd_runtime.py`` has them): the
+#: teacher check, the training progress for the stage switch points, the unused bridges' skip
+FCFD_RUNTIME_HOOKS = ('FCFDTeacherCheckHook', 'FCFDProgressHook', 'FCFDUnusedBridgesHook')
+
+
+def missing_fcfd_hooks(cfg: Config, switched_off: Tuple[str, ...] = ()) -> List[str]:
+    """The :data:`FCFD_RUNTIME_HOOKS` an ``FCFDDistill`` config lacks in ``custom_hooks`` (those in
+    ``switched_off`` aside); empty for other models."""
+    if str(cfg.get('model', {}).get('type', '')).rsplit('.', 1)[-1] != 'FCFDDistill':
+        return []
+    present = {str(h.get('type', '')).rsplit('.', 1)[-1] for h in cfg.get('custom_hooks', None) or []}
+    return [h for h in FCFD_RUNTIME_HOOKS if h not in present and h not in switched_off]
 
 
 def _iter_datasets(cfg: ConfigDict, where: str) -> Iterator[Tuple[str, ConfigDict]]:

@@ -131,8 +131,11 @@ CWD distillers.
 
 A family without an adapter is refused with the list of supported ones. To add one, register a head
 adapter in a module of the config's `custom_imports`; for a dense head, subclass `DenseHeadBase`
-(`fcfd_mm/adapters/heads/dense_base.py`) and say which head classes it serves, how the head's forward
-tuple becomes named per-level maps and which loss fits each name:
+(`fcfd_mm/adapters/heads/dense_base.py`), which owns the flow (pair checks, rows, row weights,
+running the head), and say which head classes it serves, how the head's forward tuple becomes named
+per-level maps and which loss fits each name; optionally the output that scales the teacher's class
+score in the row weights (`quality_output`, e.g. `'centerness'`), whether only sigmoid class scores
+are served (`sigmoid_classes`) and checks of the two heads (`check_heads`):
 
 ```python
 from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase
@@ -231,7 +234,7 @@ def sweep(family: str) -> Dict[str, str]:
     assert fcfd and not bad, f'{family}: non-finite FCFD terms {bad}'
     total = sum(fcfd.values())
     total.backward()
-    for direction, bridges in (('s2t', alg.fcfd_neck.bridges_s2t), ('t2s', alg.fcfd_neck.bridges_t2s)):
+    for direction, bridges in (('st', alg.fcfd_neck.bridges_st), ('ts', alg.fcfd_neck.bridges_ts)):
         grads = [p.grad for b in bridges for p in b.parameters()]
         assert grads and all(g is not None and torch.isfinite(g).all() for g in grads), \
             f'{family}: the {direction} bridges got no (finite) gradient'

@@ -1,5 +1,6 @@
 """Head-adapter selection (registry, auto-selection, deprecated fcfd.tail) and the StopDistillHook integration."""
 import pytest
+import torch
 
 from fcfd_mm.adapters import DenseHeadAdapter, RoIBoxHeadAdapter, UnsupportedModelError, build_head_adapter
 from tests.tiny_models import build_fcfd
@@ -35,7 +36,7 @@ def test_mmrazor_stop_distill_hook_stops_fcfd():
 def test_retinanet_defaults_are_the_configs_setting():
     alg = build_fcfd('retina')
     head = alg.head_adapter
-    assert head.anchor_weighting == 'teacher_score' and head.row_weighted
+    assert head.anchor_weighting == 'teacher_score' and head.row_weights(dict(cls=torch.zeros(3, 4))).shape == (3,)
     assert alg.fcfd_neck.paths == ('s', 'st', 'ts')
     assert head.default_output_losses()['cls'] == dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0)
 

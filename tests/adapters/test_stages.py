@@ -20,8 +20,8 @@ def mobilenet_frcnn_cfg():
 
 def test_the_cutter_is_picked_from_each_backbone():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict()), architecture=mobilenet_frcnn_cfg())
-    assert type(alg.stage_cutters['student']) is MobileNetV2Cutter
-    assert type(alg.stage_cutters['teacher']) is ResNetCutter
+    assert type(alg.pair.cutters['student']) is MobileNetV2Cutter
+    assert type(alg.pair.cutters['teacher']) is ResNetCutter
     assert {'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter'} <= set(STAGE_CUTTERS.module_dict)
 
 
@@ -45,7 +45,7 @@ def test_mobilenet_v2_run_from_matches_the_full_forward():
 def test_resnet_to_mobilenet_v2_stage_switch_runs_every_path():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100)), architecture=mobilenet_frcnn_cfg())
     st = alg.fcfd_stages
-    assert [b.in_channels for b in st.bridges_s2t.values()] == [8, 8, 24, 80]
+    assert [b.in_channels for b in st.bridges_st.values()] == [8, 8, 24, 80]
     assert len(st.candidates) == 8
     alg.set_progress(0, 0)
     losses = alg.loss(*batch(alg).values())
@@ -75,4 +75,4 @@ def test_a_named_cutter_checks_the_backbone_and_can_be_named_per_network():
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(cutter=dict(
         student=dict(type='MobileNetV2Cutter', probe_size=128), teacher=dict(type='ResNetCutter', probe_size=128)))),
         architecture=mobilenet_frcnn_cfg())
-    assert alg.stage_cutters['student'].probe_size == 128 and type(alg.stage_cutters['teacher']) is ResNetCutter
+    assert alg.pair.cutters['student'].probe_size == 128 and type(alg.pair.cutters['teacher']) is ResNetCutter

@@ -100,10 +100,10 @@ def test_retinanet_weighted_terms_under_bf16_autocast():
     assert_amp_safe(alg, batch(alg), keys)
 
 
-@pytest.mark.parametrize('stages', [dict(num_paths=4), dict(num_paths=1, mode='t2s')],
-                         ids=['both_directions', 't2s_only_zero_terms'])
+@pytest.mark.parametrize('stages', [dict(num_paths=4), dict(num_paths=1, mode='ts')],
+                         ids=['both_directions', 'ts_only_zero_terms'])
 def test_classifier_stage_terms_under_bf16_autocast(stages):
-    """Stage appearance / hybrid-feature / output terms; with ``mode='t2s'`` the feature and
+    """Stage appearance / hybrid-feature / output terms; with ``mode='ts'`` the feature and
     S->T terms are the zeros of unsampled paths, which must be float32 too."""
     alg = build_classifier('resnet20', 'resnet56', stages)
     set_progress(alg, epoch=3, it=17)

@@ -88,7 +88,7 @@ def test_total_loss_matches_the_formula_for_the_sampled_paths(student, teacher):
         z_t = logits(t, t_pos[-1])
         s_pos = list(s.backbone(x))
         z_s = logits(s, s_pos[-1])
-        bs = {i: bridge_ref(st.bridges_s2t[str(i)], s_pos[i - 1]) for i in range(1, n + 1)}
+        bs = {i: bridge_ref(st.bridges_st[str(i)], s_pos[i - 1]) for i in range(1, n + 1)}
         mse = [mse_ref(bs[i], t_pos[i - 1]) for i in range(1, n + 1)] + [mse_ref(pool(bs[n]), pool(t_pos[-1]))]
         kls = []
         for k, d in paths:
@@ -98,7 +98,7 @@ def test_total_loss_matches_the_formula_for_the_sampled_paths(student, teacher):
                 mse.append(mse_ref(pool(later[-1]), pool(t_pos[-1])))
                 kls.append(kl_ref(logits(t, later[-1]), z_t, tau))
             else:
-                later = run_after(s, k, bridge_ref(st.bridges_t2s[str(k)], t_pos[k - 1]))
+                later = run_after(s, k, bridge_ref(st.bridges_ts[str(k)], t_pos[k - 1]))
                 kls.append(kl_ref(logits(s, later[-1]), z_t, tau))
         r = min(1.0, (epoch + 1) / 20)
         expected = F.cross_entropy(z_s, labels) + kl_ref(z_s, z_t, tau) + lam * r * sum(mse) + mu * sum(kls)

@@ -76,8 +76,8 @@ def test_frcnn_every_term_matches_the_formula():
     with torch.no_grad():
         t_feats = alg.teacher.extract_feat(x)
         s_feats = alg.student.extract_feat(x)
-        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_s2t, s_feats)]
-        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_t2s, t_feats)]
+        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_st, s_feats)]
+        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_ts, t_feats)]
         z_t, d_t = roi_head_ref(alg.teacher, t_feats, rois)
         outs = dict(s=roi_head_ref(alg.student, s_feats, rois), st=roi_head_ref(alg.teacher, bs, rois),
                     ts=roi_head_ref(alg.student, bt, rois))
@@ -105,8 +105,8 @@ def test_retinanet_every_term_matches_the_formula(weighting):
     with torch.no_grad():
         t_feats = alg.teacher.extract_feat(x)
         s_feats = alg.student.extract_feat(x)
-        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_s2t, s_feats)]
-        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_t2s, t_feats)]
+        bs = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_st, s_feats)]
+        bt = [bridge_ref(b, f) for b, f in zip(alg.fcfd_neck.bridges_ts, t_feats)]
         z_t, d_t = dense_head_ref(alg.teacher, t_feats)
         outs = dict(s=dense_head_ref(alg.student, s_feats), st=dense_head_ref(alg.teacher, bs),
                     ts=dense_head_ref(alg.student, bt))
@@ -149,12 +149,12 @@ def test_gradient_routing(family):
     ts = losses['distill.loss_fcfd_cls_ts'] + losses['distill.loss_fcfd_reg_ts']
     app = losses['distill.loss_fcfd_app']
     # S->T: through the frozen teacher head into B_st, the student neck and backbone; not the student head.
-    assert _has_grad(st, f.bridges_s2t) and _has_grad(st, s.backbone) and _has_grad(st, s.neck)
-    assert not _has_grad(st, head) and not _has_grad(st, f.bridges_t2s)
+    assert _has_grad(st, f.bridges_st) and _has_grad(st, s.backbone) and _has_grad(st, s.neck)
+    assert not _has_grad(st, head) and not _has_grad(st, f.bridges_ts)
     # T->S: into B_ts and the student head only (teacher features carry no graph).
-    assert _has_grad(ts, f.bridges_t2s) and _has_grad(ts, head)
-    assert not _has_grad(ts, s.backbone) and not _has_grad(ts, f.bridges_s2t)
-    assert _has_grad(app, f.bridges_s2t) and _has_grad(app, s.backbone) and not _has_grad(app, head)
+    assert _has_grad(ts, f.bridges_ts) and _has_grad(ts, head)
+    assert not _has_grad(ts, s.backbone) and not _has_grad(ts, f.bridges_st)
+    assert _has_grad(app, f.bridges_st) and _has_grad(app, s.backbone) and not _has_grad(app, head)
     assert all(not p.requires_grad for p in alg.teacher.parameters())
     alg.parse_losses(losses)[0].backward()
     assert all(p.grad is None for p in alg.teacher.parameters())
@@ -167,7 +167,7 @@ def test_training_step_leaves_teacher_and_its_statistics_untouched(family):
     data = batch(alg)
     t_state = copy.deepcopy(alg.teacher.state_dict())
     s_bn = alg.student.backbone.bn1.running_mean.clone()
-    b_weight = alg.fcfd_neck.bridges_s2t[0].block.conv.weight.detach().clone()
+    b_weight = alg.fcfd_neck.bridges_st[0].block.conv.weight.detach().clone()
     optim = OptimWrapper(torch.optim.SGD([p for p in alg.parameters() if p.requires_grad], lr=0.01))
     log = alg.train_step(data, optim)
     assert any('fcfd' in k for k in log)
@@ -175,7 +175,7 @@ def test_training_step_leaves_teacher_and_its_statistics_untouched(family):
         assert torch.equal(v, t_state[k]), f'teacher {k} changed'
     assert any('running_mean' in k for k in t_state)  # the check covered BN statistics
     assert not torch.equal(alg.student.backbone.bn1.running_mean, s_bn)  # the student does train
-    assert not torch.equal(alg.fcfd_neck.bridges_s2t[0].block.conv.weight, b_weight)  # and the bridges
+    assert not torch.equal(alg.fcfd_neck.bridges_st[0].block.conv.weight, b_weight)  # and the bridges
 
 
 def test_prediction_is_the_students():
@@ -261,6 +261,22 @@ def test_a_model_zoo_url_teacher_loads_strictly_through_mmengine(tmp_path, zoo_s
     assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' / ZOO_URL.rsplit('/', 1)[1]).is_file()
 
 
+@pytest.mark.parametrize('scheme, urls', [('open-mmlab://', 'get_external_models'),
+                                          ('torchvision://', 'get_torchvision_models')])
+def test_a_teacher_checkpoint_of_any_loader_scheme_loads(scheme, urls, tmp_path, zoo_served_locally, monkeypatch):
+    """``open-mmlab://`` and ``torchvision://`` teacher checkpoints, which MMEngine's CheckpointLoader
+    loads, reach it (they were refused as missing files): here their names map to a served URL."""
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    from mmrazor.registry import MODELS
+    reference = build_fcfd('frcnn', seed=3).teacher
+    zoo_served_locally[ZOO_URL] = tmp_path / 'served.pth'
+    torch.save({'state_dict': reference.state_dict()}, zoo_served_locally[ZOO_URL])
+    monkeypatch.setattr(mmengine_checkpoint, urls, lambda: {'tiny_teacher': ZOO_URL})
+    alg = MODELS.build(fcfd_cfg('frcnn', teacher_ckpt=f'{scheme}tiny_teacher'))
+    for k, v in reference.state_dict().items():
+        assert torch.equal(v, alg.teacher.state_dict()[k]), k
+
+
 def test_a_model_zoo_url_of_another_architecture_is_refused(tmp_path, zoo_served_locally):
     from mmrazor.registry import MODELS
     zoo_served_locally[ZOO_URL] = tmp_path / 'served.pth'
@@ -310,3 +326,11 @@ def test_flat_fcfd_settings_are_pointed_to_fcfd_neck():
     from mmrazor.registry import MODELS
     with pytest.raises(ValueError, match='go under fcfd.neck'):
         MODELS.build(fcfd_cfg('frcnn', dict(paths=('s',))))
+
+
+def test_an_output_loss_without_row_weights_under_weighted_rows_names_the_fix():
+    """Row weights reach the output losses as mmdet's weight / avg_factor; MMRazor's KL takes neither."""
+    alg = build_fcfd('retina', dict(head=dict(type='DenseHeadAdapter', anchor_weighting='teacher_score'), neck=dict(
+        output_losses=dict(cls=dict(type='KLDivergence', tau=1.0), reg=dict(type='WeightedMSELoss')))))
+    with pytest.raises(TypeError, match="'cls' \\(KLDivergence\\) takes no row weights.*anchor_weighting=None"):
+        alg.loss(*batch(alg).values())

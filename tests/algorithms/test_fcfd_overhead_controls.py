@@ -28,9 +28,9 @@ def _frcnn_reference(alg, data, rois, levels):
     x = data['inputs']
     with torch.no_grad():
         t_feats, s_feats = alg.teacher.extract_feat(x), alg.student.extract_feat(x)
-        bs = {lv: bridge_ref(b, s_feats[lv]) for lv, b in zip(levels, alg.fcfd_neck.bridges_s2t)}
+        bs = {lv: bridge_ref(b, s_feats[lv]) for lv, b in zip(levels, alg.fcfd_neck.bridges_st)}
         head_levels = [lv for lv in levels if lv < 4]
-        bt = {lv: bridge_ref(b, t_feats[lv]) for lv, b in zip(head_levels, alg.fcfd_neck.bridges_t2s)}
+        bt = {lv: bridge_ref(b, t_feats[lv]) for lv, b in zip(head_levels, alg.fcfd_neck.bridges_ts)}
         # levels without a bridge get zeros: the selected RoIs must never read them
         st_in = [bs.get(lv, torch.zeros_like(t)) for lv, t in enumerate(t_feats)]
         ts_in = [bt.get(lv, torch.zeros_like(s)) for lv, s in enumerate(s_feats)]
@@ -74,7 +74,7 @@ def test_consistency_rois_caps_rois_per_image_and_keeps_the_formula():
 
 def test_levels_restrict_bridges_and_rois_and_keep_the_formula():
     alg = _build_spread_frcnn(dict(neck=dict(levels=(1, 2, 3, 4))))
-    assert len(alg.fcfd_neck.bridges_s2t) == 4 and len(alg.fcfd_neck.bridges_t2s) == 3  # P3-P6; B_ts on P3-P5
+    assert len(alg.fcfd_neck.bridges_st) == 4 and len(alg.fcfd_neck.bridges_ts) == 3  # P3-P6; B_ts on P3-P5
     data = batch(alg)
     losses = alg.loss(data['inputs'], data['data_samples'])
     all_rois = alg.fcfd_recorders.get_recorder('roi_extractor').get_record_data(0, 1)
@@ -109,8 +109,8 @@ def test_dense_head_levels_run_the_head_on_those_levels_only():
     x = data['inputs']
     with torch.no_grad():
         t_feats, s_feats = alg.teacher.extract_feat(x), alg.student.extract_feat(x)
-        bs = [bridge_ref(b, s_feats[lv]) for lv, b in zip((2, 3, 4), alg.fcfd_neck.bridges_s2t)]
-        bt = [bridge_ref(b, t_feats[lv]) for lv, b in zip((2, 3, 4), alg.fcfd_neck.bridges_t2s)]
+        bs = [bridge_ref(b, s_feats[lv]) for lv, b in zip((2, 3, 4), alg.fcfd_neck.bridges_st)]
+        bt = [bridge_ref(b, t_feats[lv]) for lv, b in zip((2, 3, 4), alg.fcfd_neck.bridges_ts)]
         z_t, d_t = dense_head_ref(alg.teacher, t_feats[2:])
         outs = dict(s=dense_head_ref(alg.student, s_feats[2:]), st=dense_head_ref(alg.teacher, bs),
                     ts=dense_head_ref(alg.student, bt))

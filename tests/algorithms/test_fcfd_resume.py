@@ -93,7 +93,7 @@ def test_ghost_bn_buffers_are_saved_and_restored():
     state = alg.state_dict()
     ghost = [k for k in state if k.startswith('fcfd_stages.ghost_statistics.')]
     assert len(ghost) == 3 * len(store)
-    assert 'fcfd_stages.ghost_statistics.paths.ts@1.backbone/stages/2/0/bn1.running_var' in ghost
+    assert 'fcfd_stages.ghost_statistics.hybrids.ts@1.backbone/stages/2/0/bn1.running_var' in ghost
 
     fresh = build_classifier('resnet20', 'resnet56', dict(num_paths=4))
     assert not fresh.fcfd_stages.ghost_statistics.statistics()
@@ -138,3 +138,50 @@ def test_a_bad_generator_state_is_reported():
     state[GEN_KEY] = torch.zeros(7, dtype=torch.uint8)
     with pytest.raises(RuntimeError, match='roi_draw.state: not the state of a CPU torch.Generator'):
         alg.load_state_dict(state)
+
+
+#: submodule names of fcfd-mm before the third renovation, as its checkpoints hold them (new -> old)
+EARLIER_NAMES = {'.bridges_st.': '.bridges_s2t.', '.bridges_ts.': '.bridges_t2s.',
+                 '.ghost_statistics.hybrids.': '.ghost_statistics.paths.'}
+
+
+def earlier_format(state):
+    """``state`` with the keys an fcfd-mm checkpoint of before the third renovation would have."""
+    out = {}
+    for key, value in state.items():
+        for new, old in EARLIER_NAMES.items():
+            key = key.replace(new, old)
+        out[key] = value
+    return out
+
+
+@pytest.mark.parametrize('loader', ['torch', 'mmengine'])
+def test_checkpoints_of_the_earlier_names_load_strictly_into_the_new_ones(loader):
+    """The directions' one spelling (bridges_st / bridges_ts) and the ghost statistics per hybrid
+    renamed state-dict keys; a checkpoint written under the earlier names loads strictly and every
+    tensor lands where the new model keeps it (both switch points, ghost statistics included)."""
+    from mmengine.runner.checkpoint import load_state_dict
+    cls = build_classifier('resnet20', 'resnet56', dict(num_paths=4))
+    data, _ = cls_batch(cls)
+    set_progress(cls)
+    cls.loss(data['inputs'], data['data_samples'])
+    det = build_fcfd('frcnn', dict(neck=dict(), stages=dict(num_paths=8)), seed=2)
+    set_progress(det)
+    det.loss(*batch(det).values())
+    for alg, expected in ((cls, ('fcfd_stages.bridges_t2s.1.block.conv.weight',
+                                 'fcfd_stages.ghost_statistics.paths.ts@1.backbone/stages/2/0/bn1.running_var')),
+                          (det, ('fcfd_neck.bridges_s2t.4.block.bn.running_mean',
+                                 'fcfd_neck.bridges_t2s.0.block.conv.weight',
+                                 'fcfd_stages.bridges_s2t.1.block.bn.bias'))):
+        state = alg.state_dict()
+        old = earlier_format(state)
+        assert set(expected) <= set(old) and not any('_st.' in k or '_ts.' in k or 'hybrids' in k for k in old)
+        fresh = build_classifier('resnet20', 'resnet56', dict(num_paths=4)) if alg is cls else \
+            build_fcfd('frcnn', dict(neck=dict(), stages=dict(num_paths=8)), seed=5)
+        if loader == 'torch':
+            fresh.load_state_dict(old, strict=True)
+        else:
+            load_state_dict(fresh, old, strict=True)
+        loaded = fresh.state_dict()
+        assert loaded.keys() == state.keys()
+        assert all(torch.equal(loaded[k], v) for k, v in state.items())

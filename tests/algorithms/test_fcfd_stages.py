@@ -31,7 +31,7 @@ def stage_reference(alg, x, rois, paths, lam, mu):
         t_fpn = list(t.neck(tuple(t_pos)))
         z_t, d_t = roi_head_ref(t, t_fpn, rois)
         s_pos = list(s.backbone(x))
-        bs = {i: bridge_ref(st.bridges_s2t[str(i)], s_pos[i - 1]) for i in range(1, 5)}
+        bs = {i: bridge_ref(st.bridges_st[str(i)], s_pos[i - 1]) for i in range(1, 5)}
         app = sum(mse_ref(bs[i], t_pos[i - 1]) for i in range(1, 5))
         feats, out = [], {'st': [], 'ts': []}
         for k, d in paths:
@@ -42,7 +42,7 @@ def stage_reference(alg, x, rois, paths, lam, mu):
                 feats += [mse_ref(h, tf) for h, tf in zip(fpn, t_fpn)]
                 out['st'].append(roi_head_ref(t, fpn, rois))
             else:
-                bt = [bridge_ref(st.bridges_t2s[str(i)], t_pos[i - 1]) for i in range(1, k + 1)]
+                bt = [bridge_ref(st.bridges_ts[str(i)], t_pos[i - 1]) for i in range(1, k + 1)]
                 later = layers_after(s, k, bt[-1])
                 fpn = list(s.neck(tuple(bt + later)))
                 out['ts'].append(roi_head_ref(s, fpn, rois))
@@ -83,9 +83,9 @@ def test_all_paths_every_bridge_gets_gradient_and_leaky_relu_into_post_relu_stag
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100)))
     set_progress(alg)
     st = alg.fcfd_stages
-    assert all(b.block.with_activation for b in list(st.bridges_s2t.values()) + list(st.bridges_t2s.values()))
-    assert [b.in_channels for b in st.bridges_s2t.values()] == [8, 16, 32, 64]
-    assert [b.out_channels for b in st.bridges_s2t.values()] == [16, 32, 64, 128]
+    assert all(b.block.with_activation for b in list(st.bridges_st.values()) + list(st.bridges_ts.values()))
+    assert [b.in_channels for b in st.bridges_st.values()] == [8, 16, 32, 64]
+    assert [b.out_channels for b in st.bridges_st.values()] == [16, 32, 64, 128]
     losses = alg.loss(*batch(alg).values())
     alg.parse_losses(losses)[0].backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in st.parameters())
@@ -93,26 +93,26 @@ def test_all_paths_every_bridge_gets_gradient_and_leaky_relu_into_post_relu_stag
 
 
 def test_unsampled_bridges_stay_in_the_graph_for_ddp():
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=1, mode='t2s', seed=0)))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=1, mode='ts', seed=0)))
     set_progress(alg)
     losses = alg.loss(*batch(alg).values())
     alg.parse_losses(losses)[0].backward()
     (k, _), = alg.fcfd_stages.draw(0)
-    for i, bridge in alg.fcfd_stages.bridges_t2s.items():
+    for i, bridge in alg.fcfd_stages.bridges_ts.items():
         assert all(p.grad is not None for p in bridge.parameters()), i
         assert (int(i) <= k) == any(p.grad.abs().sum() > 0 for p in bridge.parameters())
 
 
-def test_s2t_bridges_fed_only_by_hybrid_paths_stay_in_the_graph():
+def test_st_bridges_fed_only_by_hybrid_paths_stay_in_the_graph():
     """positions=(3,): an S->T path at 3 also bridges positions 1-2 for the FPN; unsampled, they get zeros."""
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=1, mode='t2s')))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=1, mode='ts')))
     set_progress(alg)
-    assert sorted(alg.fcfd_stages.bridges_s2t) == ['3'] and sorted(alg.fcfd_stages.bridges_t2s) == ['1', '2', '3']
+    assert sorted(alg.fcfd_stages.bridges_st) == ['3'] and sorted(alg.fcfd_stages.bridges_ts) == ['1', '2', '3']
     alg = build_fcfd('frcnn', dict(neck=None, stages=dict(positions=(3,), num_paths=0)))
-    assert sorted(alg.fcfd_stages.bridges_s2t) == ['1', '2', '3']
+    assert sorted(alg.fcfd_stages.bridges_st) == ['1', '2', '3']
     losses = alg.loss(*batch(alg).values())
     alg.parse_losses(losses)[0].backward()
-    for i, bridge in alg.fcfd_stages.bridges_s2t.items():
+    for i, bridge in alg.fcfd_stages.bridges_st.items():
         grads = [p.grad for p in bridge.parameters()]
         assert all(g is not None for g in grads), i
         assert (i == '3') == any(g.abs().sum() > 0 for g in grads)
@@ -120,7 +120,7 @@ def test_s2t_bridges_fed_only_by_hybrid_paths_stay_in_the_graph():
 
 def test_ghost_bn_keeps_main_statistics_equal_to_the_pure_paths():
     """Student BN is in train mode (demo configs: norm_eval=False): T->S hybrids must not move it."""
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='ts')))
     set_progress(alg)
     data = batch(alg)
     pure = copy.deepcopy(alg)
@@ -141,7 +141,7 @@ def test_ghost_bn_keeps_main_statistics_equal_to_the_pure_paths():
 
 
 def test_ghost_bn_can_be_switched_off_and_then_statistics_move():
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s', ghost_bn=False)))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='ts', ghost_bn=False)))
     set_progress(alg)
     data = batch(alg)
     pure = copy.deepcopy(alg)
@@ -248,14 +248,14 @@ def test_frozen_student_stage_gets_no_appearance_term_and_no_st_path():
     st = alg.fcfd_stages
     assert st.frozen_positions == (1,) and st.app_positions == (2, 3, 4)
     assert (1, 'st') not in st.candidates and (1, 'ts') in st.candidates and len(st.candidates) == 7
-    assert sorted(st.bridges_s2t) == ['1', '2', '3', '4']
+    assert sorted(st.bridges_st) == ['1', '2', '3', '4']
     set_progress(alg)
     data = batch(alg)
     losses = alg.loss(*data.values())
     alg.parse_losses(losses)[0].backward()
     with torch.no_grad():
         s_pos, t_pos = alg.student.backbone(data['inputs']), alg.teacher.backbone(data['inputs'])
-        app = sum(mse_ref(bridge_ref(st.bridges_s2t[str(i)], s_pos[i - 1]), t_pos[i - 1]) for i in (2, 3, 4))
+        app = sum(mse_ref(bridge_ref(st.bridges_st[str(i)], s_pos[i - 1]), t_pos[i - 1]) for i in (2, 3, 4))
     torch.testing.assert_close(losses['distill.loss_fcfd_stage_app'], app, rtol=1e-4, atol=1e-6)
     assert all(p.grad is None for p in alg.student.backbone.layer1.parameters())
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in st.parameters())
@@ -266,7 +266,7 @@ def test_frozen_student_stage_gets_no_appearance_term_and_no_st_path():
 def test_stage_switch_with_nothing_trainable_is_refused():
     with pytest.raises(ValueError, match='frozen_stages'):
         FCFDStageSwitch([4, 8], [4, 8], [1.0, 1.0], positions=(1, 2), max_switch=2, neck_reads=None,
-                        output_losses={}, frozen_positions=(1, 2), mode='s2t')
+                        output_losses={}, frozen_positions=(1, 2), mode='st')
 
 
 def test_frozen_positions_are_not_a_config_key():

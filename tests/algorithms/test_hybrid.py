@@ -38,10 +38,10 @@ def test_fpn_hybrids_equal_the_receiving_detectors_predict_on_bridged_features(f
     with torch.no_grad():
         s_feats, t_feats = alg.student.extract_feat(x), alg.teacher.extract_feat(x)
         neck = alg.fcfd_neck
-        st_feats = [b(f) for b, f in zip(neck.bridges_s2t, s_feats)]
+        st_feats = [b(f) for b, f in zip(neck.bridges_st, s_feats)]
         want_st = _predict_with_features(alg.teacher, x, copy.deepcopy(samples), st_feats)
         # ts: the student's RPN also reads P6, which has no bridge: it takes the student's own P6
-        ts_feats = [neck.bridges_t2s[lv](t_feats[lv]) if lv < len(neck.bridges_t2s) else s_feats[lv]
+        ts_feats = [neck.bridges_ts[lv](t_feats[lv]) if lv < len(neck.bridges_ts) else s_feats[lv]
                     for lv in range(len(s_feats))]
         want_ts = _predict_with_features(alg.student, x, copy.deepcopy(samples), ts_feats)
         _assert_same(alg.predict_hybrid('st', x, copy.deepcopy(samples)), want_st)
@@ -60,7 +60,7 @@ def test_stage_hybrid_equals_the_hand_composed_resnet_forward():
     x, samples = data['inputs'], data['data_samples']
     with torch.no_grad():
         s_pos = alg.student.backbone(x)
-        b = alg.fcfd_stages.bridges_s2t
+        b = alg.fcfd_stages.bridges_st
         p1, p2 = b['1'](s_pos[0]), b['2'](s_pos[1])
         p3 = alg.teacher.backbone.layer3(p2)
         p4 = alg.teacher.backbone.layer4(p3)
@@ -70,7 +70,7 @@ def test_stage_hybrid_equals_the_hand_composed_resnet_forward():
 
 
 def test_hybrid_names_follow_the_configured_paths():
-    alg = build_fcfd('frcnn', fcfd=dict(neck=dict(paths=('s', 'st')), stages=dict(positions=(2, 3), mode='t2s')))
+    alg = build_fcfd('frcnn', fcfd=dict(neck=dict(paths=('s', 'st')), stages=dict(positions=(2, 3), mode='ts')))
     assert alg.hybrid_names() == ['st', 'ts@2', 'ts@3']
     data = batch(alg)
     with pytest.raises(ValueError, match=r"'ts' is not available.*\['st', 'ts@2', 'ts@3'\]"):
@@ -85,7 +85,7 @@ def test_classifier_stage_hybrid_equals_the_hand_composed_forward(direction):
     alg.eval()
     data, _ = cls_batch(alg)
     sender, receiver = (alg.student, alg.teacher) if direction == 'st' else (alg.teacher, alg.student)
-    bridges = alg.fcfd_stages.bridges_s2t if direction == 'st' else alg.fcfd_stages.bridges_t2s
+    bridges = alg.fcfd_stages.bridges_st if direction == 'st' else alg.fcfd_stages.bridges_ts
     k = 2
     assert f'{direction}@{k}' in alg.hybrid_names()
     with torch.no_grad():
@@ -103,7 +103,7 @@ def test_stage_hybrid_scores_with_the_ghost_statistics_its_path_tracked():
     with bn_statistics='ghost' the student's BN layers normalise with path ts@2's ghost statistics, with
     'main' with their own; a hand-composed forward of a student copy holding those statistics agrees,
     and no main or ghost buffer changes."""
-    alg = build_fcfd('frcnn', fcfd=dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
+    alg = build_fcfd('frcnn', fcfd=dict(neck=None, stages=dict(num_paths=100, mode='ts')))
     alg.set_progress(0, 0)
     data = batch(alg)
     with torch.no_grad():  # (no graph left in the recorders: the student is deep-copied below)
@@ -114,12 +114,12 @@ def test_stage_hybrid_scores_with_the_ghost_statistics_its_path_tracked():
     alg.eval()
     x, samples = data['inputs'], data['data_samples']
     before = bn_statistics(alg)  # main and ghost buffers
-    assert any('.ghost_statistics.paths.ts@2.' in k for k in before)
+    assert any('.ghost_statistics.hybrids.ts@2.' in k for k in before)
     with torch.no_grad():
         got_ghost = alg.predict_hybrid('ts@2', x, copy.deepcopy(samples))
         got_main = alg.predict_hybrid('ts@2', x, copy.deepcopy(samples), bn_statistics='main')
         t_pos = alg.teacher.backbone(x)
-        b = alg.fcfd_stages.bridges_t2s
+        b = alg.fcfd_stages.bridges_ts
         p1, p2 = b['1'](t_pos[0]), b['2'](t_pos[1])
         with_ghost = copy.deepcopy(alg.student)
         modules = dict(with_ghost.named_modules())

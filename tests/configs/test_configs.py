@@ -38,7 +38,11 @@ def test_config_parses_and_names_registered_types(name):
         # the runtime hooks are on in every FCFD config, and the registry finds them from its scope
         from mmengine.registry import HOOKS, DefaultScope
         hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
-        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'FCFDProgressHook', 'RNGStateHook'} <= set(hooks)
+        assert {'NonFiniteLossHook', 'FCFDTeacherCheckHook', 'FCFDProgressHook', 'RNGStateHook',
+                'ResumeCheckHook'} <= set(hooks)
+        assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'  # checkpoints cannot be half-written
+        if cfg.train_dataloader.dataset.get('type', '').endswith('CocoDataset'):  # bad images and boxes named
+            assert {cfg[f'{s}_dataloader'].dataset.type for s in ('train', 'val', 'test')} == {'CheckedCocoDataset'}
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
             assert all(HOOKS.get(h) is not None for h in hooks)
 
@@ -51,10 +55,10 @@ def test_coco_configs_use_model_zoo_teachers(name):
 
 @pytest.mark.parametrize('name', ALL)
 def test_fcfd_configs_keep_sgd_off_unused_bridges(name):
-    """Every FCFD config steps with FCFDOptimWrapper (grad None for bridges a step did not use)."""
+    """Every FCFD config steps with FCFDUnusedBridgesHook (grad None for bridges a step did not use)."""
     cfg = Config.fromfile(str(CONFIGS / name))
     if cfg.model.get('type') == 'FCFDDistill':
-        assert cfg.optim_wrapper.type == 'FCFDOptimWrapper'
+        assert 'FCFDUnusedBridgesHook' in [h['type'] for h in cfg.custom_hooks]
         assert cfg.find_unused_parameters is False
 
 
@@ -71,18 +75,18 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
     cfg.model.teacher_ckpt = None
     alg, losses = config_loss_step(cfg.model)
     assert alg.teacher.backbone.depth == 101 and alg.student.backbone.depth == 50
-    assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
+    assert alg.fcfd_neck.bridges_st[0].in_channels == 256 and alg.fcfd_neck.bridges_st[0].out_channels == 256
     assert alg.fcfd_stages is None
     fcfd_keys = {k for k in losses if 'loss_fcfd' in k}
     if name.endswith('_fast.py') and 'frcnn' in name:
         assert alg.head_adapter.consistency_rois == 128
     if name.endswith('_fast.py') and 'retina' in name:
         assert alg.fcfd_neck.levels == (1, 2, 3, 4)
-        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
+        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_ts) == 4
     elif 'frcnn' in name:
-        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 4
+        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_ts) == 4
     else:  # RetinaNet: paths s, st, ts on P3-P7, anchors weighted by the teacher's score
-        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_t2s) == 5
+        assert len(fcfd_keys) == 7 and len(alg.fcfd_neck.bridges_ts) == 5
         assert alg.head_adapter.anchor_weighting == 'teacher_score'
     if 'pkd' in name:
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
@@ -100,7 +104,7 @@ def test_paper_pair_config_builds_and_runs_a_loss_step(name):
     student, teacher = PAIRS[name]
     assert (type(alg.student.backbone).__name__, type(alg.teacher.backbone).__name__) == (student, teacher)
     assert alg.teacher.backbone.depth == (101 if 'r101' in name else 50)
-    assert alg.fcfd_neck.bridges_s2t[0].in_channels == 256 and alg.fcfd_neck.bridges_s2t[0].out_channels == 256
+    assert alg.fcfd_neck.bridges_st[0].in_channels == 256 and alg.fcfd_neck.bridges_st[0].out_channels == 256
     assert {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} <= set(losses)
     assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
 
@@ -140,10 +144,10 @@ def test_stage_config_builds_and_runs_a_loss_step(name):
     # at 2..4, RetinaNet's FPN starts at position 2 (so no S->T bridge at 1 at all)
     frozen = () if 'mobilenetv2' in name else (1,)
     assert st.frozen_positions == frozen
-    s2t = [1, 2, 3, 4] if 'frcnn' in name else [2, 3, 4]
-    assert [int(i) for i in st.bridges_s2t] == s2t
-    assert [b.in_channels for b in st.bridges_s2t.values()] == [student_channels[i - 1] for i in s2t]
-    assert [b.out_channels for b in st.bridges_s2t.values()] == [[256, 512, 1024, 2048][i - 1] for i in s2t]
+    st_positions = [1, 2, 3, 4] if 'frcnn' in name else [2, 3, 4]
+    assert [int(i) for i in st.bridges_st] == st_positions
+    assert [b.in_channels for b in st.bridges_st.values()] == [student_channels[i - 1] for i in st_positions]
+    assert [b.out_channels for b in st.bridges_st.values()] == [[256, 512, 1024, 2048][i - 1] for i in st_positions]
     assert st.num_paths == 2 and len(st.candidates) == 8 - len(frozen)
     assert {'distill.loss_fcfd_stage_app', 'distill.loss_fcfd_stage_feat'} <= set(losses)
     assert (alg.fcfd_neck is not None) == ('fpn' in name)
@@ -178,19 +182,20 @@ def test_demo_config_builds_and_distils_at_the_demo_size(name):
     cfg = Config.fromfile(str(CONFIGS / name))
     cfg.model.teacher_ckpt = None
     alg, losses = config_loss_step(cfg.model, num_classes=4)
-    adapter, s2t, t2s = DEMO_FCFD[name]
+    adapter, st_count, ts_count = DEMO_FCFD[name]
     assert type(alg.head_adapter).__name__ == adapter
-    assert (len(alg.fcfd_neck.bridges_s2t), len(alg.fcfd_neck.bridges_t2s)) == (s2t, t2s)
+    assert (len(alg.fcfd_neck.bridges_st), len(alg.fcfd_neck.bridges_ts)) == (st_count, ts_count)
     terms = {k for k in losses if k.startswith('distill.loss_fcfd_')}
-    assert {f'distill.loss_fcfd_{o}_{p}' for o in alg.head_adapter.output_kinds() for p in ('st', 'ts')} <= terms
+    outputs = alg.head_adapter.default_output_losses()
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('st', 'ts')} <= terms
     assert all(torch.isfinite(losses[k]) for k in terms)
     def grad_sum(bridge):
         return sum(float(p.grad.abs().sum()) for p in bridge.parameters())  # None: not in the graph (error)
 
-    assert all(grad_sum(b) > 0 for b in alg.fcfd_neck.bridges_s2t)  # the appearance term reaches each one
+    assert all(grad_sum(b) > 0 for b in alg.fcfd_neck.bridges_st)  # the appearance term reaches each one
     # t->s: the dense heads read every level; a small image's RoIs map to P2 only (the others get 0)
-    t2s = [grad_sum(b) for b in alg.fcfd_neck.bridges_t2s]
-    assert all(g > 0 for g in t2s) if adapter != 'RoIBoxHeadAdapter' else t2s[0] > 0
+    ts_grads = [grad_sum(b) for b in alg.fcfd_neck.bridges_ts]
+    assert all(g > 0 for g in ts_grads) if adapter != 'RoIBoxHeadAdapter' else ts_grads[0] > 0
     assert all(p.grad is None for p in alg.teacher.parameters())
 
 
@@ -278,7 +283,8 @@ def test_resnet8x4_config_student_fc_keeps_pytorchs_default_init_through_the_alg
     assert fc.bias.abs().max() > 0.5 * bound and abs(fc.weight.std().item() - bound / 3 ** 0.5) < 0.002
 
 
-@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py'])
+@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py',
+                                  'fcfd_gfl_r101_r50_coco.py'])
 def test_coco_optimizer_takes_weight_decay_off_the_bridges_bn_only(name):
     """The official detection runs put no weight decay on normalisation layers (detectron2's default
     WEIGHT_DECAY_NORM=0), and the bridges' BN is the only trainable one there: the COCO configs'
@@ -296,8 +302,8 @@ def test_coco_optimizer_takes_weight_decay_off_the_bridges_bn_only(name):
     alg = build_fcfd('retina' if 'retina' in name else 'frcnn', fcfd=dict(neck=dict(), stages=dict()))
     bridges = [m for m in alg.modules() if isinstance(m, FCFDBridge)]
     bridge_bn = {id(p) for b in bridges for p in b.block.norm.parameters()}
-    assert len(bridges) == len(alg.fcfd_neck.bridges_s2t) + len(alg.fcfd_neck.bridges_t2s) + \
-        len(alg.fcfd_stages.bridges_s2t) + len(alg.fcfd_stages.bridges_t2s)
+    assert len(bridges) == len(alg.fcfd_neck.bridges_st) + len(alg.fcfd_neck.bridges_ts) + \
+        len(alg.fcfd_stages.bridges_st) + len(alg.fcfd_stages.bridges_ts)
     assert len(bridge_bn) == 2 * len(bridges)  # weight and bias of each bridge's BN
     student_bn = [p for m in alg.student.modules() if isinstance(m, torch.nn.BatchNorm2d)
                   for p in m.parameters() if p.requires_grad]

@@ -41,7 +41,7 @@ def _identical_pair():
                 m.running_mean.normal_(0, 0.1), m.running_var.uniform_(0.5, 1.5)
         torch.nn.init.normal_(alg.student.roi_head.bbox_head.fc_cls.weight, 0, 0.3)
         alg.teacher.load_state_dict(alg.student.state_dict())
-        for bridge in list(alg.fcfd_neck.bridges_s2t) + list(alg.fcfd_neck.bridges_t2s):
+        for bridge in list(alg.fcfd_neck.bridges_st) + list(alg.fcfd_neck.bridges_ts):
             conv, bn = bridge.block.conv, bridge.block.bn
             conv.weight.zero_()
             conv.weight[:, :, 1, 1] = torch.eye(conv.weight.shape[0])
@@ -77,7 +77,7 @@ def test_identical_pair_with_identity_bridges_gives_the_teachers_metric(tmp_path
 def test_a_non_identity_bridge_changes_the_hybrid_metric_only(tmp_path):
     alg = _identical_pair()
     with torch.no_grad():
-        alg.fcfd_neck.bridges_s2t[0].block.bn.bias.fill_(0.5)
+        alg.fcfd_neck.bridges_st[0].block.bn.bias.fill_(0.5)
     metrics = _runner(alg, tmp_path, hybrids=['st']).val()
     assert metrics['digest/scores'] == pytest.approx(metrics['teacher.digest/scores'], rel=1e-5)
     assert metrics['hybrid_st.digest/scores'] != pytest.approx(metrics['teacher.digest/scores'], rel=1e-3)

@@ -27,7 +27,7 @@ def test_the_algorithm_reads_the_progress_it_was_given(monkeypatch):
     """One T->S path per step: the teacher->student bridges a step uses are those of the path drawn
     for the iteration the hook handed over."""
     import fcfd_mm.algorithms.fcfd_distill as fd
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=1, mode='t2s', seed=3)))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=1, mode='ts', seed=3)))
     data = batch(alg)
     messages = []
     monkeypatch.setattr(fd, 'print_log', lambda msg, **kw: messages.append(msg) if 'FCFDProgressHook' in msg else None)
@@ -41,7 +41,7 @@ def test_the_algorithm_reads_the_progress_it_was_given(monkeypatch):
         alg.loss(data['inputs'], data['data_samples'])
         (k, direction), = st.draw(it)
         unused = {id(b) for b in st.unused_bridges}
-        used = {int(i) for i, b in st.bridges_t2s.items() if id(b) not in unused}
+        used = {int(i) for i, b in st.bridges_ts.items() if id(b) not in unused}
         assert direction == 'ts' and used == set(st.read(k)), it
         switched.add(k)
     assert len(switched) > 1 and len(messages) == 1

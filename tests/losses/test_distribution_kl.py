@@ -46,7 +46,8 @@ def test_weights_and_avg_factor():
     s, t, w = torch.randn(7, 4 * 5), torch.randn(7, 4 * 5), torch.rand(7)
     per_row = per_side_kl(s, t, 5, 1.0)
     loss = DistributionKLLoss(num_bins=5)
-    torch.testing.assert_close(loss(s, t, weight=w).double(), (per_row * w).sum() / w.sum(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(loss(s, t, weight=w, avg_factor=w.sum()).double(), (per_row * w).sum() / w.sum(),
+                               rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(loss(s, t, weight=w, avg_factor=3.0).double(), (per_row * w).sum() / 3.0, rtol=1e-5,
                                atol=1e-7)
 

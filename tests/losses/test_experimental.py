@@ -18,7 +18,8 @@ def test_quality_focal_kd_against_the_formula(beta, tau):
     per_row = _qfl_by_hand(s, t, beta, tau)
     loss = QualityFocalKDLoss(beta=beta, tau=tau, loss_weight=0.5)
     torch.testing.assert_close(loss(s, t), 0.5 * per_row.mean())
-    torch.testing.assert_close(loss(s, t, weight=w), 0.5 * (per_row * w).sum() / w.sum())
+    torch.testing.assert_close(loss(s, t, weight=w, avg_factor=w.sum()), 0.5 * (per_row * w).sum() / w.sum())
+    torch.testing.assert_close(loss(s, t, reduction_override='none'), 0.5 * per_row)  # mmdet's convention
 
 
 def test_quality_focal_kd_gradient_reaches_the_student_only():

@@ -22,7 +22,7 @@ def test_sigmoid_kd_takes_row_weights_and_vanishes_on_equal_inputs():
     s, t = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
     w = torch.rand(6, dtype=torch.float64)
     per_row = binary_kl(torch.sigmoid(t), torch.sigmoid(s)).sum(1)
-    torch.testing.assert_close(SigmoidKDLoss()(s, t, weight=w), (per_row * w).sum() / w.sum())
+    torch.testing.assert_close(SigmoidKDLoss()(s, t, weight=w, avg_factor=w.sum()), (per_row * w).sum() / w.sum())
     assert SigmoidKDLoss()(t, t).abs() < 1e-12
 
 
@@ -39,5 +39,5 @@ def test_weighted_mse_equals_mmrazor_l2_without_weights():
     s, t = torch.randn(9, 4), torch.randn(9, 4)
     torch.testing.assert_close(WeightedMSELoss()(s, t), L2Loss(normalize=False, div_element=True)(s, t))
     w = torch.rand(9)
-    torch.testing.assert_close(WeightedMSELoss(loss_weight=2.0)(s, t, weight=w),
+    torch.testing.assert_close(WeightedMSELoss(loss_weight=2.0)(s, t, weight=w, avg_factor=w.sum()),
                                2.0 * (((s - t) ** 2).mean(1) * w).sum() / w.sum())

@@ -50,7 +50,7 @@ def test_probe_trains_only_fresh_bridges_and_keeps_every_network_statistic():
     student, teacher = _snapshot(alg.student), _snapshot(alg.teacher)
     flags = [p.requires_grad for p in alg.parameters()]
     bridges = bridge_modules(alg)
-    assert len(bridges) == len(alg.fcfd_neck.bridges_s2t) + len(alg.fcfd_neck.bridges_t2s) > 0
+    assert len(bridges) == len(alg.fcfd_neck.bridges_st) + len(alg.fcfd_neck.bridges_ts) > 0
     before = [_snapshot(b) for b in bridges]
     losses = probe_bridges(alg, _raw_batches(), iters=3, optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
     assert len(losses) == 3 and all(torch.isfinite(torch.tensor(losses)))
@@ -106,7 +106,7 @@ def test_reset_bridges_reinitialises_weights_and_statistics():
 
 def test_reset_bridges_drops_the_ghost_statistics_of_the_old_bridges():
     from fcfd_mm.engine.bridge_probe import reset_bridges
-    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='t2s')))
+    alg = build_fcfd('frcnn', dict(neck=None, stages=dict(num_paths=100, mode='ts')))
     alg.set_progress(0, 0)
     data = alg.data_preprocessor(_raw_batches(1)[0], True)
     alg.loss(data['inputs'], data['data_samples'])

@@ -57,7 +57,7 @@ def test_train_amp_runs_the_fcfd_demo_with_finite_losses(tiny_demo_data, tmp_pat
                     'default_hooks.checkpoint.interval=4', 'train_dataloader.batch_size=2',
                     'default_hooks.logger.interval=1', *demo_data_options(tiny_demo_data)])
     log = res.stdout + res.stderr
-    wrapper = "type='FCFDAmpOptimWrapper'" if torch.cuda.is_available() else "type='FCFDCPUAmpOptimWrapper'"
+    wrapper = "type='AmpOptimWrapper'" if torch.cuda.is_available() else "type='CPUAmpOptimWrapper'"
     assert wrapper in log  # the config dump
     summary = train_log.summarize(str(tmp_path), skip=0)
     assert summary['iters_logged'] == 4 and summary['all_finite'], summary
@@ -120,8 +120,10 @@ def test_test_names_a_missing_checkpoint(tiny_demo_data, tmp_path):
 
 def test_resume_names_a_missing_checkpoint(tmp_path):
     from tools.train import main
-    msg = _main_error(main, ['configs/demo/faster-rcnn_demo_student.py', '--resume', str(tmp_path / 'x.pth')])
-    assert 'resume checkpoint file not found' in msg
+    msg = _main_error(main, ['configs/demo/faster-rcnn_demo_student.py', '--work-dir', str(tmp_path),
+                             '--resume', str(tmp_path / 'x.pth')])
+    assert f"cannot resume from '{tmp_path / 'x.pth'}': the file does not exist" in msg
+    assert f'No complete checkpoint is in {tmp_path}' in msg
 
 
 def test_classification_demo_fcfd_trains_and_tests(tmp_path):

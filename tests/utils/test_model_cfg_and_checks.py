@@ -64,3 +64,23 @@ def test_every_config_path_named_in_code_exists():
     assert 'configs/demo/fcfd_frcnn_demo.py' in named
     missing = sorted(p for p in named if not os.path.isfile(repo / p))
     assert not missing, missing
+
+
+@pytest.mark.parametrize('path', ['open-mmlab://resnet50_v1c', 'openmmlab://resnet50_v1c', 'torchvision://resnet50',
+                                  'modelzoo://resnet50', 'mmcls://resnet50', 'pavi://model.pth', 's3://bucket/t.pth',
+                                  'petrel:s3://bucket/t.pth', 'http://host/t.pth', 'https://host/t.pth'])
+def test_every_scheme_of_mmengines_checkpoint_loader_is_remote(path):
+    from fcfd_mm.utils import check_checkpoint_file, is_remote_checkpoint
+    assert is_remote_checkpoint(path) and check_checkpoint_file(path) == path
+
+
+def test_a_scheme_registered_later_is_remote_and_a_missing_local_file_is_named(tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from fcfd_mm.utils import CheckpointNotFoundError, check_checkpoint_file, is_remote_checkpoint
+    assert not is_remote_checkpoint('myzoo://teacher') and not is_remote_checkpoint(str(tmp_path / 'a.pth'))
+    monkeypatch.setattr(CheckpointLoader, '_schemes', dict(CheckpointLoader._schemes, **{'myzoo://': None}))
+    assert is_remote_checkpoint('myzoo://teacher')
+    with pytest.raises(CheckpointNotFoundError, match=r"teacher_ckpt file not found: '.*a\.pth' does not exist\. X"):
+        check_checkpoint_file(str(tmp_path / 'a.pth'), 'teacher_ckpt', 'X')
+    assert issubclass(CheckpointNotFoundError, (FileNotFoundError, FCFDUserError))

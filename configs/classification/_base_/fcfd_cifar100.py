@@ -49,12 +49,10 @@ model = dict(
     teacher_norm_eval=False,  # official: teacher BN normalises with batch statistics
     fcfd={{_base_.fcfd_cls_cifar100}})  # per pair: T, lambda, mu (fcfd.stages)
 
-find_unused_parameters = False  # unsampled bridges get a zero term each step (for DDP); FCFDOptimWrapper
-# then sets their gradient to None before the step, so SGD skips them as in the official code
-optim_wrapper = dict(type='FCFDOptimWrapper',
+optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 val_cfg = dict(type='mmrazor.SingleTeacherDistillValLoop')
 test_cfg = dict()
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, save_best='auto', max_keep_ckpts=2))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=10, save_best='auto', max_keep_ckpts=2))

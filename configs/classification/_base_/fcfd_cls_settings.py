@@ -21,8 +21,8 @@ fcfd_cls_stages = dict(
     pooled_last=True,
     ghost_bn=True,
     seed=0,
-    s2t_activation='auto',  # LeakyReLU(0.1) into networks with post-ReLU stage inputs
-    t2s_activation='auto',
+    st_activation='auto',  # LeakyReLU(0.1) into networks with post-ReLU stage inputs
+    ts_activation='auto',
     feature_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0),
     output_losses=dict(cls=dict(type='KLDivergence', tau=4.0, loss_weight=1.0)))  # tau: T
 

@@ -10,6 +10,7 @@ _base_ = [
     './fcfd_cls_settings.py',
 ]
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 data_preprocessor = None  # the algorithm carries its own (below)
 
 model = dict(
@@ -34,8 +35,7 @@ model = dict(
     teacher_norm_eval=False,
     fcfd={{_base_.fcfd_cls_imagenet}})  # per pair: lambda (fcfd.stages.l2_weight)
 
-find_unused_parameters = False  # unsampled bridges get a zero term (DDP); FCFDOptimWrapper: SGD skips them
-optim_wrapper = dict(type='FCFDOptimWrapper',
+optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)

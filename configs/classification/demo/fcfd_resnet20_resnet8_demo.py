@@ -1,7 +1,8 @@
 # Classification demo: FCFD from the demo resnet20 teacher into the resnet8 student, with the
 # official resnet56 -> resnet20 settings (T=4, lambda=0.02, mu=1, 2 hybrid paths per step, train-
 # mode teacher BN with ghost buffers); the L2 warm-up is shortened to the demo's 30 epochs (3).
-_base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_runtime.py', '../_base_/fcfd_cls_settings.py']
+_base_ = ['./resnet8_demo_student.py', '../../_base_/fcfd_demo_runtime.py', '../_base_/fcfd_cls_settings.py']
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 teacher_ckpt = 'work_dirs/demo/classification/teacher/epoch_30.pth'
 model = dict(
     _delete_=True,
@@ -15,7 +16,4 @@ model = dict(
     teacher_norm_eval=False,
     fcfd={{_base_.fcfd_cls_demo}})
 data_preprocessor = None
-find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips the unsampled bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st@k.*, hybrid_ts@k.*: docs/hybrid_metrics.md)
-val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
+val_cfg = {{_base_.fcfd_demo_val_cfg}}

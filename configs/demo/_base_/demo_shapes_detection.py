@@ -1,6 +1,9 @@
 # The demo dataset drawn by `python tools/make_demo_data.py` (fcfd_mm/datasets/demo_shapes.py):
 # 128x128 images, 4 shape classes, COCO format. Evaluated with COCO mAP (pycocotools).
-dataset_type = 'CocoDataset'
+# CheckedCocoDataset: mmdet's CocoDataset whose unreadable images and malformed annotations name
+# themselves (docs/safe_runs.md); registered by fcfd_mm.
+custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/fcfd_demo/'
 metainfo = dict(classes=('circle', 'square', 'triangle', 'ring'),
                 palette=[(220, 20, 60), (0, 128, 255), (0, 200, 80), (255, 170, 0)])

@@ -41,6 +41,7 @@ class FCOSHeadAdapter(DenseHeadBase):
 
     family = 'an FCOS detector (SingleStageDetector + FCOSHead / NASFCOSHead: classes, distances, centerness)'
     output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, centerness=_SIGMOID_KD)
+    quality_output = 'centerness'
 
     @classmethod
     def head_types(cls) -> Tuple[type, ...]:
@@ -60,10 +61,6 @@ class FCOSHeadAdapter(DenseHeadBase):
         check_same('FCOS norm_on_bbox', student_head.norm_on_bbox, teacher_head.norm_on_bbox,
                    'Set bbox_head.norm_on_bbox identically in both configs (it changes what the box branch predicts).')
 
-    def teacher_score(self, teacher_outputs):
-        return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values * \
-            teacher_outputs['centerness'].detach().sigmoid().squeeze(1)
-
 
 @HEAD_ADAPTERS.register_module()
 class YOLOXHeadAdapter(DenseHeadBase):
@@ -72,6 +69,7 @@ class YOLOXHeadAdapter(DenseHeadBase):
 
     family = 'a YOLOX detector (YOLOX + YOLOXPAFPN + YOLOXHead: classes, boxes, objectness)'
     output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, obj=_SIGMOID_KD)
+    quality_output = 'obj'
 
     @classmethod
     def head_types(cls) -> Tuple[type, ...]:
@@ -81,10 +79,6 @@ class YOLOXHeadAdapter(DenseHeadBase):
     def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
         cls_scores, bbox_preds, objectnesses = outputs[:3]
         return dict(cls=list(cls_scores), reg=list(bbox_preds), obj=list(objectnesses))
-
-    def teacher_score(self, teacher_outputs):
-        return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values * \
-            teacher_outputs['obj'].detach().sigmoid().squeeze(1)
 
 
 @HEAD_ADAPTERS.register_module()

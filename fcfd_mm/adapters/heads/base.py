@@ -3,13 +3,17 @@
 Per head family FCFD needs (everything else -- bridges, paths, losses -- is shared and lives in
 :mod:`fcfd_mm.algorithms.fcfd_core`; docs/method.md, "Switch points"):
 
+* which switch points the family has, and which are on by default;
+* whether a student / teacher pair can be compared row by row (:meth:`HeadAdapter.check_pair`
+  owns the flow: both models of the family, an FPN-like neck where the family has that switch
+  point, then the family's own :meth:`HeadAdapter.check_models`);
 * which of the student's intermediate results to record during its normal loss pass
   (MMRazor recorder configs), e.g. the FPN outputs and the RoIs the RoI head sampled;
 * the teacher's features (backbone positions and neck outputs) and the student's (recorded);
 * which rows / levels the consistency terms use (:meth:`HeadAdapter.consistency_context`);
 * how to run the receiving network's head on a (possibly bridged) feature tuple;
 * the student's own head outputs from its loss pass (the ``s`` path, reused, not recomputed);
-* optional per-row weights of the output losses, and the default losses and paths.
+* optional per-row weights of the output losses, and the default losses.
 
 Head outputs are a dict of 2-D tensors ``{'cls': (N, C), 'reg': (N, D)}`` whose rows are the
 units the output losses average over (RoIs, anchors, or images).
@@ -22,7 +26,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_output_shapes
+from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_channels, num_neck_levels
+
+
+def describe(model: nn.Module) -> str:
+    """``model``'s class with the classes of its head and backbone, for error messages."""
+    parts = [type(getattr(model, name)).__name__ for name in ('roi_head', 'bbox_head', 'head', 'backbone')
+             if getattr(model, name, None) is not None]
+    return type(model).__name__ + (f' with {", ".join(parts)}' if parts else '')
 
 
 class HeadAdapter(metaclass=ABCMeta):
@@ -32,10 +43,15 @@ class HeadAdapter(metaclass=ABCMeta):
         student, teacher: the two models (mmdet detectors or mmpretrain classifiers).
     """
 
-    #: whether the family has an FPN (neck output) switch point
-    has_neck_switch: bool = True
     #: the models the adapter serves, in words (error messages, docs/families.md)
     family: str = 'a model family'
+    #: the switch points of the family ('neck': the FPN output, 'stages': the backbone stages)
+    switch_points: Tuple[str, ...] = ('neck', 'stages')
+    #: the switch points on when the config names neither
+    default_switch_points: Tuple[str, ...] = ('neck',)
+    #: whether the head reads the pooled last backbone position (classifiers): the stage switch
+    #: points then also match the pooled vectors (``fcfd.stages.pooled_last``'s default)
+    reads_pooled_last: bool = False
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         self.check_pair(student, teacher)
@@ -46,20 +62,43 @@ class HeadAdapter(metaclass=ABCMeta):
     def supports(cls, model: nn.Module) -> bool:
         """True if this adapter can run ``model``'s head."""
 
-    @abstractmethod
     def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
-        """Raise :class:`UnsupportedModelError` / ``ValueError`` if the pair cannot be distilled."""
+        """Raise :class:`UnsupportedModelError` / ``ValueError`` if the pair cannot be distilled: both
+        models must be of the family (:meth:`supports`), have an FPN-like neck where the family has
+        that switch point, and pass the family's own :meth:`check_models`."""
+        for role, model in (('student', student), ('teacher', teacher)):
+            if not self.supports(model):
+                raise UnsupportedModelError(
+                    f'{type(self).__name__}: the {role} ({describe(model)}) is not {self.family}. Leave '
+                    f'fcfd.head.type out to pick the adapter from the student, or use a config of this family.')
+        if 'neck' in self.switch_points:
+            neck_channels(student), neck_channels(teacher)
+        self.check_models(student, teacher)
+
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
+        """Family-specific checks that the two models' outputs can be compared row by row (classes,
+        box layouts, levels); raise ``ValueError`` naming the fix. None by default."""
 
     # ------------------------------------------------------------------ what the head reads
     @abstractmethod
     def student_recorders(self) -> Dict[str, dict]:
         """MMRazor recorder configs (sources relative to the student) for the loss pass."""
 
+    def neck_features(self, model: nn.Module, positions: Sequence[Optional[Tensor]]) -> Tuple[Tensor, ...]:
+        """``model``'s neck on its position features 1..N (``None`` where nothing reads them): the
+        features of the FPN switch point, and those a stage hybrid S->T is matched to."""
+        return tuple(model.neck(tuple(positions)))
+
+    def head_features(self, positions: Sequence[Optional[Tensor]], neck: Sequence[Tensor]) -> Sequence[Tensor]:
+        """What a network's head reads of its position and neck features (what :meth:`run_head`
+        and :meth:`predict_on_features` take): the neck features."""
+        return neck
+
     def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...],
                                                                                    Tuple[Tensor, ...]]:
         """(backbone position features, neck features) of the teacher; called under ``no_grad``."""
         positions = tuple(teacher.backbone(batch_inputs))
-        return positions, tuple(teacher.neck(positions))
+        return positions, self.neck_features(teacher, positions)
 
     def student_features(self, records: RecorderManager) -> Tuple[Tensor, ...]:
         """Student FPN outputs ``P_s^l``, each ``(B, C_s, H_l, W_l)``, recorded in the loss pass (with graph)."""
@@ -94,38 +133,34 @@ class HeadAdapter(metaclass=ABCMeta):
 
     @abstractmethod
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[HeadContext]) -> HeadOutputs:
-        """Run ``model``'s head on ``feats`` (an FPN-like tuple in ``model``'s channel space, or
-        backbone positions for families without a neck switch)."""
+        """Run ``model``'s head on ``feats`` (what :meth:`head_features` gives: an FPN-like tuple in
+        ``model``'s channel space, or backbone positions for families without a neck switch)."""
 
     def run_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
                            context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
         """Run what follows ``model``'s backbone on its position features 1..N (``None`` where
         nothing reads them): returns ``(neck features, head outputs)``."""
-        neck = list(model.neck(tuple(positions)))
-        return neck, self.run_head(model, neck, context)
+        neck = list(self.neck_features(model, positions))
+        return neck, self.run_head(model, self.head_features(positions, neck), context)
 
     # ------------------------------------------------------------------ hybrid prediction (validation)
     def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
-        """The full ``predict`` of ``model`` with its neck output replaced by ``feats`` (e.g. bridged
-        features of the other network): the data samples with the predictions added, as
-        ``model.predict`` returns them (rescaled to the original image). Used by ``FCFDValLoop``
-        for the hybrid metrics; a family without it has no hybrid metrics."""
+        """The full ``predict`` of ``model`` from what its head reads (:meth:`head_features`, e.g.
+        bridged features of the other network in place of its neck output): the data samples with
+        the predictions added, as ``model.predict`` returns them (rescaled to the original image).
+        Used by ``FCFDValLoop`` for the hybrid metrics; a family without it has no hybrid metrics."""
         raise NotImplementedError(f'{type(self).__name__} cannot predict on given features, so FCFDValLoop has '
                                   f'no hybrid metrics for it; set val_cfg.hybrids=() or implement '
                                   f'predict_on_features.')
 
     def predict_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
                                data_samples: list) -> list:
-        """:meth:`predict_on_features` after ``model``'s neck on its position features 1..N
-        (``None`` where the neck does not read them): the stage hybrids' prediction."""
-        return self.predict_on_features(model, tuple(model.neck(tuple(positions))), data_samples)
+        """:meth:`predict_on_features` on what the head reads of ``model``'s position features 1..N
+        (``None`` where nothing reads them): the stage hybrids' prediction."""
+        return self.predict_on_features(
+            model, self.head_features(positions, self.neck_features(model, positions)), data_samples)
 
     # ------------------------------------------------------------------ losses
-    @property
-    def row_weighted(self) -> bool:
-        """Whether :meth:`row_weights` gives per-row weights (the output losses then take them)."""
-        return False
-
     def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:
         """``(N,)`` weights for the rows of the output losses, or ``None`` (uniform)."""
         return None
@@ -134,44 +169,6 @@ class HeadAdapter(metaclass=ABCMeta):
     def default_output_losses(self) -> Dict[str, dict]:
         """MMRazor loss configs for each output name, used when the config gives none."""
 
-    def output_kinds(self) -> Dict[str, str]:
-        """``{output name: 'class' | 'box'}``: which outputs are class-like (scores, logits,
-        objectness, centerness: a KL or sigmoid KD) and which box-like (deltas, distances, box
-        distributions: an MSE or a per-side distribution KL). By default, names starting with
-        ``reg`` are box-like."""
-        return {name: 'box' if name.startswith('reg') else 'class' for name in self.default_output_losses()}
-
-    def default_paths(self) -> Tuple[str, ...]:
-        """Function-consistency paths run when the config gives none (see fcfd_core.PATHS)."""
-        return ('s', 'st', 'ts')
-
-    # ------------------------------------------------------------------ the FPN
-    @staticmethod
-    def neck_channels(model: nn.Module) -> int:
-        """The channels of ``model``'s neck outputs: ``neck.out_channels`` where it is an integer,
-        else read from a dry run (e.g. a sequence of necks such as FPN + DyHead); every level must
-        have the same number."""
-        neck = getattr(model, 'neck', None)
-        channels = getattr(neck, 'out_channels', None)
-        if isinstance(channels, int):
-            return channels
-        found = sorted({c for c, _, _ in neck_output_shapes(model)}) if neck is not None else []
-        if len(found) != 1:
-            raise UnsupportedModelError(
-                f'{type(model).__name__} has no neck whose outputs all have the same channels (e.g. FPN; found '
-                f'{found or "no neck"}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
-        return found[0]
-
-    @staticmethod
-    def num_levels(model: nn.Module) -> int:
-        """How many outputs ``model``'s neck returns: ``neck.num_outs`` where it has one (FPN),
-        else read from a dry run of backbone + neck (PAFPN variants such as ``CSPNeXtPAFPN`` or
-        ``YOLOXPAFPN`` have no ``num_outs``)."""
-        num_outs = getattr(getattr(model, 'neck', None), 'num_outs', None)
-        if isinstance(num_outs, int):
-            return num_outs
-        return len(neck_output_shapes(model))
-
     def num_head_levels(self, model: nn.Module) -> int:
         """How many leading FPN levels ``model``'s head reads (all of them by default)."""
-        return self.num_levels(model)
+        return num_neck_levels(model)

@@ -19,7 +19,7 @@ import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadOutputs, RoIContext, StagedRoIContext, UnsupportedModelError, check_same, num_classes
+from ..common import HeadOutputs, RoIContext, StagedRoIContext, check_same, num_classes
 from ..registry import HEAD_ADAPTERS
 from .roi_box_head import RoIBoxHeadAdapter, check_box_head_pair
 
@@ -52,14 +52,7 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
         return (isinstance(model, TwoStageDetector) and type(roi_head) is CascadeRoIHead
                 and getattr(roi_head, 'with_bbox', False))
 
-    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
-        for role, model in (('student', student), ('teacher', teacher)):
-            if not self.supports(model):
-                raise UnsupportedModelError(
-                    f'CascadeRoIHeadAdapter: the {role} ({type(model).__name__}) is not a two-stage detector with an '
-                    'FPN neck and a CascadeRoIHead (Cascade R-CNN). Leave fcfd.head.type out to pick the adapter '
-                    'from the student.')
-        self.neck_channels(student), self.neck_channels(teacher)
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         s_rh, t_rh = student.roi_head, teacher.roi_head
         check_same('number of cascade stages', s_rh.num_stages, t_rh.num_stages,
                    'FCFD compares the box heads stage by stage; use the same roi_head.num_stages.')
@@ -96,15 +89,8 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
             if not recorder.data_buffer:
                 stages.append(RoIContext(torch.zeros((0, 5), device=self._device(student))))
                 continue
-            context = RoIContext(recorder.get_record_data(0, 1).detach())
-            if self.consistency_rois is not None:
-                context = context.select(self._draw_rois(context.rois[:, 0]))
-            if levels is not None:
-                extractor = student.roi_head.bbox_roi_extractor[i]
-                mapped = extractor.map_roi_levels(context.rois, extractor.num_inputs)
-                wanted = torch.tensor(sorted(levels), device=mapped.device)
-                context = context.select(torch.nonzero(torch.isin(mapped, wanted)).squeeze(1))
-            stages.append(context)
+            stages.append(self.limit_rois(recorder.get_record_data(0, 1), student.roi_head.bbox_roi_extractor[i],
+                                          levels))
         return StagedRoIContext(stages)
 
     @staticmethod

@@ -5,12 +5,12 @@ the KL output loss is the output-loss config's ``tau`` (``fcfd.stages.output_los
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError, check_same
+from ..common import HeadContext, HeadOutputs, check_same
 from ..registry import HEAD_ADAPTERS
 from .base import HeadAdapter
 
@@ -22,8 +22,11 @@ DEFAULT_TAU = 4.0
 class ClassifierHeadAdapter(HeadAdapter):
     """mmpretrain ``ImageClassifier`` whose backbone is a ``fcfd_mm.models.StagedBackbone``."""
 
-    has_neck_switch = False
-    family = 'an mmpretrain ImageClassifier with a staged backbone of fcfd_mm.models'
+    family = ('an mmpretrain ImageClassifier with a staged backbone of fcfd_mm.models (e.g. RepCifarResNet, '
+              'StagedResNet)')
+    switch_points = ('stages',)
+    default_switch_points = ('stages',)
+    reads_pooled_last = True
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:
@@ -34,21 +37,12 @@ class ClassifierHeadAdapter(HeadAdapter):
         from ...models.staged import StagedBackbone
         return isinstance(model, ImageClassifier) and isinstance(getattr(model, 'backbone', None), StagedBackbone)
 
-    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
-        for role, model in (('student', student), ('teacher', teacher)):
-            if not self.supports(model):
-                raise UnsupportedModelError(
-                    f'ClassifierHeadAdapter: the {role} ({type(model).__name__} with '
-                    f'{type(getattr(model, "backbone", None)).__name__}) is not an mmpretrain ImageClassifier with a '
-                    f'staged backbone (fcfd_mm.models, e.g. RepCifarResNet, StagedResNet).')
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         check_same('number of classes', student.head.num_classes, teacher.head.num_classes,
                    'Both classifiers must predict the same classes.')
 
     def default_output_losses(self) -> Dict[str, dict]:
         return dict(cls=dict(type='KLDivergence', tau=DEFAULT_TAU, loss_weight=1.0, reduction='batchmean'))
-
-    def default_paths(self) -> Tuple[str, ...]:
-        return ()
 
     def student_recorders(self) -> Dict[str, dict]:
         return dict(head=dict(type='ModuleOutputs', source='head'))
@@ -56,23 +50,18 @@ class ClassifierHeadAdapter(HeadAdapter):
     def student_outputs(self, records: RecorderManager, context: Optional[HeadContext]) -> HeadOutputs:
         return dict(cls=records.get_recorder('head').get_record_data(0))
 
-    def teacher_forward(self, teacher: nn.Module, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tuple[()]]:
-        return tuple(teacher.backbone(batch_inputs)), ()
+    def neck_features(self, model: nn.Module, positions: Sequence[Optional[Tensor]]) -> Tuple[()]:
+        """None: there is no FPN switch point; the neck (GAP) is part of what the head runs."""
+        return ()
+
+    def head_features(self, positions: Sequence[Optional[Tensor]], neck: Sequence[Tensor]) -> Sequence[Tensor]:
+        """The backbone positions: the neck (GAP) reads the last, the classifier the pooled vector."""
+        return positions
 
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: Optional[HeadContext]) -> HeadOutputs:
         return dict(cls=model.head(model.neck(tuple(feats))))
 
-    def run_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
-                           context: Optional[HeadContext]) -> Tuple[List[Tensor], HeadOutputs]:
-        """The neck (GAP) and classifier read the last position only; there are no neck features."""
-        return [], self.run_head(model, [positions[-1]], context)
-
     def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
-        """``ImageClassifier.predict`` after ``extract_feat``: the classifier head of ``model`` on
-        ``feats`` (its neck output, the pooled vector)."""
-        return model.head.predict(tuple(feats), data_samples)
-
-    def predict_after_backbone(self, model: nn.Module, positions: Sequence[Optional[Tensor]],
-                               data_samples: list) -> list:
-        """The neck (GAP) reads the last position only."""
-        return self.predict_on_features(model, tuple(model.neck((positions[-1],))), data_samples)
+        """``ImageClassifier.predict`` after its backbone: the neck (GAP) and the classifier head of
+        ``model`` on ``feats`` (its backbone positions)."""
+        return model.head.predict(model.neck(tuple(feats)), data_samples)

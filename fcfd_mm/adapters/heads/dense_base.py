@@ -9,7 +9,10 @@ A family adapter subclasses :class:`DenseHeadBase` and says
 * how the head's forward tuple becomes named per-level maps (:meth:`DenseHeadBase.level_maps`),
   e.g. box distances divided by the level's stride so that every level has the same scale;
 * the default output losses of those names (:attr:`DenseHeadBase.output_losses`);
-* optionally the teacher's per-row score used as row weight (:meth:`DenseHeadBase.teacher_score`).
+* optionally the output that scales the teacher's class score in its row weight
+  (:attr:`DenseHeadBase.quality_output`, e.g. centerness), whether the head must score classes with
+  sigmoids (:attr:`DenseHeadBase.sigmoid_classes`) and family checks of the two heads
+  (:meth:`DenseHeadBase.check_heads`).
 
 Levels and channels of the switch point come from the neck's actual outputs (a dry run where
 the neck has no ``num_outs``) and the head's own prior generator, never from config keys.
@@ -23,7 +26,7 @@ import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadOutputs, LevelContext, UnsupportedModelError, check_same, num_classes
+from ..common import HeadOutputs, LevelContext, UnsupportedModelError, check_same, num_classes, num_neck_levels
 from .base import HeadAdapter
 
 ANCHOR_WEIGHTINGS = (None, 'teacher_score')
@@ -61,6 +64,11 @@ class DenseHeadBase(HeadAdapter):
     family: str = 'a dense detector head'
     #: ``{output name: default loss config}`` (``fcfd.neck.output_losses`` overrides)
     output_losses: Dict[str, dict] = {}
+    #: the output whose sigmoid multiplies the teacher's highest class probability in the row
+    #: weights, as the head's ``predict`` ranks boxes (``'centerness'``, ``'obj'``), or ``None``
+    quality_output: Optional[str] = None
+    #: serve only heads that score classes with sigmoids (``use_sigmoid_cls``)
+    sigmoid_classes: bool = False
 
     def __init__(self, student: nn.Module, teacher: nn.Module,
                  anchor_weighting: Optional[str] = 'teacher_score') -> None:
@@ -88,18 +96,12 @@ class DenseHeadBase(HeadAdapter):
 
     @classmethod
     def head_ok(cls, head: nn.Module) -> bool:
-        """Extra conditions on a head of a served type (e.g. sigmoid class scores)."""
-        return True
+        """Extra conditions on a head of a served type: sigmoid class scores where
+        :attr:`sigmoid_classes` asks for them."""
+        return not cls.sigmoid_classes or bool(getattr(head, 'use_sigmoid_cls', False))
 
-    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         name = type(self).__name__
-        for role, model in (('student', student), ('teacher', teacher)):
-            if not self.supports(model):
-                head = getattr(model, 'bbox_head', None)
-                raise UnsupportedModelError(
-                    f'{name}: the {role} ({type(model).__name__} with {type(head).__name__}) is not {self.family}. '
-                    f'Leave fcfd.head.type out to pick the adapter from the student, or use a config of this family.')
-        self.neck_channels(student), self.neck_channels(teacher)
         s_head, t_head = student.bbox_head, teacher.bbox_head
         check_same('number of classes', num_classes(s_head), num_classes(t_head),
                    'FCFD matches class scores, so both detectors must be trained on the same classes.')
@@ -107,11 +109,11 @@ class DenseHeadBase(HeadAdapter):
                    getattr(t_head, 'num_base_priors', 1), 'Use the same prior / anchor generator in both configs.')
         check_same('head level strides', level_strides(s_head), level_strides(t_head),
                    'Use the same neck levels and prior_generator.strides in both configs.')
-        check_same('number of neck levels', self.num_levels(student), self.num_levels(teacher),
+        check_same('number of neck levels', num_neck_levels(student), num_neck_levels(teacher),
                    'Use the same neck (number of outputs) in both configs.')
-        if len(level_strides(s_head)) > self.num_levels(student):
+        if len(level_strides(s_head)) > num_neck_levels(student):
             raise UnsupportedModelError(f'{name}: the head reads {len(level_strides(s_head))} levels but the neck '
-                                        f'returns {self.num_levels(student)}.')
+                                        f'returns {num_neck_levels(student)}.')
         self.check_heads(s_head, t_head)
 
     def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
@@ -136,9 +138,6 @@ class DenseHeadBase(HeadAdapter):
 
     def default_output_losses(self) -> Dict[str, dict]:
         return {name: dict(cfg) for name, cfg in self.output_losses.items()}
-
-    def default_paths(self) -> Tuple[str, ...]:
-        return ('s', 'st', 'ts')
 
     def student_recorders(self) -> Dict[str, dict]:
         return dict(neck=dict(type='ModuleOutputs', source='neck'),
@@ -179,16 +178,15 @@ class DenseHeadBase(HeadAdapter):
         return model.add_pred_to_datasample(data_samples, results)
 
     # ------------------------------------------------------------------ row weights
-    @property
-    def row_weighted(self) -> bool:
-        return self.anchor_weighting is not None
-
     def row_weights(self, teacher_outputs: HeadOutputs) -> Optional[Tensor]:
         if self.anchor_weighting == 'teacher_score':
             return self.teacher_score(teacher_outputs).detach()
         return None
 
     def teacher_score(self, teacher_outputs: HeadOutputs) -> Tensor:
-        """``(N,)`` the teacher's detection score per row: its highest class probability (families
-        with a quality / objectness / centerness factor multiply it in, as their ``predict`` does)."""
-        return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values
+        """``(N,)`` the teacher's detection score per row: its highest class probability, times the
+        sigmoid of :attr:`quality_output` where the family has one (as its ``predict`` ranks boxes)."""
+        score = teacher_outputs['cls'].detach().sigmoid().max(dim=1).values
+        if self.quality_output is None:
+            return score
+        return score * teacher_outputs[self.quality_output].detach().sigmoid().squeeze(1)

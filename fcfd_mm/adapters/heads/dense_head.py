@@ -28,9 +28,8 @@ from typing import Dict, List, Tuple
 from torch import Tensor, nn
 
 from ..registry import HEAD_ADAPTERS
-from .dense_base import ANCHOR_WEIGHTINGS, DenseHeadBase, flatten_levels
+from .dense_base import ANCHOR_WEIGHTINGS, DenseHeadBase
 
-_flatten_levels = flatten_levels  # former name
 __all__ = ['DenseHeadAdapter', 'ATSSHeadAdapter', 'ANCHOR_WEIGHTINGS']
 
 #: heads that run the same layers on every level (no per-level scale / conv)
@@ -55,6 +54,7 @@ class DenseHeadAdapter(DenseHeadBase):
     # over anchors (weighted when anchor_weighting is set)
     output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=5.0),
                          reg=dict(type='WeightedMSELoss', loss_weight=1.0))
+    sigmoid_classes = True
 
     def __init__(self, student: nn.Module, teacher: nn.Module, anchor_weighting='teacher_score') -> None:
         super().__init__(student, teacher, anchor_weighting)
@@ -64,10 +64,6 @@ class DenseHeadAdapter(DenseHeadBase):
     def head_types(cls) -> Tuple[type, ...]:
         from mmdet.models import dense_heads
         return tuple(getattr(dense_heads, name) for name in _SERVED)
-
-    @classmethod
-    def head_ok(cls, head: nn.Module) -> bool:
-        return bool(getattr(head, 'use_sigmoid_cls', False))
 
     @classmethod
     def shared_across_levels(cls, head: nn.Module) -> bool:
@@ -91,20 +87,14 @@ class ATSSHeadAdapter(DenseHeadBase):
     output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
                          reg=dict(type='WeightedMSELoss', loss_weight=1.0),
                          centerness=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0))
+    quality_output = 'centerness'
+    sigmoid_classes = True
 
     @classmethod
     def head_types(cls) -> Tuple[type, ...]:
         from mmdet.models.dense_heads import ATSSHead
         return (ATSSHead,)
 
-    @classmethod
-    def head_ok(cls, head: nn.Module) -> bool:
-        return bool(getattr(head, 'use_sigmoid_cls', False))
-
     def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
         cls_scores, bbox_preds, centernesses = outputs[:3]
         return dict(cls=list(cls_scores), reg=list(bbox_preds), centerness=list(centernesses))
-
-    def teacher_score(self, teacher_outputs):
-        return teacher_outputs['cls'].detach().sigmoid().max(dim=1).values * \
-            teacher_outputs['centerness'].detach().sigmoid().squeeze(1)

@@ -19,7 +19,7 @@ import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import CheckpointedGenerator, HeadOutputs, RoIContext, UnsupportedModelError, check_same, num_classes
+from ..common import CheckpointedGenerator, HeadOutputs, RoIContext, check_same, num_classes
 from ..registry import HEAD_ADAPTERS
 from .base import HeadAdapter
 
@@ -89,14 +89,7 @@ class RoIBoxHeadAdapter(HeadAdapter):
         return (isinstance(model, TwoStageDetector) and type(roi_head) in cls.roi_head_types()
                 and getattr(roi_head, 'with_bbox', False))
 
-    def check_pair(self, student: nn.Module, teacher: nn.Module) -> None:
-        for role, model in (('student', student), ('teacher', teacher)):
-            if not self.supports(model):
-                raise UnsupportedModelError(
-                    f'RoIBoxHeadAdapter: the {role} ({type(model).__name__}) is not a two-stage detector with an '
-                    'FPN neck and a StandardRoIHead (Faster R-CNN). Use a Faster R-CNN config, or '
-                    'fcfd.head=dict(type=\'DenseHeadAdapter\') for RetinaNet-style detectors.')
-        self.neck_channels(student), self.neck_channels(teacher)
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         check_box_head_pair(student.roi_head.bbox_head, teacher.roi_head.bbox_head,
                             student.roi_head.bbox_roi_extractor, teacher.roi_head.bbox_roi_extractor)
 
@@ -132,11 +125,16 @@ class RoIBoxHeadAdapter(HeadAdapter):
             raise RuntimeError(f'RoIBoxHeadAdapter expected the student RoI head to run its box head once per loss '
                                f'pass, on the RoIs of its first box RoI-extractor call; saw {len(heads)} box-head '
                                f'and {len(recorder.data_buffer)} extractor calls.')
-        context = RoIContext(recorder.get_record_data(0, 1).detach())  # proposals carry no gradient in mmdet
+        return self.limit_rois(recorder.get_record_data(0, 1), student.roi_head.bbox_roi_extractor, levels)
+
+    def limit_rois(self, rois: Tensor, extractor: nn.Module, levels: Optional[Sequence[int]]) -> RoIContext:
+        """The consistency terms' share of a box head's sampled ``rois`` (``(N, 5)``, no gradient:
+        mmdet's proposals carry none): at most ``consistency_rois`` of each image's (drawn with the
+        adapter's generator), then those ``extractor`` maps to FPN ``levels`` (0 = P2; ``None``: all)."""
+        context = RoIContext(rois.detach())
         if self.consistency_rois is not None:
             context = context.select(self._draw_rois(context.rois[:, 0]))
         if levels is not None:
-            extractor = student.roi_head.bbox_roi_extractor
             mapped = extractor.map_roi_levels(context.rois, extractor.num_inputs)
             wanted = torch.tensor(sorted(levels), device=mapped.device)
             context = context.select(torch.nonzero(torch.isin(mapped, wanted)).squeeze(1))

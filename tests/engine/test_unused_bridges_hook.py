@@ -1,12 +1,14 @@
-"""FCFDOptimWrapper: bridges a step did not use (unsampled hybrid paths, every bridge after
+"""FCFDUnusedBridgesHook: bridges a step did not use (unsampled hybrid paths, every bridge after
 StopDistillHook) are left exactly as they were by SGD with momentum and weight decay (their
-gradient is None, as in the official step), also across gradient accumulation and on two DDP
-ranks; bridges used in any micro-step of a window are stepped."""
+gradient is None, as in the official step), under any optimizer wrapper (AMP included), also across
+gradient accumulation and on two DDP ranks; bridges used in any micro-step of a window are stepped."""
 import copy
+from types import SimpleNamespace
 
 import pytest
 import torch
 
+from fcfd_mm.engine import FCFDUnusedBridgesHook
 from tests.algorithms.test_fcfd_stages import set_progress
 
 SGD = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)
@@ -36,10 +38,15 @@ def raw_batch(seed=1, n=4):
     return dict(inputs=list(x), data_samples=[DataSample().set_gt_label(i % 10) for i in range(n)])
 
 
-def wrapper(alg, kind='FCFDOptimWrapper', **kw):
+def wrapper(alg, kind='OptimWrapper', hook=True, **kw):
+    """An optimizer wrapper of ``kind`` for ``alg``, with FCFDUnusedBridgesHook's step hook (what the
+    hook registers before training) unless ``hook=False``."""
     from mmengine.registry import OPTIM_WRAPPERS
     optimizer = torch.optim.SGD(alg.parameters(), **{k: v for k, v in SGD.items() if k != 'type'})
-    return OPTIM_WRAPPERS.build(dict(type=kind, optimizer=optimizer, **kw))
+    ow = OPTIM_WRAPPERS.build(dict(type=kind, optimizer=optimizer, **kw))
+    if hook:
+        FCFDUnusedBridgesHook().before_train(SimpleNamespace(model=alg, optim_wrapper=ow))
+    return ow
 
 
 def iterations_drawing(alg, wanted, start=0):
@@ -48,7 +55,7 @@ def iterations_drawing(alg, wanted, start=0):
 
 
 def snapshot(alg, ow, name):
-    bridge = alg.fcfd_stages.bridges_t2s[name]
+    bridge = alg.fcfd_stages.bridges_ts[name]
     params = [p.detach().clone() for p in bridge.parameters()]
     moms = [ow.optimizer.state.get(p, {}).get('momentum_buffer') for p in bridge.parameters()]
     return params, [None if m is None else m.clone() for m in moms]
@@ -65,55 +72,56 @@ def rel_change(before, bridge):
     return (num / den).sqrt().item()
 
 
-@pytest.mark.parametrize('kind', ['FCFDOptimWrapper', 'FCFDAmpOptimWrapper', 'FCFDCPUAmpOptimWrapper', 'OptimWrapper'])
-def test_an_unsampled_bridge_is_untouched_by_sgd_only_with_the_fcfd_wrapper(kind, monkeypatch):
-    if kind == 'FCFDAmpOptimWrapper' and not torch.cuda.is_available():
+@pytest.mark.parametrize('hook', [True, False])
+@pytest.mark.parametrize('kind', ['OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper'])
+def test_an_unsampled_bridge_is_untouched_by_sgd_only_with_the_hook(kind, hook, monkeypatch):
+    if kind == 'AmpOptimWrapper' and not torch.cuda.is_available():
         # mmengine refuses AMP without a GPU; on the CPU its (disabled) GradScaler just steps
         monkeypatch.setattr('mmengine.optim.optimizer.amp_optimizer_wrapper.is_cuda_available', lambda: True)
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
-    ow = wrapper(alg, kind)
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
+    ow = wrapper(alg, kind, hook)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
     it_2 = iterations_drawing(alg, [(2, 'ts')])
-    step(alg, ow, it_1)  # bridge t2s 1 used: it gets a gradient and a momentum buffer
+    step(alg, ow, it_1)  # bridge ts 1 used: it gets a gradient and a momentum buffer
     params, moms = snapshot(alg, ow, '1')
     assert all(m is not None for m in moms)
     student = copy.deepcopy(alg.student.backbone.stages[2].state_dict())
-    step(alg, ow, it_2, seed=2)  # bridge t2s 1 not sampled: only the zero keep-in-graph term
+    step(alg, ow, it_2, seed=2)  # bridge ts 1 not sampled: only the zero keep-in-graph term
     after, moms_after = snapshot(alg, ow, '1')
     unchanged = all(torch.equal(a, b) for a, b in zip(params, after)) and \
         all(torch.equal(a, b) for a, b in zip(moms, moms_after))
-    assert unchanged == kind.startswith('FCFD')
+    assert unchanged == hook
     assert not torch.equal(student['0.conv1.weight'], alg.student.backbone.stages[2][0].conv1.weight)
 
 
 def test_a_bridge_never_sampled_gets_no_optimizer_state():
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     ow = wrapper(alg)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
-    before = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['2'].parameters()]
+    before = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['2'].parameters()]
     step(alg, ow, it_1)
     step(alg, ow, iterations_drawing(alg, [(1, 'ts')], it_1 + 1), seed=2)
-    for p, b in zip(alg.fcfd_stages.bridges_t2s['2'].parameters(), before):
+    for p, b in zip(alg.fcfd_stages.bridges_ts['2'].parameters(), before):
         assert torch.equal(p.detach(), b) and p not in ow.optimizer.state
 
 
 def test_gradient_accumulation_keeps_bridges_used_in_any_micro_step():
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     ow = wrapper(alg, accumulative_counts=2)
     ow.initialize_count_status(alg, 0, 4)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
     it_2 = iterations_drawing(alg, [(2, 'ts')])
     it_1b = iterations_drawing(alg, [(1, 'ts')], it_1 + 1)
-    b1 = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['1'].parameters()]
-    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['2'].parameters()]
+    b1 = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['1'].parameters()]
+    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['2'].parameters()]
     step(alg, ow, it_1)
     step(alg, ow, it_2, seed=2)  # window 1: bridge 1 in the first micro-step, bridge 2 in the second
-    assert rel_change(b1, alg.fcfd_stages.bridges_t2s['1']) > 0
-    assert rel_change(b2, alg.fcfd_stages.bridges_t2s['2']) > 0
-    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_t2s['2'].parameters()]
+    assert rel_change(b1, alg.fcfd_stages.bridges_ts['1']) > 0
+    assert rel_change(b2, alg.fcfd_stages.bridges_ts['2']) > 0
+    b2 = [p.detach().clone() for p in alg.fcfd_stages.bridges_ts['2'].parameters()]
     step(alg, ow, it_1, seed=3)
     step(alg, ow, it_1b, seed=4)  # window 2: bridge 2 unused in both micro-steps
-    assert rel_change(b2, alg.fcfd_stages.bridges_t2s['2']) == 0
+    assert rel_change(b2, alg.fcfd_stages.bridges_ts['2']) == 0
 
 
 def test_after_stop_distill_every_bridge_is_untouched():
@@ -145,41 +153,40 @@ def test_fpn_switch_uses_every_bridge_so_nothing_is_cleared():
     assert len(alg.pop_unused_parameters()) == len(list(alg.fcfd_neck.parameters())) > 0
 
 
-def test_step_without_optim_context_is_refused():
-    alg = tiny_classifier_pair(num_paths=1)
-    with pytest.raises(RuntimeError, match='optim_context'):
-        wrapper(alg).step()
+def test_a_model_without_unused_parameters_is_left_alone_and_an_optimizer_dict_refused():
+    from mmengine.optim import OptimWrapperDict
+    plain = torch.nn.Linear(2, 2)
+    hook = FCFDUnusedBridgesHook()
+    ow = wrapper(tiny_classifier_pair(num_paths=1), hook=False)
+    hook.before_train(SimpleNamespace(model=plain, optim_wrapper=ow))
+    assert not hook._handles
+    with pytest.raises(TypeError, match='one optimizer'):
+        hook.before_train(SimpleNamespace(model=tiny_classifier_pair(num_paths=1),
+                                          optim_wrapper=OptimWrapperDict(a=ow)))
 
 
-def test_a_run_without_the_wrapper_is_warned_about(monkeypatch):
-    import fcfd_mm.algorithms.fcfd_distill as fd
-    monkeypatch.setattr(fd, 'UNCLEARED_WARN_PASSES', 2)
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
-    alg.expect_teacher_check = False  # its once-only warning (no teacher-check hook ran) is not this test's subject
-    data = alg.data_preprocessor(raw_batch(), True)
-    messages = []
-    monkeypatch.setattr(fd, 'print_log', lambda msg, **kw: messages.append(msg) if 'unused bridges' in msg else None)
-    for it in range(3):
-        set_progress(alg, it=it)
-        alg.loss(data['inputs'], data['data_samples'])
-    assert len(messages) == 1 and 'FCFDOptimWrapper' in messages[0]
-    messages.clear()
-    ow = wrapper(alg)  # with the wrapper every step pops the record: no warning
-    for it in range(3):
-        step(alg, ow, it)
-    assert not messages
+def test_the_step_hook_is_removed_after_training():
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
+    ow = wrapper(alg, hook=False)
+    hook = FCFDUnusedBridgesHook()
+    runner = SimpleNamespace(model=alg, optim_wrapper=ow)
+    hook.before_train(runner)
+    assert len(ow.optimizer._optimizer_step_pre_hooks) == 1
+    hook.after_train(runner)
+    assert not ow.optimizer._optimizer_step_pre_hooks
 
 
-@pytest.mark.parametrize('config, expected', [('configs/classification/demo/fcfd_resnet20_resnet8_demo.py',
-                                                 'FCFDAmpOptimWrapper'),
-                                                ('configs/demo/faster-rcnn_demo_student.py', 'AmpOptimWrapper')])
+@pytest.mark.parametrize('config', ['configs/classification/demo/fcfd_resnet20_resnet8_demo.py',
+                                    'configs/demo/faster-rcnn_demo_student.py'])
 @pytest.mark.parametrize('cuda', [True, False])
-def test_amp_flag_keeps_the_fcfd_wrapper(config, expected, cuda, monkeypatch):
+def test_amp_flag_picks_the_devices_amp_wrapper_and_keeps_the_hook(config, cuda, monkeypatch):
     from tools.train import build_cfg, parse_args
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)  # fp16 on a GPU, bf16 on a CPU-only machine
     monkeypatch.setattr('tools.train.check_data_roots', lambda cfg: None)
-    expected = expected if cuda else expected.replace('AmpOptimWrapper', 'CPUAmpOptimWrapper')
-    assert build_cfg(parse_args([config, '--amp'])).optim_wrapper.type == expected
+    cfg = build_cfg(parse_args([config, '--amp']))
+    assert cfg.optim_wrapper.type == ('AmpOptimWrapper' if cuda else 'CPUAmpOptimWrapper')
+    hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+    assert ('FCFDUnusedBridgesHook' in hooks) == ('fcfd_' in config)
 
 
 # ----------------------------------------------------------------------------- two DDP ranks
@@ -190,7 +197,7 @@ def _ddp_rank(rank, world, port, out):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
     from mmengine.model import MMDistributedDataParallel
-    alg = tiny_classifier_pair(num_paths=1, mode='t2s')
+    alg = tiny_classifier_pair(num_paths=1, mode='ts')
     model = MMDistributedDataParallel(module=alg, find_unused_parameters=False)
     ow = wrapper(alg)
     it_1 = iterations_drawing(alg, [(1, 'ts')])
