@@ -26,7 +26,11 @@ its COCO config ships):
 * ``fcfd_stages`` / ``fcfd_stages_fpn``: FCFD at the backbone stages, alone / with the neck;
 * diagnosis variants of ``fcfd_fpn`` (:data:`VARIANTS`): ``fcfd_app`` (appearance term only),
   ``fcfd_s`` / ``fcfd_st`` / ``fcfd_ts`` (appearance + one path), ``fcfd_cwd_app`` (CWD as the
-  appearance term), ``fcfd_cwd`` (MMRazor's CWD beside FCFD).
+  appearance term), ``fcfd_cwd`` (MMRazor's CWD beside FCFD), ``fcfd_v1`` (the dense families'
+  earlier default: bridges from their own initialisation, plain appearance MSE), ``fcfd_scale``
+  (the scale-free setting written out: the dense families' default, Faster R-CNN's option), the
+  class-score loss forms (``fcfd_qfl``, ``fcfd_spn``...), ``fcfd_scale_*`` (those on top of the
+  scale-free setting).
 """
 from __future__ import annotations
 
@@ -91,6 +95,13 @@ def _scale_free(appearance: Optional[dict]) -> Callable[[dict, dict], None]:
     return apply
 
 
+def _unscaled(fcfd: dict, defaults: dict) -> None:
+    """The FPN switch point's setting before it became scale-free for the dense families: the
+    bridges' own initialisation and the plain appearance MSE (Faster R-CNN's default still)."""
+    fcfd['neck']['bridge_init'] = None
+    fcfd['neck']['appearance_loss'] = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
+
+
 #: ``fcfd_fpn`` variants for the diagnosis: name -> (what, change of ``model.fcfd`` given the adapter's
 #: default output losses)
 VARIANTS: Dict[str, tuple] = {
@@ -103,6 +114,7 @@ VARIANTS: Dict[str, tuple] = {
     'fcfd_spn': ('class-score KD summed over rows / soft positives', _class_loss(False, True)),
     'fcfd_qfl_spn': ('quality-focal KD summed over rows / soft positives', _class_loss(True, True)),
     'fcfd_spn1': ('class-score KD (weight 1) summed over rows / soft positives', _class_loss(False, True, 1.0)),
+    'fcfd_v1': ("the earlier dense default: the bridges' own initialisation + plain appearance MSE", _unscaled),
     'fcfd_binit': ("bridges started from the receiver's feature statistics", _scale_free(None)),
     'fcfd_scale': ("bridges started from the receiver's statistics + relative appearance MSE",
                    _scale_free(dict(type='RelativeMSELoss', loss_weight=1.0))),

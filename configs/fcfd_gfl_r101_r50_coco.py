@@ -1,6 +1,6 @@
 # FCFD-style distillation for GFL R101-FPN (teacher, multi-scale 2x) -> GFL R50-FPN (student),
 # COCO 2017, 1x. The plugin's own extension (docs/families.md; the official FCFD code has no GFL):
-# bridges on P3-P7 both ways, appearance MSE, dense-head paths s / st / ts with the GFLHeadAdapter's
+# bridges on P3-P7 both ways, scale-free appearance MSE, dense-head paths s / st / ts with the GFLHeadAdapter's
 # defaults: per-class sigmoid KD (T=1, weight 1) on the quality-focal class scores and a softmax KL
 # over the bins of each box side (DistributionKLLoss, T=1, weight 1) on the box distributions, rows
 # weighted by the teacher's max class score. Not yet verified on COCO.

@@ -1,6 +1,6 @@
 # FCFD-style distillation for RetinaNet R101-FPN (teacher) -> R50-FPN (student), COCO 2017, 1x.
 # The plugin's own extension (docs/method.md; the official FCFD code has no RetinaNet): bridges on
-# P3-P7 both ways, appearance MSE, dense-head paths s (student head, plain KD), st (bridged
+# P3-P7 both ways, scale-free appearance MSE, dense-head paths s (student head, plain KD), st (bridged
 # student -> frozen teacher head) and ts (bridged teacher -> student head); per-class sigmoid KD
 # (T=1) on scores and MSE on box deltas, averaged over anchors weighted by the teacher's max class
 # score; class-score KD weight 5: the defaults of the DenseHeadAdapter.

@@ -1,7 +1,7 @@
 # FCFD-style distillation for RTMDet-s (teacher) -> RTMDet-tiny (student), COCO 2017, RTMDet's own
 # 300-epoch recipe (data pipeline with its stage-2 switch, AdamW, EMA). The plugin's own extension
 # (docs/families.md; the official FCFD code has no RTMDet): bridges on the three CSPNeXtPAFPN levels
-# (96 -> 128 channels student->teacher, 128 -> 96 teacher->student), appearance MSE, dense-head
+# (96 -> 128 channels student->teacher, 128 -> 96 teacher->student), scale-free appearance MSE, dense-head
 # paths s / st / ts with the RTMDetHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on
 # class scores and MSE (weight 1) on the box distances in units of the level's stride, rows weighted
 # by the teacher's max class score. Not yet verified on COCO.

@@ -1,5 +1,5 @@
 # FCFD demo for ATSS (the plugin's own extension, see docs/families.md):
-# bridges on P3-P7 both ways, appearance MSE, dense-head paths s / st / ts
+# bridges on P3-P7 both ways, scale-free appearance MSE, dense-head paths s / st / ts
 # with the ATSSHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on the class scores and on
 # the centerness, MSE on the box deltas, locations weighted by the teacher's score.
 #   python tools/train.py configs/demo/atss_demo_teacher.py            # the teacher first

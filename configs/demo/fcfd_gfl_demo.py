@@ -1,5 +1,5 @@
 # FCFD demo for GFL (the plugin's own extension, see docs/families.md):
-# bridges on P3-P7 both ways, appearance MSE, dense-head paths s / st / ts
+# bridges on P3-P7 both ways, scale-free appearance MSE, dense-head paths s / st / ts
 # with the GFLHeadAdapter's defaults: per-class sigmoid KD (T=1, weight 1) on the quality-focal
 # class scores, a softmax KL over the bins of each box side (DistributionKLLoss), locations weighted
 # by the teacher's max class score: the setting of configs/fcfd_gfl_r101_r50_coco.py.

@@ -1,5 +1,5 @@
 # FCFD demo for RetinaNet (the plugin's own extension, see docs/method.md): bridges on P3-P7 both ways,
-# appearance MSE, dense-head paths s / st / ts, sigmoid KD (T=1, weight 5) on scores + MSE on box
+# scale-free appearance MSE, dense-head paths s / st / ts, sigmoid KD (T=1, weight 5) on scores + MSE on box
 # deltas, anchors weighted by the teacher's max class score: the setting of
 # configs/fcfd_retina_r101_r50_coco.py (see there and benchmarks/README.md for how it was chosen).
 #   python tools/train.py configs/demo/retinanet_demo_teacher.py            # the teacher first

@@ -1,5 +1,5 @@
 # FCFD demo for RTMDet (the plugin's own extension, see docs/families.md):
-# bridges on the three CSPNeXtPAFPN levels both ways, appearance MSE,
+# bridges on the three CSPNeXtPAFPN levels both ways, scale-free appearance MSE,
 # dense-head paths s / st / ts with the RTMDetHeadAdapter's defaults: per-class sigmoid KD (T=1,
 # weight 1) on class scores, MSE on the box distances (in units of the level's stride), locations
 # weighted by the teacher's max class score: the setting of configs/fcfd_rtmdet_s_tiny_coco.py.

@@ -199,6 +199,10 @@ class FCFDNeckSwitch(nn.Module):
             levels (the head adapter's ``consistency_context``). ``None`` (official): every level.
         pair: the networks and head adapter this switch point connects (bound once; ``forward``
             and :meth:`hybrid_outputs` need it).
+        bridge_init: ``None`` (official): the bridges start from their own initialisation;
+            ``'receiver_statistics'``: on the first training step each bridge's BN is set so that its
+            output has the per-channel mean and standard deviation of the receiving network's own
+            feature at that level (:meth:`start_bridges`; the dense families' default).
     """
 
     def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
@@ -258,6 +262,14 @@ class FCFDNeckSwitch(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
         rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        started = prefix + 'bridges_started'
+        if self.bridge_init is not None and started not in state_dict and any(
+                k.startswith(prefix + 'bridges_st.') for k in state_dict):
+            # a checkpoint of a switch without bridge_init (an earlier default): its bridges are
+            # trained already, so they must not be started again
+            state_dict[started] = torch.ones((), dtype=torch.bool)
+        elif self.bridge_init is None:
+            state_dict.pop(started, None)  # a run with bridge_init, loaded without it: nothing to start
         super()._load_from_state_dict(state_dict, prefix, *args)
 
     # ------------------------------------------------------------------ the hybrid networks
@@ -436,6 +448,14 @@ class FCFDStageSwitch(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
         rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
+        started = prefix + 'bridges_started'
+        if self.bridge_init is not None and started not in state_dict and any(
+                k.startswith(prefix + 'bridges_st.') for k in state_dict):
+            # a checkpoint of a switch without bridge_init (an earlier default): its bridges are
+            # trained already, so they must not be started again
+            state_dict[started] = torch.ones((), dtype=torch.bool)
+        elif self.bridge_init is None:
+            state_dict.pop(started, None)  # a run with bridge_init, loaded without it: nothing to start
         super()._load_from_state_dict(state_dict, prefix, *args)
 
     def read(self, k: int) -> List[int]:

@@ -132,6 +132,8 @@ class FCFDDistill(SingleTeacherDistill):
     def _build_neck(self, cfg: dict) -> FCFDNeckSwitch:
         head = self.head_adapter
         cfg.setdefault('output_losses', head.default_output_losses())
+        for key, value in head.default_neck_settings().items():
+            cfg.setdefault(key, value)
         return FCFDNeckSwitch(
             student_channels=neck_channels(self.student), teacher_channels=neck_channels(self.teacher),
             num_levels=num_neck_levels(self.student), num_head_levels=head.num_head_levels(self.student),
@@ -171,6 +173,8 @@ class FCFDDistill(SingleTeacherDistill):
                       logger='current')
         cfg['frozen_positions'] = frozen
         cfg.setdefault('output_losses', head.default_output_losses())
+        for key, value in head.default_neck_settings().items():
+            cfg.setdefault(key, value)
         cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
         cfg.setdefault('pooled_last', head.reads_pooled_last)
         return FCFDStageSwitch(

@@ -1,11 +1,10 @@
-"""Loss forms under study for the dense-head output terms and the appearance term
-(benchmarks/efficacy.py variants; not used by any shipped config unless it says so).
+"""Loss forms under study for the dense-head output terms
+(benchmarks/efficacy.py variants; no shipped config uses them).
 
 * :class:`QualityFocalKDLoss`: per-class sigmoid KD with quality focal loss's modulating factor.
 * :class:`SoftPositiveNorm`: reduces a row loss like a dense head reduces its own classification
   loss: summed over every row and divided by the number of (soft) positives, here the sum of the
   row weights the switch passes (the teacher's scores).
-* :class:`RelativeMSELoss`: the MSE divided by the target's mean square (scale-free).
 """
 from __future__ import annotations
 
@@ -67,24 +66,3 @@ class SoftPositiveNorm(nn.Module):
             return self.loss(pred, target)
         count = weight.sum().clamp(min=1.0) if avg_factor is None else torch.as_tensor(avg_factor).clamp(min=1.0)
         return self.loss(pred, target, None, avg_factor=count)
-
-
-@MODELS.register_module()
-class RelativeMSELoss(nn.Module):
-    """``mean((s - t)^2) / mean(t^2)``: the MSE relative to the target's mean square, so the term does
-    not depend on the features' scale (an appearance term for necks whose outputs are far from unit
-    scale). The denominator carries no gradient.
-
-    Args:
-        loss_weight: multiplier.
-    Forward:
-        preds_S, preds_T: tensors of one shape (e.g. ``(B, C, H, W)`` features).
-    """
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self, preds_S: Tensor, preds_T: Tensor) -> Tensor:
-        t = preds_T.detach()
-        return self.loss_weight * (preds_S - t).pow(2).mean() / t.pow(2).mean().clamp(min=1e-12)

@@ -78,7 +78,9 @@ def _terms(alg) -> str:
 ADAPTERS_INTRO = """## How each family is distilled
 
 At the neck (FPN-like) switch point every family gets the same FCFD terms (docs/method.md): bridges on
-every neck level in both directions, the appearance MSE, and the paths `s` (student head vs teacher
+every neck level in both directions, the appearance MSE (for the dense families scale-free: relative
+to the teacher's mean square, with bridges started from the receiver's feature statistics,
+docs/method.md), and the paths `s` (student head vs teacher
 head), `st` (bridged student features through the frozen teacher head) and `ts` (bridged teacher
 features through the student head), each compared with the teacher head on its own features. The
 head adapter says what the head outputs are, which rows the output terms average over, and which

@@ -112,7 +112,8 @@ def test_retinanet_every_term_matches_the_formula(weighting):
                     ts=dense_head_ref(alg.student, bt))
     w = torch.sigmoid(z_t).max(1).values if weighting else None
     assert len(bs) == 5 and z_t.shape == (2 * 9 * sum(s * s for s in (8, 4, 2, 1, 1)), 4)  # P3-P7, 9 anchors
-    expected = {'distill.loss_fcfd_app': sum(mse_ref(b, t) for b, t in zip(bs, t_feats))}
+    # the dense families' default appearance term: the MSE relative to the teacher's mean square
+    expected = {'distill.loss_fcfd_app': sum(mse_ref(b, t) / t.pow(2).mean() for b, t in zip(bs, t_feats))}
     for path in ('s', 'st', 'ts'):
         expected[f'distill.loss_fcfd_cls_{path}'] = 1.5 * sigmoid_kd_ref(outs[path][0], z_t, tau, w)
         expected[f'distill.loss_fcfd_reg_{path}'] = 2.0 * mse_ref(outs[path][1], d_t, w)
@@ -120,6 +121,54 @@ def test_retinanet_every_term_matches_the_formula(weighting):
     for key, value in expected.items():
         torch.testing.assert_close(losses[key].detach(), value, rtol=1e-4, atol=1e-6, msg=key)
         assert value > 0, key
+
+
+def test_dense_families_are_scale_free_by_default_and_faster_rcnn_keeps_the_official_setting():
+    retina, frcnn = build_fcfd('retina'), build_fcfd('frcnn')
+    assert retina.fcfd_neck.bridge_init == 'receiver_statistics'
+    assert type(retina.fcfd_neck.appearance_loss).__name__ == 'RelativeMSELoss'
+    assert frcnn.fcfd_neck.bridge_init is None and not hasattr(frcnn.fcfd_neck, 'bridges_started')
+    assert type(frcnn.fcfd_neck.appearance_loss).__name__ == 'L2Loss'
+    plain = build_fcfd('retina', dict(neck=dict(bridge_init=None, appearance_loss=dict(type='L2Loss'))))
+    assert plain.fcfd_neck.bridge_init is None and type(plain.fcfd_neck.appearance_loss).__name__ == 'L2Loss'
+    with pytest.raises(ValueError, match="bridge_init='receiver'.*'receiver_statistics'"):
+        build_fcfd('retina', dict(neck=dict(bridge_init='receiver')))
+
+
+def test_bridges_start_from_the_receivers_statistics_on_the_first_training_step_only():
+    alg = build_fcfd('retina')
+    neck = alg.fcfd_neck
+    data = batch(alg)
+    alg.eval()
+    with torch.no_grad():
+        alg.loss(data['inputs'], data['data_samples'])  # not a training step: nothing starts
+    assert not bool(neck.bridges_started)
+    alg.train()
+    alg.loss(data['inputs'], data['data_samples'])
+    assert bool(neck.bridges_started)
+    with torch.no_grad():
+        t_feats, s_feats = alg.teacher.extract_feat(data['inputs']), alg.student.extract_feat(data['inputs'])
+        for sent, received, bridges in ((s_feats, t_feats, neck.bridges_st), (t_feats, s_feats, neck.bridges_ts)):
+            for lv, b in enumerate(bridges):
+                out = bridge_ref(b, sent[lv])
+                torch.testing.assert_close(out.mean((0, 2, 3)), received[lv].mean((0, 2, 3)), rtol=1e-3, atol=1e-4)
+                torch.testing.assert_close(out.std((0, 2, 3)), received[lv].std((0, 2, 3)).clamp(min=1e-3),
+                                           rtol=2e-2, atol=1e-4)
+    trained = [b.block.norm.weight.detach().clone() for b in neck.bridges_st]
+    alg.loss(data['inputs'], data['data_samples'])  # a later step does not start them again
+    assert all(torch.equal(b.block.norm.weight, w) for b, w in zip(neck.bridges_st, trained))
+
+
+def test_a_checkpoint_without_the_start_flag_keeps_its_bridges_and_a_plain_switch_loads_a_started_one():
+    alg = build_fcfd('retina')
+    state = alg.state_dict()
+    assert 'fcfd_neck.bridges_started' in state
+    earlier = {k: v for k, v in state.items() if k != 'fcfd_neck.bridges_started'}  # before bridge_init existed
+    fresh = build_fcfd('retina', seed=1)
+    fresh.load_state_dict(earlier, strict=True)
+    assert bool(fresh.fcfd_neck.bridges_started)  # trained bridges: not started again
+    plain = build_fcfd('retina', dict(neck=dict(bridge_init=None)), seed=1)
+    plain.load_state_dict(state, strict=True)
 
 
 def test_retinanet_default_paths_are_s_st_and_ts():

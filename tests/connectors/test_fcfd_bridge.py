@@ -84,3 +84,14 @@ def test_registered_in_mmrazor():
     from mmrazor.registry import MODELS
     bridge = MODELS.build(dict(type='FCFDBridge', in_channels=4, out_channels=8))
     assert isinstance(bridge, FCFDBridge)
+
+
+def test_bridge_starts_with_the_receivers_channel_statistics():
+    torch.manual_seed(3)
+    bridge = FCFDBridge(4, 6).train()
+    x = torch.randn(3, 4, 8, 8)
+    target = torch.randn(3, 6, 8, 8) * torch.tensor([1.0, 10, 100, 0.1, 5, 50]).view(1, 6, 1, 1) + 7
+    bridge.match_statistics(x, target)
+    out = bridge(x)
+    torch.testing.assert_close(out.mean((0, 2, 3)), target.mean((0, 2, 3)), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(out.std((0, 2, 3)), target.std((0, 2, 3)), rtol=2e-2, atol=1e-3)

@@ -41,24 +41,3 @@ def test_soft_positive_norm_sums_rows_and_divides_by_the_weights():
     torch.testing.assert_close(norm(s, t, weight=w), per_row_sum / w.sum().clamp(min=1.0))
     torch.testing.assert_close(norm(s, t, weight=w * 10), per_row_sum / (w * 10).sum())
     torch.testing.assert_close(norm(s, t), inner(s, t))  # no weights: the plain mean
-
-
-def test_relative_mse_is_scale_free():
-    from fcfd_mm.losses import RelativeMSELoss
-    torch.manual_seed(2)
-    s, t = torch.randn(2, 3, 4, 4, dtype=torch.float64), torch.randn(2, 3, 4, 4, dtype=torch.float64)
-    expected = ((s - t) ** 2).mean() / (t ** 2).mean()
-    torch.testing.assert_close(RelativeMSELoss(loss_weight=2.0)(s, t), 2 * expected)
-    torch.testing.assert_close(RelativeMSELoss()(100 * s, 100 * t), expected)
-
-
-def test_bridge_starts_with_the_receivers_channel_statistics():
-    from fcfd_mm.connectors import FCFDBridge
-    torch.manual_seed(3)
-    bridge = FCFDBridge(4, 6).train()
-    x = torch.randn(3, 4, 8, 8)
-    target = torch.randn(3, 6, 8, 8) * torch.tensor([1.0, 10, 100, 0.1, 5, 50]).view(1, 6, 1, 1) + 7
-    bridge.match_statistics(x, target)
-    out = bridge(x)
-    torch.testing.assert_close(out.mean((0, 2, 3)), target.mean((0, 2, 3)), rtol=1e-3, atol=1e-3)
-    torch.testing.assert_close(out.std((0, 2, 3)), target.std((0, 2, 3)), rtol=2e-2, atol=1e-3)

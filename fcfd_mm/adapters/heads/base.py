@@ -21,7 +21,7 @@ units the output losses average over (RoIs, anchors, or images).
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
@@ -168,6 +168,12 @@ class HeadAdapter(metaclass=ABCMeta):
     @abstractmethod
     def default_output_losses(self) -> Dict[str, dict]:
         """MMRazor loss configs for each output name, used when the config gives none."""
+
+    def default_neck_settings(self) -> Dict[str, Any]:
+        """The family's ``fcfd.neck`` settings besides the output losses, each used where the config
+        does not set that key: none by default (the bridge's own initialisation and the appearance
+        MSE, as the official Faster R-CNN code)."""
+        return {}
 
     def num_head_levels(self, model: nn.Module) -> int:
         """How many leading FPN levels ``model``'s head reads (all of them by default)."""

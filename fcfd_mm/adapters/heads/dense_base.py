@@ -20,7 +20,7 @@ the neck has no ``num_outs``) and the head's own prior generator, never from con
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
@@ -138,6 +138,14 @@ class DenseHeadBase(HeadAdapter):
 
     def default_output_losses(self) -> Dict[str, dict]:
         return {name: dict(cfg) for name, cfg in self.output_losses.items()}
+
+    def default_neck_settings(self) -> Dict[str, Any]:
+        """Every dense family's FPN switch point is scale-free by default: the bridges start from
+        the receiving network's per-channel feature statistics (``bridge_init``) and the appearance
+        term is the MSE relative to the teacher's mean square (``RelativeMSELoss``), so neither the
+        hybrids' inputs nor the appearance term depend on the scale of the neck's outputs
+        (docs/method.md, "Scale-free FPN switch point")."""
+        return dict(bridge_init='receiver_statistics', appearance_loss=dict(type='RelativeMSELoss', loss_weight=1.0))
 
     def student_recorders(self) -> Dict[str, dict]:
         return dict(neck=dict(type='ModuleOutputs', source='neck'),
