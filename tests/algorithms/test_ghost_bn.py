@@ -60,7 +60,7 @@ def test_the_copies_are_ordinary_buffers_of_the_state_dict():
     with ghosts.track(net, 'ts@1'):
         net(torch.randn(2, 3, 8, 8))
     state = ghosts.state_dict()
-    assert sorted(state) == [f'paths.ts@1.{layer}.{b}' for layer in ('1', '3/0')
+    assert sorted(state) == [f'hybrids.ts@1.{layer}.{b}' for layer in ('1', '3/0')
                              for b in ('num_batches_tracked', 'running_mean', 'running_var')]
     fresh = GhostBNStatistics()
     fresh.load_state_dict(state, strict=True)
@@ -78,6 +78,6 @@ def test_a_state_dict_missing_a_buffer_is_reported():
     with ghosts.track(net, 'ts@1'):
         net(torch.randn(2, 3, 8, 8))
     state = ghosts.state_dict()
-    del state['paths.ts@1.1.running_var']
-    with pytest.raises(RuntimeError, match=r"paths.ts@1.1: has \['num_batches_tracked', 'running_mean'\]"):
+    del state['hybrids.ts@1.1.running_var']
+    with pytest.raises(RuntimeError, match=r"hybrids.ts@1.1: has \['num_batches_tracked', 'running_mean'\]"):
         GhostBNStatistics().load_state_dict(state)

@@ -108,6 +108,6 @@ def test_a_checkpoint_with_ghost_bn_statistics_fits_a_fresh_model():
     set_progress(trained, it=0)
     trained.loss(data['inputs'], data['data_samples'])
     state = trained.state_dict()
-    assert any(k.startswith('fcfd_stages.ghost_statistics.paths.') for k in state)
+    assert any(k.startswith('fcfd_stages.ghost_statistics.hybrids.') for k in state)
     ckpt = dict(meta=dict(epoch=1, iter=1), state_dict=state, optimizer={})
     assert state_problem(ckpt, build('resnet20', 'resnet56', dict(num_paths=4))) is None
