@@ -190,17 +190,18 @@ def method_config(family: str, method: str, teacher_ckpt: Optional[str], path: s
             # the stage switch with the head adapter's defaults (RetinaNet: anchors weighted by the
             # teacher's score, class-score weight 5, the student's own output as the s term, as at
             # the FPN); fcfd_stages_fpn adds the FPN switch with the demo config's settings
-            neck_cfg = cfg.model.fcfd.neck if method == 'fcfd_stages_fpn' else None
+            neck_cfg = cfg.model.fcfd.get('neck', {}) if method == 'fcfd_stages_fpn' else None
             cfg.model.fcfd = dict(head=cfg.model.fcfd.head, neck=neck_cfg, stages=dict())
         elif method == 'fcfd_fpn_fast':  # the overhead controls timed by overhead.py
             from overhead import fcfd_settings
             student = Config.fromfile(osp.join(REPO, f['student'])).model
             fast = fcfd_settings(method, family, student)
             cfg.model.fcfd.head.update(fast['head'])
-            cfg.model.fcfd.neck.update(fast.get('neck', {}))
+            cfg.model.fcfd.neck = dict(cfg.model.fcfd.get('neck', {}), **fast.get('neck', {}))
         elif method in ('fcfd_cwd', 'fcfd_scale_cwd'):  # "FCFD + X": MMRazor's CWD on the student's neck, beside FCFD
             if method == 'fcfd_scale_cwd':
                 fcfd = cfg.model.fcfd.to_dict()
+                fcfd.setdefault('neck', {})
                 VARIANTS['fcfd_scale'][1](fcfd, {})
                 cfg.model.fcfd = fcfd
             cfg.model.distiller = fpn_losses('cwd', baseline_levels('cwd', family, neck), neck.out_channels,
@@ -330,7 +331,8 @@ def main(argv=None):
     p.add_argument('--threads', type=int, help='threads per run (default: cores / jobs); compare runs made with the '
                                                 'same number: seeded CPU training repeats exactly only for it')
     p.add_argument('--work-dir', default='work_dirs/efficacy')
-    p.add_argument('--out', default='benchmarks/results')
+    p.add_argument('--out', default='benchmarks/results/bench',
+                   help='where efficacy_<family>.json goes (the earlier demo measurements: benchmarks/results/)')
     p.add_argument('--reuse', action='store_true', help='read finished runs (checkpoint, test metrics) instead '
                                                         'of training / testing them again')
     p.add_argument('--function-gap', type=int, default=0, metavar='N',
@@ -407,6 +409,7 @@ def main(argv=None):
         header = dict(family=family, iters=a.iters, data_root=osp.relpath(data_root, REPO),
                       teacher_ckpt=osp.relpath(t_ckpt, REPO), teacher_bbox_mAP=t_scores, threads=threads,
                       cfg_options=a.cfg_options)
+        os.makedirs(a.out, exist_ok=True)
         path = osp.join(a.out, f'efficacy_{family}{"_" + a.tag if a.tag else ""}.json')
         with open(path + '.lock', 'w') as lock_fh:  # other efficacy.py processes may merge into it too
             fcntl.flock(lock_fh, fcntl.LOCK_EX)

@@ -6,7 +6,8 @@
 
 Overhead files give a step-time table per family (seconds, x student, x floor, peak memory and
 x PKD's peak when measured) and, where ``--parts`` was used, the 'no waste' breakdown. Efficacy
-files give mean +- std of COCO bbox mAP per method and the gain over no KD.
+files give mean +- std of COCO bbox mAP per method and the gain over no KD; with ``--matrix val``
+(or ``test``, the held-out split) the benchmark set's files give one table, a row per family.
 """
 from __future__ import annotations
 
@@ -73,10 +74,51 @@ def efficacy_table(path: str) -> List[str]:
     return lines + ['']
 
 
+#: the columns of the cross-family table (``--matrix``): method key -> header
+MATRIX_COLUMNS = {'no_kd': 'no KD', 'pkd': 'MMRazor PKD', 'cwd': 'MMRazor CWD', 'fcfd_fpn': 'FCFD as shipped',
+                  'fcfd_v1': 'FCFD, earlier dense setting', 'fcfd_scale': 'FCFD, scale-free (Faster R-CNN option)'}
+
+
+def _cell(values: List[float]) -> str:
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.3f} (1 seed)'
+    return f'{statistics.mean(values):.3f} +- {statistics.stdev(values):.3f} ({len(values)})'
+
+
+def efficacy_matrix(paths: List[str], split: str = 'val') -> List[str]:
+    """One row per family (one ``efficacy_<family>.json`` each): the teacher and every method of
+    :data:`MATRIX_COLUMNS` that some file has, as mean +- std over seeds (seed count) of bbox mAP on
+    ``split`` ('val' or 'test', the held-out split); the best student of each row in bold."""
+    rows, present = [], set()
+    for path in paths:
+        with open(path) as fh:
+            data = json.load(fh)
+        runs = data.get('runs', {})
+        present.update(m for m in MATRIX_COLUMNS if m in runs)
+        rows.append((data['family'], data.get('teacher_bbox_mAP', {}).get(split),
+                     {m: [runs[m][s][split] for s in sorted(runs[m], key=int)] for m in MATRIX_COLUMNS if m in runs}))
+    columns = [m for m in MATRIX_COLUMNS if m in present]
+    lines = ['| family | teacher | ' + ' | '.join(MATRIX_COLUMNS[m] for m in columns) + ' |',
+             '|' + '---|' * (len(columns) + 2)]
+    for family, teacher, values in rows:
+        best = max((statistics.mean(v), m) for m, v in values.items() if v)[1] if values else None
+        cells = [('**{}**' if m == best else '{}').format(_cell(values[m])) if m in values else '-' for m in columns]
+        teacher_cell = '-' if teacher is None else f'{teacher:.3f}'
+        lines.append(f'| {family} | {teacher_cell} | ' + ' | '.join(cells) + ' |')
+    return lines + ['']
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('files', nargs='+')
+    p.add_argument('--matrix', choices=('val', 'test'), help='efficacy files: one cross-family table of bbox mAP on '
+                   'this split (test: the held-out split) instead of one table per file')
     a = p.parse_args(argv)
+    if a.matrix:
+        print('\n'.join(efficacy_matrix(a.files, a.matrix)))
+        return
     for path in a.files:
         with open(path) as fh:
             kind = 'overhead' if 'results' in json.load(fh) else 'efficacy'

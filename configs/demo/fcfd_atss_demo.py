@@ -5,8 +5,9 @@
 #   python tools/train.py configs/demo/atss_demo_teacher.py            # the teacher first
 #   python tools/train.py configs/demo/fcfd_atss_demo.py
 # or both at once, beside the student alone: python tools/demo.py --family atss
-_base_ = ['./atss_demo_student.py', '../_base_/fcfd_runtime.py']
+_base_ = ['./atss_demo_student.py', '../_base_/fcfd_demo_runtime.py']
 custom_imports = dict(imports=['fcfd_mm'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))  # written atomically: docs/safe_runs.md
 
 teacher_ckpt = 'work_dirs/atss_demo_teacher/iter_1200.pth'
 model = dict(
@@ -16,12 +17,6 @@ model = dict(
     architecture=dict(cfg_path='{{fileDirname}}/atss_demo_student.py'),
     teacher=dict(cfg_path='{{fileDirname}}/atss_demo_teacher.py'),
     teacher_ckpt=teacher_ckpt,
-    fcfd=dict(
-        head=dict(type='ATSSHeadAdapter'),
-        neck=dict(bridge=dict(type='FCFDBridge'),
-                  appearance_loss=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))))
+    fcfd=dict(head=dict(type='ATSSHeadAdapter')))  # FPN switch point with the adapter's defaults
 
-find_unused_parameters = False
-optim_wrapper = dict(type='FCFDOptimWrapper')  # SGD skips unused bridges (grad None), as officially
-# student, teacher and the hybrid networks' metrics (hybrid_st.*, hybrid_ts.*: docs/hybrid_metrics.md)
-val_cfg = dict(_delete_=True, type='mmrazor.FCFDValLoop', hybrids='all', hybrid_interval=1)
+val_cfg = {{_base_.fcfd_demo_val_cfg}}

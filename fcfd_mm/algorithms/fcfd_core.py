@@ -448,14 +448,6 @@ class FCFDStageSwitch(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
         rename_state_keys(state_dict, prefix, RENAMED_BRIDGES)  # checkpoints of earlier fcfd-mm
-        started = prefix + 'bridges_started'
-        if self.bridge_init is not None and started not in state_dict and any(
-                k.startswith(prefix + 'bridges_st.') for k in state_dict):
-            # a checkpoint of a switch without bridge_init (an earlier default): its bridges are
-            # trained already, so they must not be started again
-            state_dict[started] = torch.ones((), dtype=torch.bool)
-        elif self.bridge_init is None:
-            state_dict.pop(started, None)  # a run with bridge_init, loaded without it: nothing to start
         super()._load_from_state_dict(state_dict, prefix, *args)
 
     def read(self, k: int) -> List[int]:

@@ -173,8 +173,6 @@ class FCFDDistill(SingleTeacherDistill):
                       logger='current')
         cfg['frozen_positions'] = frozen
         cfg.setdefault('output_losses', head.default_output_losses())
-        for key, value in head.default_neck_settings().items():
-            cfg.setdefault(key, value)
         cfg.setdefault('student_kd', not neck_on)  # with the FPN switch on, its 's' path is the KD
         cfg.setdefault('pooled_last', head.reads_pooled_last)
         return FCFDStageSwitch(

@@ -31,11 +31,15 @@ def bridge_modules(algorithm) -> List[nn.Module]:
 @torch.no_grad()
 def reset_bridges(algorithm) -> int:
     """Re-initialise every bridge (its own ``init_weights``, else ``reset_parameters`` of its layers)
-    and zero its BN statistics; drop the stage hybrids' ghost BN statistics, which described the old
-    bridges' outputs (stage hybrids then score with the main statistics); returns the number of bridges."""
+    and zero its BN statistics; drop the hybrids' ghost BN statistics, which described the old
+    bridges' outputs (the hybrids then score with the main statistics); bridges that start from the
+    receiver's statistics (``bridge_init``) start again on the next training pass; returns the number
+    of bridges."""
     bridges = bridge_modules(algorithm)
-    if algorithm.fcfd_stages is not None:
-        algorithm.fcfd_stages.ghost_statistics.clear()
+    for switch in algorithm.fcfd_switches():
+        switch.ghost_statistics.clear()
+        if getattr(switch, 'bridges_started', None) is not None:
+            switch.bridges_started.fill_(False)
     for bridge in bridges:
         for m in bridge.modules():
             if isinstance(m, _BatchNorm):

@@ -115,7 +115,8 @@ def test_dense_head_levels_run_the_head_on_those_levels_only():
         outs = dict(s=dense_head_ref(alg.student, s_feats[2:]), st=dense_head_ref(alg.teacher, bs),
                     ts=dense_head_ref(alg.student, bt))
     assert z_t.shape[0] == 2 * 9 * (2 * 2 + 1 + 1)  # P5-P7 of a 64-px input, 9 anchors, 2 images
-    expected = {'distill.loss_fcfd_app': sum(mse_ref(b, t_feats[lv]) for lv, b in zip((2, 3, 4), bs))}
+    expected = {'distill.loss_fcfd_app': sum(mse_ref(b, t_feats[lv]) / t_feats[lv].pow(2).mean()  # relative MSE
+                                             for lv, b in zip((2, 3, 4), bs))}
     from tests.algorithms.test_fcfd_distill import sigmoid_kd_ref
     for path, (z, d) in outs.items():
         expected[f'distill.loss_fcfd_cls_{path}'] = sigmoid_kd_ref(z, z_t, 1.0)

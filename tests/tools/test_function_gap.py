@@ -116,6 +116,22 @@ def test_reset_bridges_drops_the_ghost_statistics_of_the_old_bridges():
     assert not any('ghost_statistics' in k for k in alg.state_dict())
 
 
+def test_reset_bridges_starts_scale_free_bridges_again_from_the_receivers_statistics():
+    from fcfd_mm.engine.bridge_probe import probe_bridges, reset_bridges
+    alg = build_fcfd('retina')  # a dense family: bridges start from the receiver's statistics
+    data = alg.data_preprocessor(_raw_batches(1)[0], True)
+    alg.loss(data['inputs'], data['data_samples'])
+    assert bool(alg.fcfd_neck.bridges_started)
+    reset_bridges(alg)
+    assert not bool(alg.fcfd_neck.bridges_started)
+    assert all(torch.equal(b.block.norm.weight, torch.ones_like(b.block.norm.weight))
+               for b in alg.fcfd_neck.bridges_st)
+    probe_bridges(alg, _raw_batches(1), iters=1, reset=False)  # the probe's first pass starts them
+    assert bool(alg.fcfd_neck.bridges_started)
+    assert not any(torch.equal(b.block.norm.weight, torch.ones_like(b.block.norm.weight))
+                   for b in alg.fcfd_neck.bridges_st)
+
+
 def test_probe_rejects_zero_iterations():
     from fcfd_mm.engine.bridge_probe import probe_bridges
     with pytest.raises(ValueError, match='>= 1'):
