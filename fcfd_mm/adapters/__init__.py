@@ -4,7 +4,8 @@
   Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
   (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
-  (``RTMDetHeadAdapter``) and GFL (``GFLHeadAdapter``), an image classifier's head
+  (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign and
+  FoveaBox (``heads/quality_dense.py``), an image classifier's head
   (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
   refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
@@ -31,15 +32,21 @@ from .common import (
 )
 from .heads import (
     ATSSHeadAdapter,
+    AutoAssignHeadAdapter,
     CascadeRoIHeadAdapter,
     ClassifierHeadAdapter,
+    DDODHeadAdapter,
     DenseHeadAdapter,
     DenseHeadBase,
     FCOSHeadAdapter,
+    FoveaHeadAdapter,
     GFLHeadAdapter,
     HeadAdapter,
+    PAAHeadAdapter,
     RoIBoxHeadAdapter,
     RTMDetHeadAdapter,
+    TOODHeadAdapter,
+    VFNetHeadAdapter,
     YOLOXHeadAdapter,
 )
 from .refusals import refusal_reason
@@ -118,7 +125,8 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter',
            'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
-           'RTMDetHeadAdapter', 'GFLHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter',
-           'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs',
-           'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'num_neck_levels',
-           'supported_families', 'unsupported_message', 'refusal_reason']
+           'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
+           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter',
+           'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext',
+           'HeadOutputs', 'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels',
+           'num_neck_levels', 'supported_families', 'unsupported_message', 'refusal_reason']

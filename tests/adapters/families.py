@@ -134,7 +134,9 @@ def fcfd_pair_cfg(student: dict, teacher: Optional[dict] = None, fcfd: Optional[
 
 def build_pair(student: dict, teacher: Optional[dict] = None, fcfd: Optional[dict] = None, seed: int = 0,
                **kwargs):
-    """Build, initialise (random weights) and set to train mode an ``FCFDDistill`` of the pair."""
+    """Build, initialise (random weights) and set to train mode an ``FCFDDistill`` of the pair; the
+    runner's epoch is 0 (``MessageHub`` info ``epoch``, which TOOD's head reads as a runner sets it)."""
+    from mmengine.logging import MessageHub
     from mmrazor.registry import MODELS
 
     import fcfd_mm  # noqa: F401
@@ -148,6 +150,7 @@ def build_pair(student: dict, teacher: Optional[dict] = None, fcfd: Optional[dic
     finally:
         logger.setLevel(level)
     alg.train()
+    MessageHub.get_current_instance().update_info('epoch', 0)
     return alg
 
 

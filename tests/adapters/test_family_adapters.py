@@ -14,13 +14,37 @@ FAMILIES = {  # config -> (adapter, output names)
     'rtmdet/rtmdet-ins_s_8xb32-300e_coco.py': ('RTMDetHeadAdapter', ('cls', 'reg')),
     'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py': (
         'CascadeRoIHeadAdapter', ('cls0', 'reg0', 'cls1', 'reg1', 'cls2', 'reg2')),
+    'ddod/ddod_r50_fpn_1x_coco.py': ('DDODHeadAdapter', ('cls', 'reg', 'iou')),
+    'paa/paa_r50_fpn_1x_coco.py': ('PAAHeadAdapter', ('cls', 'reg', 'iou')),
+    'tood/tood_r50_fpn_1x_coco.py': ('TOODHeadAdapter', ('cls', 'reg')),
+    'vfnet/vfnet_r50_fpn_1x_coco.py': ('VFNetHeadAdapter', ('cls', 'reg')),
+    'autoassign/autoassign_r50-caffe_fpn_1x_coco.py': ('AutoAssignHeadAdapter', ('cls', 'reg', 'centerness')),
+    'foveabox/fovea_r50_fpn_4xb4-1x_coco.py': ('FoveaHeadAdapter', ('cls', 'reg')),
 }
+#: the dense families added for issue 24 (run_head / predict / row weights below)
+QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox')]
+
+
+def family_cfg(path):
+    """:func:`small_model_cfg`, with DDOD's deformable first conv off (``use_dcn=False``, DDOD's own
+    ATSS-like option): on 64x64 images its coarsest level is smaller than the DCN kernel."""
+    cfg = small_model_cfg(path)
+    if path.startswith('ddod/'):
+        cfg.bbox_head.use_dcn = False
+    return cfg
+
+
+def needs_sklearn(path):
+    """PAA's own loss (its GMM re-assignment) imports scikit-learn."""
+    if path.startswith('paa/'):
+        pytest.importorskip('sklearn', reason='PAA\'s own loss step needs scikit-learn')
 
 
 @pytest.mark.parametrize('path', sorted(FAMILIES))
 def test_family_runs_a_loss_step_with_gradients_into_both_bridges(path):
     adapter, outputs = FAMILIES[path]
-    alg = build_pair(small_model_cfg(path))
+    needs_sklearn(path)
+    alg = build_pair(family_cfg(path))
     assert type(alg.head_adapter).__name__ == adapter
     data = random_batch(alg, with_mask='-ins' in path)  # RTMDet-Ins trains masks too (not distilled)
     losses = alg.loss(data['inputs'], data['data_samples'])
@@ -65,6 +89,18 @@ def expected_rows(path, model, feats):
         return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4), obj=flat(outs[2], 1))
     if path.startswith('atss'):  # one anchor per location: 4 deltas
         return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4), centerness=flat(outs[2], 1))
+    if path.startswith(('ddod', 'paa')):  # one anchor per location: 4 deltas, IoU logit
+        return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4), iou=flat(outs[2], 1))
+    if path.startswith('tood'):  # probabilities -> logits; boxes already per stride
+        return dict(cls=flat([torch.log(p.clamp(1e-6, 1 - 1e-6) / (1 - p.clamp(1e-6, 1 - 1e-6))) for p in outs[0]],
+                             c), reg=flat(outs[1], 4))
+    if path.startswith('vfnet'):  # the refined distances, the last output in either mode
+        return dict(cls=flat(outs[0], c), reg=flat([r / s for r, s in zip(outs[-1], strides)], 4))
+    if path.startswith('autoassign'):  # pixels in either mode
+        return dict(cls=flat(outs[0], c), reg=flat([r / s for r, s in zip(outs[1], strides)], 4),
+                    centerness=flat(outs[2], 1))
+    if path.startswith('foveabox'):  # log-space offsets, scale-free already
+        return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4))
     # FCOS: stride units (in training with norm_on_bbox mmdet already gives them)
     reg = outs[1] if (head.norm_on_bbox and head.training) else [r / s for r, s in zip(outs[1], strides)]
     return dict(cls=flat(outs[0], c), reg=flat(reg, 4), centerness=flat(outs[2], 1))
@@ -72,13 +108,13 @@ def expected_rows(path, model, feats):
 
 DENSE = ['gfl/gfl_r50_fpn_1x_coco.py', 'rtmdet/rtmdet_s_8xb32-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py',
          'atss/atss_r50_fpn_1x_coco.py', 'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
-         'fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py']
+         'fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py'] + QUALITY_DENSE
 
 
 @pytest.mark.parametrize('path', DENSE)
 def test_run_head_is_mmdets_head_forward_in_either_mode(path):
     from fcfd_mm.adapters import LevelContext
-    alg = build_pair(small_model_cfg(path))
+    alg = build_pair(family_cfg(path))
     adapter, model = alg.head_adapter, alg.teacher
     x = random_batch(alg)['inputs']
     with torch.no_grad():
@@ -101,10 +137,10 @@ def test_run_head_is_mmdets_head_forward_in_either_mode(path):
     torch.testing.assert_close(sub['cls'], full[:, sizes[0]:sizes[0] + sizes[1]].reshape(-1, full.shape[-1]))
 
 
-@pytest.mark.parametrize('path', DENSE[:5] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'])
+@pytest.mark.parametrize('path', DENSE[:5] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'] + QUALITY_DENSE)
 def test_predict_on_features_is_mmdets_predict(path):
     import copy
-    alg = build_pair(small_model_cfg(path))
+    alg = build_pair(family_cfg(path))
     alg.eval()
     data = random_batch(alg)
     x, samples = data['inputs'], data['data_samples']
@@ -140,22 +176,38 @@ def test_gfl_terms_are_sigmoid_kd_and_per_side_distribution_kl():
                                rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize('path, quality', [('fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'centerness'),
-                                           ('yolox/yolox_s_8xb8-300e_coco.py', 'obj'),
-                                           ('atss/atss_r50_fpn_1x_coco.py', 'centerness')])
-def test_row_weights_are_the_teachers_detection_score(path, quality):
-    alg = build_pair(small_model_cfg(path))
+@pytest.mark.parametrize('path, quality, power', [('fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', 'centerness', 1),
+                                                  ('yolox/yolox_s_8xb8-300e_coco.py', 'obj', 1),
+                                                  ('atss/atss_r50_fpn_1x_coco.py', 'centerness', 1),
+                                                  ('ddod/ddod_r50_fpn_1x_coco.py', 'iou', 1),
+                                                  ('paa/paa_r50_fpn_1x_coco.py', 'iou', 0.5),
+                                                  ('autoassign/autoassign_r50-caffe_fpn_1x_coco.py', 'centerness', 1),
+                                                  ('tood/tood_r50_fpn_1x_coco.py', None, 1),
+                                                  ('vfnet/vfnet_r50_fpn_1x_coco.py', None, 1),
+                                                  ('foveabox/fovea_r50_fpn_4xb4-1x_coco.py', None, 1)])
+def test_row_weights_are_the_teachers_detection_score(path, quality, power):
+    """Row weights as each head's ``predict`` ranks boxes: ``(max_c p_c * sigmoid(quality)) ** power``
+    (PAA: the square root), the teacher's class probabilities read from mmdet's own forward."""
+    needs_sklearn(path)
+    alg = build_pair(family_cfg(path))
     data = random_batch(alg)
     losses = alg.loss(data['inputs'], data['data_samples'])
     x = data['inputs']
     with torch.no_grad():
-        t = expected_rows(path, alg.teacher, alg.teacher.extract_feat(x))
+        t_feats = alg.teacher.extract_feat(x)
+        t = expected_rows(path, alg.teacher, t_feats)
         s = expected_rows(path, alg.student, alg.student.extract_feat(x))
-    w = torch.sigmoid(t['cls']).max(1).values * torch.sigmoid(t[quality][:, 0])
+        c = alg.teacher.bbox_head.num_classes
+        t_cls = alg.teacher.bbox_head(t_feats)[0]
+        p_t = flat(t_cls, c) if path.startswith('tood') else torch.sigmoid(flat(t_cls, c))  # TOOD: probabilities
+    w = p_t.max(1).values
+    if quality is not None:
+        w = w * torch.sigmoid(t[quality][:, 0])
+        torch.testing.assert_close(losses[f'distill.loss_fcfd_{quality}_s'].double(),
+                                   sigmoid_kd_ref(s[quality], t[quality], w ** power), rtol=1e-4, atol=1e-6)
+    w = w ** power
     torch.testing.assert_close(losses['distill.loss_fcfd_cls_s'].double(), sigmoid_kd_ref(s['cls'], t['cls'], w),
                                rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(losses[f'distill.loss_fcfd_{quality}_s'].double(),
-                               sigmoid_kd_ref(s[quality], t[quality], w), rtol=1e-4, atol=1e-6)
     mse = (((s['reg'] - t['reg']) ** 2).mean(1) * w).sum() / w.sum()
     torch.testing.assert_close(losses['distill.loss_fcfd_reg_s'], mse, rtol=1e-4, atol=1e-6)
 
@@ -263,7 +315,7 @@ def test_level_subset_overhead_control(path):
 
 @pytest.mark.parametrize('path', sorted(FAMILIES))
 def test_adapters_state_class_like_and_box_like_outputs(path):
-    alg = build_pair(small_model_cfg(path))
+    alg = build_pair(family_cfg(path))
     losses = alg.head_adapter.default_output_losses()
     kinds = {name: 'box' if name.startswith('reg') else 'class' for name in losses}  # the outputs' naming rule
     assert set(kinds) == set(FAMILIES[path][1])
@@ -290,10 +342,11 @@ def test_stage_switch_points_run_or_are_refused(path, cut):
 
 
 def test_a_dense_family_is_added_as_docs_families_md_shows():
-    """The recipe of docs/families.md ("Adding a family") on a refused family (FoveaBox)."""
+    """The recipe of docs/families.md ("Adding a family") on FoveaBox, registered after (so picked
+    before) the shipped FoveaHeadAdapter."""
     from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase
 
-    class FoveaHeadAdapter(DenseHeadBase):
+    class RecipeFoveaHeadAdapter(DenseHeadBase):
         family = 'a FoveaBox detector (FoveaHead: classes, box deltas)'
         output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
                              reg=dict(type='WeightedMSELoss', loss_weight=1.0))
@@ -307,16 +360,17 @@ def test_a_dense_family_is_added_as_docs_families_md_shows():
             cls_scores, bbox_preds = outputs[:2]
             return dict(cls=list(cls_scores), reg=list(bbox_preds))
 
-    HEAD_ADAPTERS.register_module(module=FoveaHeadAdapter)
+    HEAD_ADAPTERS.register_module(module=RecipeFoveaHeadAdapter)
     try:
         alg = build_pair(small_model_cfg('foveabox/fovea_r50_fpn_4xb4-1x_coco.py'))
-        assert type(alg.head_adapter) is FoveaHeadAdapter
+        assert type(alg.head_adapter) is RecipeFoveaHeadAdapter
         data = random_batch(alg)
         losses = alg.loss(data['inputs'], data['data_samples'])
         assert {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} <= set(losses)
         assert all(torch.isfinite(v) for k, v in losses.items() if k.startswith('distill.'))
     finally:
-        HEAD_ADAPTERS.module_dict.pop('FoveaHeadAdapter')
+        HEAD_ADAPTERS.module_dict.pop('RecipeFoveaHeadAdapter')
+    assert 'FoveaHeadAdapter' in HEAD_ADAPTERS.module_dict
 
 
 @pytest.mark.parametrize('path', ['rtmdet/rtmdet_s_8xb32-300e_coco.py', 'yolox/yolox_s_8xb8-300e_coco.py'])
@@ -340,3 +394,16 @@ def test_the_ts_path_leaves_the_student_heads_bn_statistics_as_its_own_pass_left
     for k in own:
         torch.testing.assert_close(after[k], own[k], msg=f'{k} moved by the hybrid pass')
     assert 'ts' in alg.fcfd_neck.ghost_statistics.hybrids  # the hybrid pass updated its own copy
+
+
+def test_paa_row_weights_are_the_square_root_of_its_ranking_score():
+    """PAA ranks boxes by ``sqrt(p * iou)``; checked on the adapter alone (PAA's own loss needs scikit-learn)."""
+    from fcfd_mm.adapters import LevelContext
+    alg = build_pair(family_cfg('paa/paa_r50_fpn_1x_coco.py'))
+    model, adapter = alg.teacher, alg.head_adapter
+    with torch.no_grad():
+        feats = model.extract_feat(random_batch(alg)['inputs'])
+        rows = adapter.run_head(model, feats, LevelContext())
+        cls, _, iou = model.bbox_head(feats)
+    want = (torch.sigmoid(flat(cls, model.bbox_head.num_classes)).max(1).values * torch.sigmoid(flat(iou, 1))[:, 0])
+    torch.testing.assert_close(adapter.row_weights(rows), want.sqrt())

@@ -348,12 +348,13 @@ def test_unsupported_detector_is_refused():
 
     from fcfd_mm.adapters import UnsupportedModelError
     cfg = fcfd_cfg('frcnn')
-    fovea = dict(_scope_='mmdet', type='FOVEA', data_preprocessor=dict(type='DetDataPreprocessor'),
-                 backbone=dict(type='ResNet', depth=18, init_cfg=None),
-                 neck=dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=32, num_outs=5),
-                 bbox_head=dict(type='FoveaHead', num_classes=4, in_channels=32, feat_channels=32, stacked_convs=1))
-    cfg['architecture'] = fovea
-    with pytest.raises(UnsupportedModelError, match='no adapter for FOVEA'):
+    rpn = dict(_scope_='mmdet', type='RPN', data_preprocessor=dict(type='DetDataPreprocessor'),
+               backbone=dict(type='ResNet', depth=18, init_cfg=None),
+               neck=dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=32, num_outs=5),
+               rpn_head=dict(type='RPNHead', in_channels=32, feat_channels=32), train_cfg=None,
+               test_cfg=dict(rpn=dict()))
+    cfg['architecture'] = rpn
+    with pytest.raises(UnsupportedModelError, match='no adapter for RPN'):
         MODELS.build(cfg)
     cfg['fcfd'] = dict(head=dict(type='DenseHeadAdapter'))
     with pytest.raises(UnsupportedModelError, match='RetinaNet'):

@@ -123,6 +123,20 @@ ADAPTER_ROWS = [
     ('`GFLHeadAdapter`', 'GFL', 'locations of all levels', '`cls` (quality-focal scores): sigmoid KD',
      '`reg`: 4 x (reg_max + 1) bin logits, softmax KL over each side\'s bins (`DistributionKLLoss`)',
      'max class probability'),
+    ('`DDODHeadAdapter`', 'DDOD', 'anchors of all levels', '`cls`, `iou` (predicted IoU): sigmoid KD',
+     '`reg`: box deltas, MSE', 'max class probability x IoU'),
+    ('`PAAHeadAdapter`', 'PAA', 'anchors of all levels', '`cls`, `iou` (predicted IoU): sigmoid KD',
+     '`reg`: box deltas, MSE', 'sqrt(max class probability x IoU)'),
+    ('`TOODHeadAdapter`', 'TOOD', 'anchors of all levels',
+     '`cls`: the task-aligned class probabilities as logits, sigmoid KD',
+     '`reg`: decoded boxes in units of the level\'s stride, MSE', 'max class probability'),
+    ('`VFNetHeadAdapter`', 'VarifocalNet', 'locations of all levels', '`cls` (IoU-aware scores): sigmoid KD',
+     '`reg`: the refined distances in units of the level\'s stride, MSE', 'max class probability'),
+    ('`AutoAssignHeadAdapter`', 'AutoAssign', 'locations of all levels',
+     '`cls`, `centerness` (objectness): sigmoid KD', '`reg`: distances in units of the level\'s stride, MSE',
+     'max class probability x objectness'),
+    ('`FoveaHeadAdapter`', 'FoveaBox', 'locations of all levels', '`cls`: sigmoid KD',
+     '`reg`: log-space box offsets (per base edge), MSE', 'max class probability'),
 ]
 ADAPTERS_OUTRO = """
 All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection

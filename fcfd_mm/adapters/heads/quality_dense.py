@@ -1,0 +1,166 @@
+"""Dense heads whose outputs are the classes, a box branch and at most one quality score, in a
+fixed order of the forward tuple (the plugin's own extension of FCFD's dense-head form,
+docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign and FoveaBox.
+
+Each adapter follows the closest existing one (ATSS for DDOD / PAA / TOOD, FCOS for VarifocalNet /
+AutoAssign, RetinaNet for FoveaBox) and states, in :class:`NamedDenseHead`'s declarative form,
+
+* ``outputs``: the name of each position of the head's forward tuple; ``cls`` are per-class
+  sigmoid logits (per-class sigmoid KD), ``reg`` the box branch (MSE), a quality score (IoU,
+  centerness / objectness) one sigmoid logit per location (sigmoid KD);
+* ``per_stride``: the outputs in input pixels, divided by the level's stride so that every level's
+  rows have the same scale (box distances as FCOS's adapter does);
+* :attr:`~DenseHeadBase.quality_output`: the output whose sigmoid multiplies the teacher's highest
+  class probability in the row weights, as the head's ``predict`` ranks boxes.
+
+Rows are the head's locations x priors of all levels it reads (one prior per location for all of
+these heads but FoveaBox's none and DDOD's / PAA's / TOOD's one anchor).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..common import check_same
+from ..registry import HEAD_ADAPTERS
+from .dense_base import DenseHeadBase
+
+_SIGMOID_KD = dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0)
+_MSE = dict(type='WeightedMSELoss', loss_weight=1.0)
+#: probabilities are clamped to [EPS, 1 - EPS] before their logit is taken (TOOD's joint scores)
+EPS = 1e-6
+
+
+class NamedDenseHead(DenseHeadBase):
+    """A dense head whose forward tuple is ``outputs`` (names by position), per level
+    ``(B, A * width, H, W)``; the maps named in ``per_stride`` are divided by the level's stride."""
+
+    #: the name of each position of the head's forward tuple (``None``: not distilled)
+    outputs: Tuple[str, ...] = ('cls', 'reg')
+    #: outputs in input pixels, divided by the level's stride
+    per_stride: Tuple[str, ...] = ()
+    #: the exact head classes, by name in ``mmdet.models.dense_heads``
+    head_names: Tuple[str, ...] = ()
+
+    @classmethod
+    def head_types(cls) -> Tuple[type, ...]:
+        from mmdet.models import dense_heads
+        return tuple(getattr(dense_heads, name) for name in cls.head_names)
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        maps = {}
+        for name, per_level in zip(self.outputs, outputs):
+            if name is None:
+                continue
+            per_level = list(per_level)
+            if name in self.per_stride:
+                per_level = [m / s for m, s in zip(per_level, self.strides)]
+            maps[name] = per_level
+        return maps
+
+
+@HEAD_ADAPTERS.register_module()
+class DDODHeadAdapter(NamedDenseHead):
+    """DDOD (``DDODHead``): ``cls`` (C sigmoid logits), ``reg`` (4 box deltas per anchor), ``iou`` (1
+    sigmoid logit of the predicted IoU). Rows are weighted as DDOD's ``predict`` ranks boxes:
+    ``max_c p_c * sigmoid(iou)``."""
+
+    family = 'a DDOD detector (SingleStageDetector + DDODHead: classes, box deltas, IoU)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, iou=_SIGMOID_KD)
+    outputs = ('cls', 'reg', 'iou')
+    head_names = ('DDODHead',)
+    quality_output = 'iou'
+    sigmoid_classes = True
+
+
+@HEAD_ADAPTERS.register_module()
+class PAAHeadAdapter(NamedDenseHead):
+    """PAA (``PAAHead``, an ATSS head): ``cls`` (C sigmoid logits), ``reg`` (4 box deltas per
+    anchor), ``iou`` (1 sigmoid logit of the predicted IoU). Rows are weighted as PAA's ``predict``
+    ranks boxes: ``sqrt(max_c p_c * sigmoid(iou))``."""
+
+    family = 'a PAA detector (SingleStageDetector + PAAHead: classes, box deltas, IoU)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, iou=_SIGMOID_KD)
+    outputs = ('cls', 'reg', 'iou')
+    head_names = ('PAAHead',)
+    quality_output = 'iou'
+    sigmoid_classes = True
+
+    def teacher_score(self, teacher_outputs: Dict[str, Tensor]) -> Tensor:
+        # PAAHead._predict_by_feat_single: (scores * score_factor).sqrt()
+        return super().teacher_score(teacher_outputs).sqrt()
+
+
+@HEAD_ADAPTERS.register_module()
+class TOODHeadAdapter(NamedDenseHead):
+    """TOOD (``TOODHead``): ``cls`` and ``reg`` from the task-aligned head.
+
+    TOOD's forward returns class *probabilities* (the geometric mean of two sigmoids), which
+    FCFD turns back into logits (``logit(p)``, ``p`` clamped to ``[1e-6, 1 - 1e-6]``) so that the
+    per-class sigmoid KD compares the same Bernoulli distributions TOOD's ``predict`` scores with;
+    its boxes are decoded ``(x1, y1, x2, y2)`` in units of the level's stride, compared by MSE (the
+    location's prior cancels in the difference). Rows are weighted by the teacher's highest class
+    probability, as TOOD's ``predict`` ranks boxes."""
+
+    family = 'a TOOD detector (SingleStageDetector + TOODHead: aligned class scores, boxes per stride)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('TOODHead',)
+    sigmoid_classes = True
+
+    def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
+        check_same('TOOD anchor_type', student_head.anchor_type, teacher_head.anchor_type,
+                   'Set bbox_head.anchor_type identically in both configs.')
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        maps = super().level_maps(outputs, training)
+        maps['cls'] = [torch.logit(p, eps=EPS) for p in maps['cls']]
+        return maps
+
+
+@HEAD_ADAPTERS.register_module()
+class VFNetHeadAdapter(NamedDenseHead):
+    """VarifocalNet (``VFNetHead``): ``cls`` (C sigmoid logits of the IoU-aware class score), ``reg``
+    (the refined distances to the 4 sides, stride units: the box ``predict`` uses). The initial
+    distances, which the head returns in training only, are not distilled. Rows are weighted by the
+    teacher's highest class probability, as VFNet's ``predict`` ranks boxes."""
+
+    family = 'a VarifocalNet detector (VFNet + VFNetHead: IoU-aware classes, refined distances)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('VFNetHead',)
+    per_stride = ('reg',)
+    sigmoid_classes = True
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        # VFNetHead.forward_single: (cls, bbox_pred, bbox_pred_refine) in training, (cls, refine) in eval
+        return super().level_maps((outputs[0], outputs[-1]), training)
+
+
+@HEAD_ADAPTERS.register_module()
+class AutoAssignHeadAdapter(NamedDenseHead):
+    """AutoAssign (``AutoAssignHead``, an FCOS head): ``cls`` (C), ``reg`` (4 distances; the head
+    gives pixels in both modes, FCFD stride units), ``centerness`` (1, AutoAssign's objectness).
+    Rows are weighted as its ``predict`` (FCOS's) ranks boxes: ``max_c p_c * sigmoid(centerness)``."""
+
+    family = 'an AutoAssign detector (AutoAssign + AutoAssignHead: classes, distances, objectness)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, centerness=_SIGMOID_KD)
+    outputs = ('cls', 'reg', 'centerness')
+    head_names = ('AutoAssignHead',)
+    per_stride = ('reg',)
+    quality_output = 'centerness'
+
+
+@HEAD_ADAPTERS.register_module()
+class FoveaHeadAdapter(NamedDenseHead):
+    """FoveaBox (``FoveaHead``): ``cls`` (C sigmoid logits), ``reg`` (4 log-space box offsets,
+    normalised by the level's base edge, so already scale-free). Rows are weighted by the teacher's
+    highest class probability, as FoveaBox's ``predict`` ranks boxes."""
+
+    family = 'a FoveaBox detector (FOVEA + FoveaHead: classes, log-space box offsets)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('FoveaHead',)
+
+    def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
+        check_same('FoveaBox base_edge_list', list(student_head.base_edge_list), list(teacher_head.base_edge_list),
+                   'Set bbox_head.base_edge_list identically in both configs (it sets the scale of the box offsets).')
