@@ -4,8 +4,8 @@
   Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
   (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
-  (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign and
-  FoveaBox (``heads/quality_dense.py``), an image classifier's head
+  (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
+  FoveaBox and CenterNet-Update (``heads/quality_dense.py``), an image classifier's head
   (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
   refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
@@ -34,6 +34,7 @@ from .heads import (
     ATSSHeadAdapter,
     AutoAssignHeadAdapter,
     CascadeRoIHeadAdapter,
+    CenterNetUpdateHeadAdapter,
     ClassifierHeadAdapter,
     DDODHeadAdapter,
     DenseHeadAdapter,
@@ -126,7 +127,8 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter',
            'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
            'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
-           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter',
-           'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext',
-           'HeadOutputs', 'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels',
-           'num_neck_levels', 'supported_families', 'unsupported_message', 'refusal_reason']
+           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
+           'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
+           'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
+           'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'num_neck_levels', 'supported_families',
+           'unsupported_message', 'refusal_reason']

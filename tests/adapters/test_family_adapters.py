@@ -20,9 +20,11 @@ FAMILIES = {  # config -> (adapter, output names)
     'vfnet/vfnet_r50_fpn_1x_coco.py': ('VFNetHeadAdapter', ('cls', 'reg')),
     'autoassign/autoassign_r50-caffe_fpn_1x_coco.py': ('AutoAssignHeadAdapter', ('cls', 'reg', 'centerness')),
     'foveabox/fovea_r50_fpn_4xb4-1x_coco.py': ('FoveaHeadAdapter', ('cls', 'reg')),
+    'centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py': ('CenterNetUpdateHeadAdapter', ('cls', 'reg')),
 }
 #: the dense families added for issue 24 (run_head / predict / row weights below)
-QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox')]
+QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox',
+                                                             'centernet')]
 
 
 def family_cfg(path):
@@ -101,6 +103,9 @@ def expected_rows(path, model, feats):
                     centerness=flat(outs[2], 1))
     if path.startswith('foveabox'):  # log-space offsets, scale-free already
         return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4))
+    if path.startswith('centernet'):  # stride units in training, pixels in eval
+        reg = outs[1] if head.training else [r / s for r, s in zip(outs[1], strides)]
+        return dict(cls=flat(outs[0], c), reg=flat(reg, 4))
     # FCOS: stride units (in training with norm_on_bbox mmdet already gives them)
     reg = outs[1] if (head.norm_on_bbox and head.training) else [r / s for r, s in zip(outs[1], strides)]
     return dict(cls=flat(outs[0], c), reg=flat(reg, 4), centerness=flat(outs[2], 1))
@@ -184,7 +189,8 @@ def test_gfl_terms_are_sigmoid_kd_and_per_side_distribution_kl():
                                                   ('autoassign/autoassign_r50-caffe_fpn_1x_coco.py', 'centerness', 1),
                                                   ('tood/tood_r50_fpn_1x_coco.py', None, 1),
                                                   ('vfnet/vfnet_r50_fpn_1x_coco.py', None, 1),
-                                                  ('foveabox/fovea_r50_fpn_4xb4-1x_coco.py', None, 1)])
+                                                  ('foveabox/fovea_r50_fpn_4xb4-1x_coco.py', None, 1),
+                                                  ('centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py', None, 1)])
 def test_row_weights_are_the_teachers_detection_score(path, quality, power):
     """Row weights as each head's ``predict`` ranks boxes: ``(max_c p_c * sigmoid(quality)) ** power``
     (PAA: the square root), the teacher's class probabilities read from mmdet's own forward."""

@@ -137,6 +137,9 @@ ADAPTER_ROWS = [
      'max class probability x objectness'),
     ('`FoveaHeadAdapter`', 'FoveaBox', 'locations of all levels', '`cls`: sigmoid KD',
      '`reg`: log-space box offsets (per base edge), MSE', 'max class probability'),
+    ('`CenterNetUpdateHeadAdapter`', 'CenterNet-Update (`CenterNetUpdateHead`; the sweep\'s `centernet` row is '
+     'the earlier CenterNet)', 'locations of all levels', '`cls`: sigmoid KD',
+     '`reg`: distances in units of the level\'s stride, MSE', 'max class probability'),
 ]
 ADAPTERS_OUTRO = """
 All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection

@@ -7,17 +7,19 @@ from .dense_base import DenseHeadBase
 from .dense_head import ATSSHeadAdapter, DenseHeadAdapter
 from .gfl import GFLHeadAdapter
 from .quality_dense import (
-                            AutoAssignHeadAdapter,
-                            DDODHeadAdapter,
-                            FoveaHeadAdapter,
-                            NamedDenseHead,
-                            PAAHeadAdapter,
-                            TOODHeadAdapter,
-                            VFNetHeadAdapter,
+    AutoAssignHeadAdapter,
+    CenterNetUpdateHeadAdapter,
+    DDODHeadAdapter,
+    FoveaHeadAdapter,
+    NamedDenseHead,
+    PAAHeadAdapter,
+    TOODHeadAdapter,
+    VFNetHeadAdapter,
 )
 from .roi_box_head import RoIBoxHeadAdapter
 
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'CascadeRoIHeadAdapter', 'DenseHeadAdapter',
            'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter',
            'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter', 'VFNetHeadAdapter',
-           'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'ClassifierHeadAdapter']
+           'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
+           'ClassifierHeadAdapter']

@@ -1,20 +1,20 @@
 """Dense heads whose outputs are the classes, a box branch and at most one quality score, in a
 fixed order of the forward tuple (the plugin's own extension of FCFD's dense-head form,
-docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign and FoveaBox.
+docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox and CenterNet-Update.
 
 Each adapter follows the closest existing one (ATSS for DDOD / PAA / TOOD, FCOS for VarifocalNet /
-AutoAssign, RetinaNet for FoveaBox) and states, in :class:`NamedDenseHead`'s declarative form,
+AutoAssign / CenterNet-Update, RetinaNet for FoveaBox) and states, in
+:class:`NamedDenseHead`'s declarative form,
 
 * ``outputs``: the name of each position of the head's forward tuple; ``cls`` are per-class
-  sigmoid logits (per-class sigmoid KD), ``reg`` the box branch (MSE), a quality score (IoU,
-  centerness / objectness) one sigmoid logit per location (sigmoid KD);
+  sigmoid logits (per-class sigmoid KD), ``reg`` the box branch
+  (MSE), a quality score (IoU, centerness / objectness) one sigmoid logit per location (sigmoid KD);
 * ``per_stride``: the outputs in input pixels, divided by the level's stride so that every level's
   rows have the same scale (box distances as FCOS's adapter does);
 * :attr:`~DenseHeadBase.quality_output`: the output whose sigmoid multiplies the teacher's highest
   class probability in the row weights, as the head's ``predict`` ranks boxes.
 
-Rows are the head's locations x priors of all levels it reads (one prior per location for all of
-these heads but FoveaBox's none and DDOD's / PAA's / TOOD's one anchor).
+Rows are the head's locations (one prior per location) of all levels it reads.
 """
 from __future__ import annotations
 
@@ -164,3 +164,21 @@ class FoveaHeadAdapter(NamedDenseHead):
     def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
         check_same('FoveaBox base_edge_list', list(student_head.base_edge_list), list(teacher_head.base_edge_list),
                    'Set bbox_head.base_edge_list identically in both configs (it sets the scale of the box offsets).')
+
+
+@HEAD_ADAPTERS.register_module()
+class CenterNetUpdateHeadAdapter(NamedDenseHead):
+    """CenterNet-Update (``CenterNetUpdateHead``, an FCOS-style head): ``cls`` (C sigmoid logits),
+    ``reg`` (4 distances in stride units: the head gives them so in training and in pixels in eval,
+    FCFD divides those by the stride). Rows are weighted by the teacher's highest class
+    probability, as its ``predict`` ranks boxes."""
+
+    family = 'a CenterNet-Update detector (CenterNet + CenterNetUpdateHead: classes, distances)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('CenterNetUpdateHead',)
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        maps = super().level_maps(outputs, training)
+        if not training:  # CenterNetUpdateHead.forward_single: bbox_pred *= stride in eval mode only
+            maps['reg'] = [m / s for m, s in zip(maps['reg'], self.strides)]
+        return maps
