@@ -5,7 +5,7 @@
   (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
   (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
-  FoveaBox and CenterNet-Update (``heads/quality_dense.py``), an image classifier's head
+  FoveaBox, CenterNet-Update, YOLOv3 and SSD (``heads/quality_dense.py``), an image classifier's head
   (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
   refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
@@ -28,6 +28,7 @@ from .common import (
     StagedRoIContext,
     UnsupportedModelError,
     neck_channels,
+    neck_level_channels,
     num_neck_levels,
 )
 from .heads import (
@@ -46,8 +47,10 @@ from .heads import (
     PAAHeadAdapter,
     RoIBoxHeadAdapter,
     RTMDetHeadAdapter,
+    SSDHeadAdapter,
     TOODHeadAdapter,
     VFNetHeadAdapter,
+    YOLOV3HeadAdapter,
     YOLOXHeadAdapter,
 )
 from .refusals import refusal_reason
@@ -128,7 +131,7 @@ __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIB
            'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
            'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
            'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
-           'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
-           'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
-           'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'num_neck_levels', 'supported_families',
-           'unsupported_message', 'refusal_reason']
+           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter',
+           'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs',
+           'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'neck_level_channels',
+           'num_neck_levels', 'supported_families', 'unsupported_message', 'refusal_reason']

@@ -150,6 +150,36 @@ def neck_channels(model: nn.Module) -> int:
     return found[0]
 
 
+#: dry-run input sizes, tried in order: 64, and 320 for necks whose coarsest levels need a larger
+#: input (SSD300's extra layers shrink a 64x64 input below their kernel)
+DRY_RUN_SIZES = (64, 320)
+
+
+def neck_dry_run_shapes(model: nn.Module) -> List[Tuple[int, int, int]]:
+    """:func:`neck_output_shapes` at the first size of :data:`DRY_RUN_SIZES` the neck runs at."""
+    for size in DRY_RUN_SIZES[:-1]:
+        try:
+            return neck_output_shapes(model, size)
+        except UnsupportedModelError:
+            continue
+    return neck_output_shapes(model, DRY_RUN_SIZES[-1])
+
+
+def neck_level_channels(model: nn.Module) -> List[int]:
+    """The channels of each of ``model``'s neck outputs, in order: ``neck.out_channels`` on every
+    level where it is an integer (FPN), else read from a dry run (e.g. SSD's and YOLOv3's necks,
+    one number per level). Each level gets its own bridges, so the levels need not agree."""
+    neck = getattr(model, 'neck', None)
+    if neck is None:
+        raise UnsupportedModelError(
+            f'{type(model).__name__} has no neck: FCFD\'s FPN switch point needs one (its outputs are where '
+            f'the two networks are switched). Use a detector with a neck (e.g. FPN).')
+    channels = getattr(neck, 'out_channels', None)
+    if isinstance(channels, int):
+        return [channels] * num_neck_levels(model)
+    return [c for c, _, _ in neck_dry_run_shapes(model)]
+
+
 def num_neck_levels(model: nn.Module) -> int:
     """How many outputs ``model``'s neck returns: ``neck.num_outs`` where it has one (FPN), else read
     from a dry run of backbone + neck (PAFPN variants such as ``CSPNeXtPAFPN`` or ``YOLOXPAFPN``
@@ -157,7 +187,7 @@ def num_neck_levels(model: nn.Module) -> int:
     num_outs = getattr(getattr(model, 'neck', None), 'num_outs', None)
     if isinstance(num_outs, int):
         return num_outs
-    return len(neck_output_shapes(model))
+    return len(neck_dry_run_shapes(model))
 
 
 def num_classes(head: nn.Module) -> int:

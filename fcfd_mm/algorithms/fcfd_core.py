@@ -40,7 +40,7 @@ the bridges, backbones and heads ran in under ``torch.autocast`` (fp16 / bf16).
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
@@ -179,11 +179,22 @@ def _keep_in_graph(modules: Sequence[nn.Module]) -> Tensor:
 
 
 # ------------------------------------------------------------------------------- neck (FPN)
+def _per_level(channels: Union[int, Sequence[int]], num_levels: int) -> List[int]:
+    """``channels`` of every neck level: one number repeated, or one per level (checked)."""
+    if isinstance(channels, int):
+        return [channels] * num_levels
+    channels = [int(c) for c in channels]
+    if len(channels) != num_levels:
+        raise ValueError(f'FCFDNeckSwitch: {len(channels)} channel numbers for {num_levels} neck levels.')
+    return channels
+
+
 class FCFDNeckSwitch(nn.Module):
     """Bridges and losses of FCFD at the neck (FPN) output; ``forward(step)`` returns the loss dict.
 
     Args:
-        student_channels, teacher_channels: FPN channels of each network.
+        student_channels, teacher_channels: neck channels of each network: one number for every
+            level (FPN) or one per level (e.g. SSD's and YOLOv3's necks).
         num_levels: number of FPN outputs: one student->teacher bridge per level (appearance).
         num_head_levels: how many leading levels the student head reads; teacher->student bridges
             exist only for those (Faster R-CNN: 4, P2-P5), so DDP never sees a parameter without
@@ -205,7 +216,8 @@ class FCFDNeckSwitch(nn.Module):
             feature at that level (:meth:`start_bridges`; the dense families' default).
     """
 
-    def __init__(self, student_channels: int, teacher_channels: int, num_levels: int, num_head_levels: int,
+    def __init__(self, student_channels: Union[int, Sequence[int]], teacher_channels: Union[int, Sequence[int]],
+                 num_levels: int, num_head_levels: int,
                  output_losses: Dict[str, dict], paths: Sequence[str] = PATHS,
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
                  path_weights: Optional[Dict[str, float]] = None,
@@ -242,15 +254,14 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'fcfd.neck.path_weights names path(s) {sorted(extra)} that are not in '
                              f'fcfd.neck.paths {list(self.paths)}.')
         self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
+        s_ch, t_ch = _per_level(student_channels, num_levels), _per_level(teacher_channels, num_levels)
         # one B_st per level in ``levels`` (in that order)
         self.bridges_st = nn.ModuleList(
-            _build_bridge(bridge, student_channels, teacher_channels, 'fcfd.neck (student->teacher FPN)')
-            for _ in self.levels)
+            _build_bridge(bridge, s_ch[lv], t_ch[lv], 'fcfd.neck (student->teacher FPN)') for lv in self.levels)
         #: the levels with a teacher->student bridge: the head-read ones, when a path uses them
         self.ts_levels = head_kept if 'ts' in self.paths else ()
         self.bridges_ts = nn.ModuleList(
-            _build_bridge(bridge, teacher_channels, student_channels, 'fcfd.neck (teacher->student FPN)')
-            for _ in self.ts_levels)
+            _build_bridge(bridge, t_ch[lv], s_ch[lv], 'fcfd.neck (teacher->student FPN)') for lv in self.ts_levels)
         self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses)

@@ -13,7 +13,14 @@ from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from ..adapters import HeadContext, StageCutter, build_head_adapter, build_stage_cutter, neck_channels, num_neck_levels
+from ..adapters import (
+    HeadContext,
+    StageCutter,
+    build_head_adapter,
+    build_stage_cutter,
+    neck_level_channels,
+    num_neck_levels,
+)
 from ..utils.checks import check_checkpoint_file, is_remote_checkpoint
 from ..utils.model_cfg import resolve_model_cfg
 from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
@@ -135,7 +142,7 @@ class FCFDDistill(SingleTeacherDistill):
         for key, value in head.default_neck_settings().items():
             cfg.setdefault(key, value)
         return FCFDNeckSwitch(
-            student_channels=neck_channels(self.student), teacher_channels=neck_channels(self.teacher),
+            student_channels=neck_level_channels(self.student), teacher_channels=neck_level_channels(self.teacher),
             num_levels=num_neck_levels(self.student), num_head_levels=head.num_head_levels(self.student),
             pair=self.pair, **cfg)
 

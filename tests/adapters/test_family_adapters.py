@@ -21,10 +21,12 @@ FAMILIES = {  # config -> (adapter, output names)
     'autoassign/autoassign_r50-caffe_fpn_1x_coco.py': ('AutoAssignHeadAdapter', ('cls', 'reg', 'centerness')),
     'foveabox/fovea_r50_fpn_4xb4-1x_coco.py': ('FoveaHeadAdapter', ('cls', 'reg')),
     'centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py': ('CenterNetUpdateHeadAdapter', ('cls', 'reg')),
+    'yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py': ('YOLOV3HeadAdapter', ('cls', 'reg', 'obj')),
+    'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py': ('SSDHeadAdapter', ('cls', 'reg')),
 }
 #: the dense families added for issue 24 (run_head / predict / row weights below)
 QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox',
-                                                             'centernet')]
+                                                             'centernet', 'yolo', 'ssd')]
 
 
 def family_cfg(path):
@@ -70,6 +72,21 @@ def flat(maps, width):
     return torch.cat(per_image)
 
 
+def flat_priors(maps, width):
+    """``[(B, A_l * width, H, W)]`` per level, anchor-major channels -> ``(B * sum H W A_l, width)``
+    in (image, level, y, x, anchor) order, by hand."""
+    b = maps[0].shape[0]
+    per_level = [m.view(b, m.shape[1] // width, width, *m.shape[-2:]).permute(0, 3, 4, 1, 2).reshape(b, -1, width)
+                 for m in maps]
+    return torch.cat(per_level, 1).reshape(-1, width)
+
+
+def softmax_kl_ref(z_s, z_t, w):
+    p_t = torch.softmax(z_t.double(), 1)
+    kl = (p_t * (p_t.log() - torch.log_softmax(z_s.double(), 1))).sum(1)
+    return (kl * w.double()).sum() / w.double().sum()
+
+
 def sigmoid_kd_ref(z_s, z_t, w):
     p_t, p_s = torch.sigmoid(z_t).double(), torch.sigmoid(z_s).double()
     kl = (p_t * torch.log(p_t / p_s) + (1 - p_t) * torch.log((1 - p_t) / (1 - p_s))).sum(1)
@@ -103,6 +120,11 @@ def expected_rows(path, model, feats):
                     centerness=flat(outs[2], 1))
     if path.startswith('foveabox'):  # log-space offsets, scale-free already
         return dict(cls=flat(outs[0], c), reg=flat(outs[1], 4))
+    if path.startswith('yolo'):  # per anchor (x, y, w, h, objectness, classes)
+        rows = flat_priors(outs[0], 5 + c)
+        return dict(cls=rows[:, 5:], reg=rows[:, :4], obj=rows[:, 4:5])
+    if path.startswith('ssd'):  # C + 1 softmax logits and 4 deltas per anchor, 4 or 6 anchors by level
+        return dict(cls=flat_priors(outs[0], c + 1), reg=flat_priors(outs[1], 4))
     if path.startswith('centernet'):  # stride units in training, pixels in eval
         reg = outs[1] if head.training else [r / s for r, s in zip(outs[1], strides)]
         return dict(cls=flat(outs[0], c), reg=flat(reg, 4))
@@ -136,7 +158,8 @@ def test_run_head_is_mmdets_head_forward_in_either_mode(path):
         torch.testing.assert_close(got_eval[name], want[name], rtol=1e-4, atol=1e-5)
     # a level subset keeps those levels' rows of the full run
     sub = adapter.run_head(model, feats, LevelContext((1,)))
-    sizes = [f.shape[-2] * f.shape[-1] for f in feats]
+    priors = model.bbox_head.prior_generator.num_base_priors
+    sizes = [f.shape[-2] * f.shape[-1] * a for f, a in zip(feats, priors)]
     b = x.shape[0]
     full = got['cls'].view(b, -1, got['cls'].shape[1])
     torch.testing.assert_close(sub['cls'], full[:, sizes[0]:sizes[0] + sizes[1]].reshape(-1, full.shape[-1]))
@@ -147,6 +170,11 @@ def test_predict_on_features_is_mmdets_predict(path):
     import copy
     alg = build_pair(family_cfg(path))
     alg.eval()
+    if path.startswith('ssd/'):
+        # mmdet 3.3's SSDHead has no loss_cls, which BaseDenseHead's predict reads (custom_cls_channels):
+        # its own predict raises AttributeError; a module without that attribute gives the softmax path
+        for m in (alg.student, alg.teacher):
+            m.bbox_head.loss_cls = torch.nn.Module()
     data = random_batch(alg)
     x, samples = data['inputs'], data['data_samples']
     model = alg.teacher
@@ -190,7 +218,9 @@ def test_gfl_terms_are_sigmoid_kd_and_per_side_distribution_kl():
                                                   ('tood/tood_r50_fpn_1x_coco.py', None, 1),
                                                   ('vfnet/vfnet_r50_fpn_1x_coco.py', None, 1),
                                                   ('foveabox/fovea_r50_fpn_4xb4-1x_coco.py', None, 1),
-                                                  ('centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py', None, 1)])
+                                                  ('centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py', None, 1),
+                                                  ('yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py', 'obj', 1),
+                                                  ('ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', None, 1)])
 def test_row_weights_are_the_teachers_detection_score(path, quality, power):
     """Row weights as each head's ``predict`` ranks boxes: ``(max_c p_c * sigmoid(quality)) ** power``
     (PAA: the square root), the teacher's class probabilities read from mmdet's own forward."""
@@ -205,14 +235,22 @@ def test_row_weights_are_the_teachers_detection_score(path, quality, power):
         s = expected_rows(path, alg.student, alg.student.extract_feat(x))
         c = alg.teacher.bbox_head.num_classes
         t_cls = alg.teacher.bbox_head(t_feats)[0]
-        p_t = flat(t_cls, c) if path.startswith('tood') else torch.sigmoid(flat(t_cls, c))  # TOOD: probabilities
+        if path.startswith('tood'):  # probabilities already
+            p_t = flat(t_cls, c)
+        elif path.startswith('yolo'):
+            p_t = torch.sigmoid(t['cls'])
+        elif path.startswith('ssd'):  # softmax, background last
+            p_t = torch.softmax(t['cls'], 1)[:, :-1]
+        else:
+            p_t = torch.sigmoid(flat(t_cls, c))
     w = p_t.max(1).values
     if quality is not None:
         w = w * torch.sigmoid(t[quality][:, 0])
         torch.testing.assert_close(losses[f'distill.loss_fcfd_{quality}_s'].double(),
                                    sigmoid_kd_ref(s[quality], t[quality], w ** power), rtol=1e-4, atol=1e-6)
     w = w ** power
-    torch.testing.assert_close(losses['distill.loss_fcfd_cls_s'].double(), sigmoid_kd_ref(s['cls'], t['cls'], w),
+    cls_ref = softmax_kl_ref if path.startswith('ssd') else sigmoid_kd_ref
+    torch.testing.assert_close(losses['distill.loss_fcfd_cls_s'].double(), cls_ref(s['cls'], t['cls'], w),
                                rtol=1e-4, atol=1e-6)
     mse = (((s['reg'] - t['reg']) ** 2).mean(1) * w).sum() / w.sum()
     torch.testing.assert_close(losses['distill.loss_fcfd_reg_s'], mse, rtol=1e-4, atol=1e-6)
@@ -325,8 +363,13 @@ def test_adapters_state_class_like_and_box_like_outputs(path):
     losses = alg.head_adapter.default_output_losses()
     kinds = {name: 'box' if name.startswith('reg') else 'class' for name in losses}  # the outputs' naming rule
     assert set(kinds) == set(FAMILIES[path][1])
-    for name, kind in kinds.items():  # box-like: MSE or the bin KL; class-like: KL / sigmoid KD
-        assert (losses[name]['type'] in ('WeightedMSELoss', 'L2Loss', 'DistributionKLLoss')) == (kind == 'box')
+    allowed = dict(box=('WeightedMSELoss', 'L2Loss', 'DistributionKLLoss'),  # MSE or the per-side bin KL
+                   # KL / sigmoid KD; SSD's softmax classes: the KL over one group of C + 1 logits
+                   **{'class': ('KLDivergence', 'SigmoidKDLoss', 'DistributionKLLoss')})
+    for name, kind in kinds.items():
+        assert losses[name]['type'] in allowed[kind], (name, losses[name])
+        if kind == 'class' and losses[name]['type'] == 'DistributionKLLoss':
+            assert losses[name]['num_bins'] == alg.student.bbox_head.num_classes + 1
 
 
 @pytest.mark.parametrize('path, cut', [('fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', True),
@@ -413,3 +456,23 @@ def test_paa_row_weights_are_the_square_root_of_its_ranking_score():
         cls, _, iou = model.bbox_head(feats)
     want = (torch.sigmoid(flat(cls, model.bbox_head.num_classes)).max(1).values * torch.sigmoid(flat(iou, 1))[:, 0])
     torch.testing.assert_close(adapter.row_weights(rows), want.sqrt())
+
+
+@pytest.mark.parametrize('path', ['yolo/yolov3_d53_8xb8-320-273e_coco.py',
+                                  'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'])
+def test_necks_with_channels_by_level_get_bridges_by_level(path):
+    """YOLOv3's and SSD's necks have different channels on each level: each level's bridges map them."""
+    from fcfd_mm.adapters.common import neck_output_shapes
+    alg = build_pair(family_cfg(path))
+    s = [c for c, _, _ in neck_output_shapes(alg.student)]
+    t = [c for c, _, _ in neck_output_shapes(alg.teacher)]
+    assert len(set(s)) > 1
+    neck = alg.fcfd_neck
+    assert [(b.in_channels, b.out_channels) for b in neck.bridges_st] == list(zip(s, t))
+    assert [(b.in_channels, b.out_channels) for b in neck.bridges_ts] == [(t[lv], s[lv]) for lv in neck.ts_levels]
+
+
+def test_the_neck_switch_checks_channels_by_level():
+    from fcfd_mm.algorithms.fcfd_core import FCFDNeckSwitch
+    with pytest.raises(ValueError, match='2 channel numbers for 3 neck levels'):
+        FCFDNeckSwitch([8, 16], 8, num_levels=3, num_head_levels=3, output_losses={})

@@ -47,8 +47,11 @@ DOC = REPO / 'docs' / 'families.md'
 #: config name tokens of the cheapest member of a family (ResNet-18/50, tiny / small variants)
 CHEAP = re.compile(r'(^|[_-])(r18|r50|tiny|s|nano)([_-]|$)')
 #: image sizes of the loss step: 64, and 384 for a detector whose own step needs larger inputs
-#: (deformable convolutions on the coarsest level, 1x1 at 64, need at least their kernel's size)
+#: (deformable convolutions on the coarsest level, 1x1 at 64, need at least their kernel's size;
+#: SSD300's extra layers)
 SIZES = (64, 384)
+#: the errors of a convolution on an input smaller than its kernel (mmcv's deformable, torch's)
+SMALL_INPUT_ERRORS = ('smaller than kernel', "Kernel size can't be greater than actual input size")
 
 
 def zoo_dir() -> Path:
@@ -96,7 +99,8 @@ head adapter says what the head outputs are, which rows the output terms average
 distance fits each output: class-like outputs get a KL (softmax logits) or a per-class sigmoid KD
 (sigmoid scores, objectness, centerness), box deltas and distances an MSE, box distributions over bins
 a softmax KL per box side. The levels and channels of the switch point are read from the neck's
-actual outputs (a dry run where the neck has no `num_outs` / integer `out_channels`).
+actual outputs (a dry run where the neck has no `num_outs` / integer `out_channels`); each level's
+bridges map that level's channels (SSD's and YOLOv3's necks differ from level to level).
 """
 #: adapter, serves, rows of the output terms, class-like outputs, box-like outputs, row weights
 ADAPTER_ROWS = [
@@ -140,6 +144,12 @@ ADAPTER_ROWS = [
     ('`CenterNetUpdateHeadAdapter`', 'CenterNet-Update (`CenterNetUpdateHead`; the sweep\'s `centernet` row is '
      'the earlier CenterNet)', 'locations of all levels', '`cls`: sigmoid KD',
      '`reg`: distances in units of the level\'s stride, MSE', 'max class probability'),
+    ('`YOLOV3HeadAdapter`', 'YOLOv3', 'anchors of all levels (3 per location)',
+     '`cls`, `obj` (objectness): sigmoid KD', '`reg`: raw offsets and log sizes (per stride), MSE',
+     'max class probability x objectness'),
+    ('`SSDHeadAdapter`', 'SSD, SSDLite', 'anchors of all levels (4 or 6 per location, by level)',
+     '`cls`: C + 1 softmax logits, softmax KL (`DistributionKLLoss` over one group of C + 1)',
+     '`reg`: box deltas, MSE', 'max foreground softmax probability'),
 ]
 ADAPTERS_OUTRO = """
 All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection
@@ -211,7 +221,7 @@ def own_loss_step_size(plain, extra: dict):
             return size
         except Exception as exc:
             error = exc
-            if 'smaller than kernel' not in str(exc):
+            if not any(text in str(exc) for text in SMALL_INPUT_ERRORS):
                 break
     return _first_line(error)
 

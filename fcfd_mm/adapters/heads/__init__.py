@@ -13,13 +13,15 @@ from .quality_dense import (
     FoveaHeadAdapter,
     NamedDenseHead,
     PAAHeadAdapter,
+    SSDHeadAdapter,
     TOODHeadAdapter,
     VFNetHeadAdapter,
+    YOLOV3HeadAdapter,
 )
 from .roi_box_head import RoIBoxHeadAdapter
 
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'CascadeRoIHeadAdapter', 'DenseHeadAdapter',
            'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter',
            'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter', 'VFNetHeadAdapter',
-           'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
-           'ClassifierHeadAdapter']
+           'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter',
+           'SSDHeadAdapter', 'ClassifierHeadAdapter']

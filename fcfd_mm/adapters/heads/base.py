@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_channels, num_neck_levels
+from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_level_channels, num_neck_levels
 
 
 def describe(model: nn.Module) -> str:
@@ -72,7 +72,7 @@ class HeadAdapter(metaclass=ABCMeta):
                     f'{type(self).__name__}: the {role} ({describe(model)}) is not {self.family}. Leave '
                     f'fcfd.head.type out to pick the adapter from the student, or use a config of this family.')
         if 'neck' in self.switch_points:
-            neck_channels(student), neck_channels(teacher)
+            neck_level_channels(student), neck_level_channels(teacher)
         self.check_models(student, teacher)
 
     def check_models(self, student: nn.Module, teacher: nn.Module) -> None:

@@ -79,7 +79,10 @@ class DenseHeadBase(HeadAdapter):
         super().__init__(student, teacher)
         self.num_classes = num_classes(student.bbox_head)
         self.strides = level_strides(student.bbox_head)
-        self.num_priors = int(getattr(student.bbox_head, 'num_base_priors', 1))
+        priors = getattr(student.bbox_head, 'num_base_priors', 1)
+        # priors per location of the first level (SSD lists one number per level; a row's width is
+        # the same on every level, so the first level's channels / priors give it)
+        self.num_priors = int(priors[0] if isinstance(priors, (list, tuple)) else priors)
         self._student_head = student.bbox_head  # its mode at the loss pass gives the recorded maps' meaning
 
     # ------------------------------------------------------------------ the family

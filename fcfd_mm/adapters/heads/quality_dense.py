@@ -1,20 +1,23 @@
 """Dense heads whose outputs are the classes, a box branch and at most one quality score, in a
 fixed order of the forward tuple (the plugin's own extension of FCFD's dense-head form,
-docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox and CenterNet-Update.
+docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, YOLOv3
+and SSD.
 
 Each adapter follows the closest existing one (ATSS for DDOD / PAA / TOOD, FCOS for VarifocalNet /
-AutoAssign / CenterNet-Update, RetinaNet for FoveaBox) and states, in
+AutoAssign / CenterNet-Update, RetinaNet for FoveaBox / SSD, YOLOX for YOLOv3) and states, in
 :class:`NamedDenseHead`'s declarative form,
 
 * ``outputs``: the name of each position of the head's forward tuple; ``cls`` are per-class
-  sigmoid logits (per-class sigmoid KD), ``reg`` the box branch
+  sigmoid logits (per-class sigmoid KD; SSD's softmax logits: softmax KL), ``reg`` the box branch
   (MSE), a quality score (IoU, centerness / objectness) one sigmoid logit per location (sigmoid KD);
 * ``per_stride``: the outputs in input pixels, divided by the level's stride so that every level's
   rows have the same scale (box distances as FCOS's adapter does);
 * :attr:`~DenseHeadBase.quality_output`: the output whose sigmoid multiplies the teacher's highest
   class probability in the row weights, as the head's ``predict`` ranks boxes.
 
-Rows are the head's locations (one prior per location) of all levels it reads.
+Rows are the head's locations x priors of all levels it reads (one prior per location but for
+YOLOv3's 3 anchors and SSD's 4 or 6 by level). YOLOv3's and SSD's necks have different channels on
+each level: each level's bridges map its own channels.
 """
 from __future__ import annotations
 
@@ -182,3 +185,49 @@ class CenterNetUpdateHeadAdapter(NamedDenseHead):
         if not training:  # CenterNetUpdateHead.forward_single: bbox_pred *= stride in eval mode only
             maps['reg'] = [m / s for m, s in zip(maps['reg'], self.strides)]
         return maps
+
+
+@HEAD_ADAPTERS.register_module()
+class YOLOV3HeadAdapter(NamedDenseHead):
+    """YOLOv3 (``YOLOV3Head``): one map per level with ``(x, y, w, h, objectness, C classes)`` per
+    anchor, split into ``reg`` (the raw offsets and log sizes, per stride: MSE), ``obj`` (1 sigmoid
+    logit) and ``cls`` (C sigmoid logits). Rows (anchors) are weighted as its ``predict`` ranks
+    boxes: ``max_c p_c * sigmoid(obj)``."""
+
+    family = 'a YOLOv3 detector (YOLOV3 + YOLOV3Neck + YOLOV3Head: boxes, objectness, classes per anchor)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, obj=_SIGMOID_KD)
+    head_names = ('YOLOV3Head',)
+    quality_output = 'obj'
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        maps: Dict[str, List[Tensor]] = dict(cls=[], reg=[], obj=[])
+        for pred in outputs[0]:  # (B, A * (5 + C), H, W), anchor-major as YOLOV3Head.predict_by_feat reads it
+            b, _, h, w = pred.shape
+            per_anchor = pred.view(b, self.num_priors, -1, h, w)
+            for name, part in (('reg', per_anchor[:, :, :4]), ('obj', per_anchor[:, :, 4:5]),
+                               ('cls', per_anchor[:, :, 5:])):
+                maps[name].append(part.reshape(b, -1, h, w))
+        return maps
+
+
+@HEAD_ADAPTERS.register_module()
+class SSDHeadAdapter(NamedDenseHead):
+    """SSD and SSDLite (``SSDHead``): ``cls`` (C + 1 *softmax* logits per anchor, background last:
+    softmax KL, ``DistributionKLLoss`` over one group of C + 1 classes) and ``reg`` (4 box deltas:
+    MSE); 4 or 6 anchors per location, by level. Rows (anchors) are weighted by the teacher's
+    highest foreground softmax probability, as SSD's ``predict`` ranks boxes."""
+
+    family = 'an SSD detector (SingleStageDetector + SSDNeck + SSDHead: softmax classes, box deltas)'
+    head_names = ('SSDHead',)
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        return dict(cls=dict(type='DistributionKLLoss', num_bins=self.num_classes + 1, tau=1.0, loss_weight=1.0),
+                    reg=dict(_MSE))
+
+    def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
+        check_same('SSD anchors per location, by level', list(student_head.num_base_priors),
+                   list(teacher_head.num_base_priors), 'Use the same anchor_generator in both configs.')
+
+    def teacher_score(self, teacher_outputs: Dict[str, Tensor]) -> Tensor:
+        # SSDHead scores with a softmax whose last class is the background
+        return teacher_outputs['cls'].detach().softmax(dim=1)[:, :-1].max(dim=1).values
