@@ -231,3 +231,23 @@ def test_report_matrix_gives_one_row_per_family_with_the_best_student_in_bold(tm
     assert val[2] == '| gfl | 0.700 | 0.320 +- 0.028 (2) | 0.500 (1 seed) | **0.600 (1 seed)** |'
     test = report.efficacy_matrix([str(path)], 'test')  # the held-out split: CWD is best there
     assert test[2] == '| gfl | 0.600 | 0.290 +- 0.014 (2) | **0.450 (1 seed)** | 0.400 (1 seed) |'
+
+
+@pytest.mark.parametrize('family', ['tood', 'vfnet', 'ddod', 'autoassign', 'foveabox', 'centernet_update', 'paa'])
+def test_overhead_real_pairs_of_the_later_dense_families_build_and_step(family):
+    """``overhead.py --pair real --family F --methods student pkd cwd fcfd_fpn``: the pair's configs,
+    narrowed (tests/adapters/families.shrink), build and run one step of FCFD and of PKD."""
+    import overhead
+    from mmengine.logging import MessageHub
+
+    from tests.adapters.families import shrink
+    if family == 'paa':
+        pytest.importorskip('sklearn', reason="PAA's own loss step needs scikit-learn")
+    MessageHub.get_current_instance().update_info('epoch', 0)
+    s_path, t_path = overhead.REAL[family]
+    student, teacher = (shrink(overhead.detector_cfg(p)) for p in (s_path, t_path))
+    if family == 'ddod':  # on 64x64 inputs the coarsest level is smaller than the deformable conv's kernel
+        student.bbox_head.use_dcn = teacher.bbox_head.use_dcn = False
+    for method in ('fcfd_fpn', 'pkd'):
+        model = overhead.build(method, student, teacher, family)
+        overhead.train_step(model, overhead.make_batch(model, 64, 2, overhead.num_classes(student, family)))()
