@@ -79,17 +79,12 @@ class DDODHeadAdapter(NamedDenseHead):
 
 
 @HEAD_ADAPTERS.register_module()
-class PAAHeadAdapter(NamedDenseHead):
-    """PAA (``PAAHead``, an ATSS head): ``cls`` (C sigmoid logits), ``reg`` (4 box deltas per
-    anchor), ``iou`` (1 sigmoid logit of the predicted IoU). Rows are weighted as PAA's ``predict``
-    ranks boxes: ``sqrt(max_c p_c * sigmoid(iou))``."""
+class PAAHeadAdapter(DDODHeadAdapter):
+    """PAA (``PAAHead``, an ATSS head): DDOD's outputs (``cls``, ``reg``, ``iou``), but rows are
+    weighted as PAA's ``predict`` ranks boxes: ``sqrt(max_c p_c * sigmoid(iou))``."""
 
     family = 'a PAA detector (SingleStageDetector + PAAHead: classes, box deltas, IoU)'
-    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, iou=_SIGMOID_KD)
-    outputs = ('cls', 'reg', 'iou')
     head_names = ('PAAHead',)
-    quality_output = 'iou'
-    sigmoid_classes = True
 
     def teacher_score(self, teacher_outputs: Dict[str, Tensor]) -> Tensor:
         # PAAHead._predict_by_feat_single: (scores * score_factor).sqrt()
