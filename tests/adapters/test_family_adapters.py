@@ -391,34 +391,25 @@ def test_stage_switch_points_run_or_are_refused(path, cut):
 
 
 def test_a_dense_family_is_added_as_docs_families_md_shows():
-    """The recipe of docs/families.md ("Adding a family") on FoveaBox, registered after (so picked
-    before) the shipped FoveaHeadAdapter."""
-    from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase
+    """The recipe of docs/families.md ("Adding a family"), its code block run as written with
+    FoveaBox's head for ``MyHead``; registered after (so picked before) the shipped FoveaHeadAdapter."""
+    import re
 
-    class RecipeFoveaHeadAdapter(DenseHeadBase):
-        family = 'a FoveaBox detector (FoveaHead: classes, box deltas)'
-        output_losses = dict(cls=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0),
-                             reg=dict(type='WeightedMSELoss', loss_weight=1.0))
-
-        @classmethod
-        def head_types(cls):
-            from mmdet.models.dense_heads import FoveaHead
-            return (FoveaHead,)
-
-        def level_maps(self, outputs, training):
-            cls_scores, bbox_preds = outputs[:2]
-            return dict(cls=list(cls_scores), reg=list(bbox_preds))
-
-    HEAD_ADAPTERS.register_module(module=RecipeFoveaHeadAdapter)
+    from fcfd_mm.adapters import HEAD_ADAPTERS
+    from tools.dev.family_sweep import DOC
+    code = re.search(r'### Adding a family.*?```python\n(.*?)```', DOC.read_text(), flags=re.S).group(1)
+    assert 'from my_package import MyHead' in code
+    exec(code.replace('from my_package import MyHead', 'from mmdet.models.dense_heads import FoveaHead as MyHead'),
+         {'__name__': 'recipe'})
     try:
         alg = build_pair(small_model_cfg('foveabox/fovea_r50_fpn_4xb4-1x_coco.py'))
-        assert type(alg.head_adapter) is RecipeFoveaHeadAdapter
+        assert type(alg.head_adapter) is HEAD_ADAPTERS.module_dict['MyHeadAdapter']
         data = random_batch(alg)
         losses = alg.loss(data['inputs'], data['data_samples'])
         assert {f'distill.loss_fcfd_{o}_{p}' for o in ('cls', 'reg') for p in ('s', 'st', 'ts')} <= set(losses)
         assert all(torch.isfinite(v) for k, v in losses.items() if k.startswith('distill.'))
     finally:
-        HEAD_ADAPTERS.module_dict.pop('RecipeFoveaHeadAdapter')
+        HEAD_ADAPTERS.module_dict.pop('MyHeadAdapter')
     assert 'FoveaHeadAdapter' in HEAD_ADAPTERS.module_dict
 
 
