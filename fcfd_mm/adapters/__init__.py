@@ -5,7 +5,7 @@
   (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
   (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
-  FoveaBox, CenterNet-Update, YOLOv3 and SSD (``heads/quality_dense.py``), an image classifier's head
+  FoveaBox, CenterNet-Update, YOLOv3, SSD and RPN (``heads/quality_dense.py``), an image classifier's head
   (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
   refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
@@ -46,6 +46,7 @@ from .heads import (
     HeadAdapter,
     PAAHeadAdapter,
     RoIBoxHeadAdapter,
+    RPNHeadAdapter,
     RTMDetHeadAdapter,
     SSDHeadAdapter,
     TOODHeadAdapter,
@@ -131,7 +132,7 @@ __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIB
            'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
            'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
            'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
-           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter',
-           'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs',
-           'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'neck_level_channels',
-           'num_neck_levels', 'supported_families', 'unsupported_message', 'refusal_reason']
+           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter',
+           'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext',
+           'HeadOutputs', 'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels',
+           'neck_level_channels', 'num_neck_levels', 'supported_families', 'unsupported_message', 'refusal_reason']

@@ -23,10 +23,11 @@ FAMILIES = {  # config -> (adapter, output names)
     'centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py': ('CenterNetUpdateHeadAdapter', ('cls', 'reg')),
     'yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py': ('YOLOV3HeadAdapter', ('cls', 'reg', 'obj')),
     'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py': ('SSDHeadAdapter', ('cls', 'reg')),
+    'rpn/rpn_r50_fpn_1x_coco.py': ('RPNHeadAdapter', ('cls', 'reg')),
 }
 #: the dense families added for issue 24 (run_head / predict / row weights below)
 QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox',
-                                                             'centernet', 'yolo', 'ssd')]
+                                                             'centernet', 'yolo', 'ssd', 'rpn')]
 
 
 def family_cfg(path):
@@ -123,6 +124,8 @@ def expected_rows(path, model, feats):
     if path.startswith('yolo'):  # per anchor (x, y, w, h, objectness, classes)
         rows = flat_priors(outs[0], 5 + c)
         return dict(cls=rows[:, 5:], reg=rows[:, :4], obj=rows[:, 4:5])
+    if path.startswith('rpn'):  # 1 objectness logit and 4 deltas per anchor, 3 anchors per location
+        return dict(cls=flat_priors(outs[0], 1), reg=flat_priors(outs[1], 4))
     if path.startswith('ssd'):  # C + 1 softmax logits and 4 deltas per anchor, 4 or 6 anchors by level
         return dict(cls=flat_priors(outs[0], c + 1), reg=flat_priors(outs[1], 4))
     if path.startswith('centernet'):  # stride units in training, pixels in eval
@@ -220,7 +223,8 @@ def test_gfl_terms_are_sigmoid_kd_and_per_side_distribution_kl():
                                                   ('foveabox/fovea_r50_fpn_4xb4-1x_coco.py', None, 1),
                                                   ('centernet/centernet-update_r50-caffe_fpn_ms-1x_coco.py', None, 1),
                                                   ('yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py', 'obj', 1),
-                                                  ('ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', None, 1)])
+                                                  ('ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', None, 1),
+                                                  ('rpn/rpn_r50_fpn_1x_coco.py', None, 1)])
 def test_row_weights_are_the_teachers_detection_score(path, quality, power):
     """Row weights as each head's ``predict`` ranks boxes: ``(max_c p_c * sigmoid(quality)) ** power``
     (PAA: the square root), the teacher's class probabilities read from mmdet's own forward."""
@@ -237,7 +241,7 @@ def test_row_weights_are_the_teachers_detection_score(path, quality, power):
         t_cls = alg.teacher.bbox_head(t_feats)[0]
         if path.startswith('tood'):  # probabilities already
             p_t = flat(t_cls, c)
-        elif path.startswith('yolo'):
+        elif path.startswith(('yolo', 'rpn')):  # several anchors per location: the rows by hand above
             p_t = torch.sigmoid(t['cls'])
         elif path.startswith('ssd'):  # softmax, background last
             p_t = torch.softmax(t['cls'], 1)[:, :-1]

@@ -348,13 +348,13 @@ def test_unsupported_detector_is_refused():
 
     from fcfd_mm.adapters import UnsupportedModelError
     cfg = fcfd_cfg('frcnn')
-    rpn = dict(_scope_='mmdet', type='RPN', data_preprocessor=dict(type='DetDataPreprocessor'),
-               backbone=dict(type='ResNet', depth=18, init_cfg=None),
-               neck=dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=32, num_outs=5),
-               rpn_head=dict(type='RPNHead', in_channels=32, feat_channels=32), train_cfg=None,
-               test_cfg=dict(rpn=dict()))
-    cfg['architecture'] = rpn
-    with pytest.raises(UnsupportedModelError, match='no adapter for RPN'):
+    centernet = dict(_scope_='mmdet', type='CenterNet', data_preprocessor=dict(type='DetDataPreprocessor'),
+                     backbone=dict(type='ResNet', depth=18, init_cfg=None),
+                     neck=dict(type='CTResNetNeck', in_channels=512, num_deconv_filters=(32, 32, 32),
+                               num_deconv_kernels=(4, 4, 4)),
+                     bbox_head=dict(type='CenterNetHead', num_classes=4, in_channels=32, feat_channels=32))
+    cfg['architecture'] = centernet
+    with pytest.raises(UnsupportedModelError, match='no adapter for CenterNet'):
         MODELS.build(cfg)
     cfg['fcfd'] = dict(head=dict(type='DenseHeadAdapter'))
     with pytest.raises(UnsupportedModelError, match='RetinaNet'):

@@ -150,6 +150,8 @@ ADAPTER_ROWS = [
     ('`SSDHeadAdapter`', 'SSD, SSDLite', 'anchors of all levels (4 or 6 per location, by level)',
      '`cls`: C + 1 softmax logits, softmax KL (`DistributionKLLoss` over one group of C + 1)',
      '`reg`: box deltas, MSE', 'max foreground softmax probability'),
+    ('`RPNHeadAdapter`', 'RPN on its own (`RPN` + `RPNHead`)', 'anchors of all levels (3 per location)',
+     '`cls` (objectness): sigmoid KD', '`reg`: box deltas, MSE', 'objectness probability'),
 ]
 ADAPTERS_OUTRO = """
 All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection

@@ -13,6 +13,7 @@ from .quality_dense import (
     FoveaHeadAdapter,
     NamedDenseHead,
     PAAHeadAdapter,
+    RPNHeadAdapter,
     SSDHeadAdapter,
     TOODHeadAdapter,
     VFNetHeadAdapter,
@@ -24,4 +25,4 @@ __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'CascadeRoIHeadA
            'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter',
            'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter', 'VFNetHeadAdapter',
            'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter',
-           'SSDHeadAdapter', 'ClassifierHeadAdapter']
+           'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter']

@@ -1,10 +1,10 @@
 """Dense heads whose outputs are the classes, a box branch and at most one quality score, in a
 fixed order of the forward tuple (the plugin's own extension of FCFD's dense-head form,
-docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, YOLOv3
-and SSD.
+docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, YOLOv3,
+SSD and RPN on its own.
 
 Each adapter follows the closest existing one (ATSS for DDOD / PAA / TOOD, FCOS for VarifocalNet /
-AutoAssign / CenterNet-Update, RetinaNet for FoveaBox / SSD, YOLOX for YOLOv3) and states, in
+AutoAssign / CenterNet-Update, RetinaNet for FoveaBox / SSD / RPN, YOLOX for YOLOv3) and states, in
 :class:`NamedDenseHead`'s declarative form,
 
 * ``outputs``: the name of each position of the head's forward tuple; ``cls`` are per-class
@@ -16,7 +16,7 @@ AutoAssign / CenterNet-Update, RetinaNet for FoveaBox / SSD, YOLOX for YOLOv3) a
   class probability in the row weights, as the head's ``predict`` ranks boxes.
 
 Rows are the head's locations x priors of all levels it reads (one prior per location but for
-YOLOv3's 3 anchors and SSD's 4 or 6 by level). YOLOv3's and SSD's necks have different channels on
+YOLOv3's and RPN's 3 anchors and SSD's 4 or 6 by level). YOLOv3's and SSD's necks have different channels on
 each level: each level's bridges map its own channels.
 """
 from __future__ import annotations
@@ -180,6 +180,19 @@ class CenterNetUpdateHeadAdapter(NamedDenseHead):
         if not training:  # CenterNetUpdateHead.forward_single: bbox_pred *= stride in eval mode only
             maps['reg'] = [m / s for m, s in zip(maps['reg'], self.strides)]
         return maps
+
+
+@HEAD_ADAPTERS.register_module()
+class RPNHeadAdapter(NamedDenseHead):
+    """A region proposal network on its own (``RPN`` + ``RPNHead``): ``cls`` (1 sigmoid objectness
+    logit per anchor), ``reg`` (4 box deltas per anchor). Rows (anchors) are weighted by the
+    teacher's objectness probability, as its ``predict`` ranks proposals. (An RPN inside a two-stage
+    detector is distilled through that detector's RoI head adapter.)"""
+
+    family = 'a region proposal network (RPN + RPNHead: objectness, box deltas)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('RPNHead',)
+    sigmoid_classes = True
 
 
 @HEAD_ADAPTERS.register_module()
