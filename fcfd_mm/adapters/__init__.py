@@ -1,7 +1,7 @@
 """Model-family adapters of FCFD, in two registries (:mod:`.registry`):
 
 * head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's /
-  Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
+  Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``; PISA's: ``PISARoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
   (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
   (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
@@ -45,6 +45,7 @@ from .heads import (
     GFLHeadAdapter,
     HeadAdapter,
     PAAHeadAdapter,
+    PISARoIBoxHeadAdapter,
     RoIBoxHeadAdapter,
     RPNHeadAdapter,
     RTMDetHeadAdapter,
@@ -128,11 +129,12 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
     return cutter
 
 
-__all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'DenseHeadAdapter',
-           'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter',
-           'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
-           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
-           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter', 'ResNetCutter',
-           'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext', 'RoIContext', 'StagedRoIContext', 'LevelContext',
-           'HeadOutputs', 'UnsupportedModelError', 'build_head_adapter', 'build_stage_cutter', 'neck_channels',
-           'neck_level_channels', 'num_neck_levels', 'supported_families', 'unsupported_message', 'refusal_reason']
+__all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter',
+           'DenseHeadAdapter', 'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter',
+           'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter',
+           'TOODHeadAdapter', 'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter',
+           'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter',
+           'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
+           'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
+           'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'neck_level_channels', 'num_neck_levels',
+           'supported_families', 'unsupported_message', 'refusal_reason']

@@ -24,6 +24,7 @@ FAMILIES = {  # config -> (adapter, output names)
     'yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py': ('YOLOV3HeadAdapter', ('cls', 'reg', 'obj')),
     'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py': ('SSDHeadAdapter', ('cls', 'reg')),
     'rpn/rpn_r50_fpn_1x_coco.py': ('RPNHeadAdapter', ('cls', 'reg')),
+    'pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py': ('PISARoIBoxHeadAdapter', ('cls', 'reg')),
 }
 #: the dense families added for issue 24 (run_head / predict / row weights below)
 QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox',
@@ -168,7 +169,8 @@ def test_run_head_is_mmdets_head_forward_in_either_mode(path):
     torch.testing.assert_close(sub['cls'], full[:, sizes[0]:sizes[0] + sizes[1]].reshape(-1, full.shape[-1]))
 
 
-@pytest.mark.parametrize('path', DENSE[:5] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'] + QUALITY_DENSE)
+@pytest.mark.parametrize('path', DENSE[:5] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
+                                               'pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py'] + QUALITY_DENSE)
 def test_predict_on_features_is_mmdets_predict(path):
     import copy
     alg = build_pair(family_cfg(path))
@@ -471,3 +473,16 @@ def test_the_neck_switch_checks_channels_by_level():
     from fcfd_mm.algorithms.fcfd_core import FCFDNeckSwitch
     with pytest.raises(ValueError, match='2 channel numbers for 3 neck levels'):
         FCFDNeckSwitch([8, 16], 8, num_levels=3, num_head_levels=3, output_losses={})
+
+
+def test_pisa_consistency_rois_are_those_of_its_box_loss():
+    """PISA's sampler runs the box head on candidate RoIs first: the terms use the last call's RoIs."""
+    alg = build_pair(family_cfg('pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py'))
+    data = random_batch(alg)
+    alg.loss(data['inputs'], data['data_samples'])
+    extractor = alg.fcfd_recorders.get_recorder('roi_extractor')
+    heads = alg.fcfd_recorders.get_recorder('box_head')
+    assert len(extractor.data_buffer) > 1 and len(heads.data_buffer) > 1  # the sampler's ranking passes
+    last = extractor.get_record_data(len(extractor.data_buffer) - 1, 1)
+    torch.testing.assert_close(alg.consistency_context().rois, last)
+    assert heads.get_record_data(len(heads.data_buffer) - 1)[0].shape[0] == last.shape[0]

@@ -19,10 +19,10 @@ from .quality_dense import (
     VFNetHeadAdapter,
     YOLOV3HeadAdapter,
 )
-from .roi_box_head import RoIBoxHeadAdapter
+from .roi_box_head import PISARoIBoxHeadAdapter, RoIBoxHeadAdapter
 
-__all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'CascadeRoIHeadAdapter', 'DenseHeadAdapter',
-           'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter',
-           'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter', 'VFNetHeadAdapter',
-           'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter',
-           'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter']
+__all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter', 'CascadeRoIHeadAdapter',
+           'DenseHeadAdapter', 'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
+           'GFLHeadAdapter', 'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
+           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
+           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter']

@@ -13,7 +13,7 @@ sampled RoIs, and on the RoIs of chosen FPN levels only (``fcfd.neck.levels``); 
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
@@ -77,7 +77,7 @@ class RoIBoxHeadAdapter(HeadAdapter):
         the box losses or add a mask score (``DynamicRoIHead``, ``MaskScoringRoIHead``) or the box
         head's layers with the same outputs (``DoubleHeadRoIHead``). Cascade / HTC heads run several
         box heads (their own adapter or refused); heads that run the box head on other RoIs too
-        (Grid R-CNN, PISA's extra passes) are refused."""
+        are refused (Grid R-CNN) or have their own adapter (PISA: :class:`PISARoIBoxHeadAdapter`)."""
         from mmdet.models import roi_heads
         return tuple(getattr(roi_heads, n) for n in ('StandardRoIHead', 'DynamicRoIHead', 'MaskScoringRoIHead',
                                                      'DoubleHeadRoIHead'))
@@ -115,17 +115,23 @@ class RoIBoxHeadAdapter(HeadAdapter):
         """The student's sampled RoIs, then at most ``consistency_rois`` of each image's (drawn
         with the adapter's generator), then those the RoI extractor maps to FPN ``levels`` (0 = P2):
         the consistency terms then never read the other levels, whose bridges need not run."""
+        extractor_call, _ = self.sampled_calls(records)
+        rois = records.get_recorder('roi_extractor').get_record_data(extractor_call, 1)
+        return self.limit_rois(rois, student.roi_head.bbox_roi_extractor, levels)
+
+    def sampled_calls(self, records: RecorderManager) -> Tuple[int, int]:
+        """``(RoI-extractor call, box-head call)`` of the student's loss pass that ran on its sampled
+        RoIs: the first of each. A mask branch sharing the box RoI extractor (share_roi_extractor)
+        calls it again after the box head, DoubleHeadRoIHead calls it twice with the same RoIs (a
+        larger scale for the box branch)."""
         recorder = records.get_recorder('roi_extractor')
-        # The box head's RoIs are the first call's: a mask branch sharing the box RoI extractor
-        # (share_roi_extractor) calls it again after the box head, DoubleHeadRoIHead calls it twice
-        # with the same RoIs (a larger scale for the box branch).
         heads = records.get_recorder('box_head').data_buffer
         if not recorder.data_buffer or len(heads) != 1 or \
                 heads[0][0].shape[0] != recorder.get_record_data(0, 1).shape[0]:
-            raise RuntimeError(f'RoIBoxHeadAdapter expected the student RoI head to run its box head once per loss '
-                               f'pass, on the RoIs of its first box RoI-extractor call; saw {len(heads)} box-head '
+            raise RuntimeError(f'{type(self).__name__} expected the student RoI head to run its box head once per '
+                               f'loss pass, on the RoIs of its first box RoI-extractor call; saw {len(heads)} box-head '
                                f'and {len(recorder.data_buffer)} extractor calls.')
-        return self.limit_rois(recorder.get_record_data(0, 1), student.roi_head.bbox_roi_extractor, levels)
+        return 0, 0
 
     def limit_rois(self, rois: Tensor, extractor: nn.Module, levels: Optional[Sequence[int]]) -> RoIContext:
         """The consistency terms' share of a box head's sampled ``rois`` (``(N, 5)``, no gradient:
@@ -152,7 +158,7 @@ class RoIBoxHeadAdapter(HeadAdapter):
         return torch.sort(torch.cat(keep)).values
 
     def student_outputs(self, records: RecorderManager, context: RoIContext) -> HeadOutputs:
-        cls_score, bbox_pred = records.get_recorder('box_head').get_record_data(0)
+        cls_score, bbox_pred = records.get_recorder('box_head').get_record_data(self.sampled_calls(records)[1])
         if context.index is not None:
             cls_score, bbox_pred = cls_score[context.index], bbox_pred[context.index]
         return dict(cls=cls_score, reg=bbox_pred)
@@ -168,3 +174,29 @@ class RoIBoxHeadAdapter(HeadAdapter):
         proposals = model.rpn_head.predict(feats, data_samples, rescale=False)
         results = model.roi_head.predict(feats, proposals, data_samples, rescale=True)
         return model.add_pred_to_datasample(data_samples, results)
+
+
+@HEAD_ADAPTERS.register_module()
+class PISARoIBoxHeadAdapter(RoIBoxHeadAdapter):
+    """PISA (``PISARoIHead``): Faster R-CNN's box head, outputs and defaults. PISA's sampler
+    (``ScoreHLRSampler``) runs the box head on each image's candidate RoIs to rank them before the
+    box loss, so the sampled RoIs the consistency terms use are those of the *last* box-head call of
+    the student's loss pass (its box loss's)."""
+
+    family = 'a PISA two-stage detector (TwoStageDetector + FPN + PISARoIHead; Mask R-CNN: its box head)'
+
+    @classmethod
+    def roi_head_types(cls) -> tuple:
+        from mmdet.models.roi_heads import PISARoIHead
+        return (PISARoIHead,)
+
+    def sampled_calls(self, records: RecorderManager) -> Tuple[int, int]:
+        recorder = records.get_recorder('roi_extractor')
+        heads = records.get_recorder('box_head').data_buffer
+        last_extractor, last_head = len(recorder.data_buffer) - 1, len(heads) - 1
+        if last_extractor < 0 or last_head < 0 or \
+                heads[last_head][0].shape[0] != recorder.get_record_data(last_extractor, 1).shape[0]:
+            raise RuntimeError(f'{type(self).__name__} expected the student RoI head\'s last box-head call to run on '
+                               f'the RoIs of its last box RoI-extractor call; saw {len(heads)} box-head and '
+                               f'{len(recorder.data_buffer)} extractor calls.')
+        return last_extractor, last_head
