@@ -331,8 +331,8 @@ def main(argv=None):
     p.add_argument('--threads', type=int, help='threads per run (default: cores / jobs); compare runs made with the '
                                                 'same number: seeded CPU training repeats exactly only for it')
     p.add_argument('--work-dir', default='work_dirs/efficacy')
-    p.add_argument('--out', default='benchmarks/results/bench',
-                   help='where efficacy_<family>.json goes (the earlier demo measurements: benchmarks/results/)')
+    p.add_argument('--out', default='benchmarks/results',
+                   help='where efficacy_<family>.json goes (the earlier demo measurements: results/demo_earlier/)')
     p.add_argument('--reuse', action='store_true', help='read finished runs (checkpoint, test metrics) instead '
                                                         'of training / testing them again')
     p.add_argument('--function-gap', type=int, default=0, metavar='N',
