@@ -98,8 +98,9 @@ def _scale_free(appearance: Optional[dict]) -> Callable[[dict, dict], None]:
 def _unscaled(fcfd: dict, defaults: dict) -> None:
     """The FPN switch point's setting before it became scale-free for the dense families: the
     bridges' own initialisation and the plain appearance MSE (Faster R-CNN's default still)."""
+    from fcfd_mm.algorithms.fcfd_core import DEFAULT_MSE  # the switch points' own plain MSE
     fcfd['neck']['bridge_init'] = None
-    fcfd['neck']['appearance_loss'] = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
+    fcfd['neck']['appearance_loss'] = dict(DEFAULT_MSE)
 
 
 #: ``fcfd_fpn`` variants for the diagnosis: name -> (what, change of ``model.fcfd`` given the adapter's

@@ -288,12 +288,16 @@ class FCFDNeckSwitch(nn.Module):
         """Every bridge of this switch point (both directions)."""
         return [*self.bridges_st, *self.bridges_ts]
 
+    def level_bridges(self, direction: str) -> List[Tuple[int, nn.Module]]:
+        """``[(level, bridge)]`` of ``direction`` (``'st'`` / ``'ts'``): the levels that have such a bridge."""
+        levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
+        return list(zip(levels, bridges))
+
     def bridge(self, direction: str, sent: Sequence[Tensor]) -> Dict[int, Tensor]:
         """``{level: bridged feature}``: the sending network's FPN outputs ``sent`` (each
         ``(B, C_send, H_l, W_l)``) through the bridges of ``direction`` (``'st'`` / ``'ts'``), in the
         receiving network's channels, for the levels that have such a bridge."""
-        levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
-        return {lv: b(sent[lv]) for lv, b in zip(levels, bridges)}
+        return {lv: b(sent[lv]) for lv, b in self.level_bridges(direction)}
 
     def run_hybrid(self, bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]],
                    finish: Callable[[Tuple[Tensor, ...]], T]) -> T:
@@ -310,8 +314,7 @@ class FCFDNeckSwitch(nn.Module):
         and standard deviation of the receiving network's own feature at its level
         (:meth:`FCFDBridge.match_statistics`), on the first training step's features."""
         for direction, sent, received in (('st', s_feats, t_feats), ('ts', t_feats, s_feats)):
-            levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
-            for lv, b in zip(levels, bridges):
+            for lv, b in self.level_bridges(direction):
                 b.match_statistics(sent[lv].detach(), received[lv].detach())
         self.bridges_started.fill_(True)
 
