@@ -69,6 +69,9 @@ def test_training_skips_an_unreadable_image_with_a_warning_and_stops_past_the_li
     logged = []
     monkeypatch.setattr('fcfd_mm.datasets.checked_coco.print_log', lambda msg, **kw: logged.append(msg))
     cut = _index_of(ds, '000004.png')
+    # MMEngine takes a random image in place of a skipped one; pin it to a readable one so that the
+    # replacement can never be the other unreadable file (which would end the loop below early)
+    monkeypatch.setattr(ds, '_rand_another', lambda: _index_of(ds, '000005.png'))
     for _ in range(3):  # the same file again (a later epoch) counts once and warns once
         sample = ds[cut]
         assert not sample['data_samples'].img_path.endswith('000004.png')  # another image in its place
