@@ -61,9 +61,16 @@ REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
                        'mmdet::autoassign/autoassign_r50-caffe_fpn_1x_coco.py'),
         'foveabox': ('mmdet::foveabox/fovea_r50_fpn_4xb4-1x_coco.py', 'mmdet::foveabox/fovea_r101_fpn_4xb4-1x_coco.py'),
         'centernet_update': ('mmdet::centernet/centernet-update_r50_fpn_8xb8-amp-lsj-200e_coco.py',
-                             'mmdet::centernet/centernet-update_r101_fpn_8xb8-amp-lsj-200e_coco.py')}
+                             'mmdet::centernet/centernet-update_r101_fpn_8xb8-amp-lsj-200e_coco.py'),
+        'atss': ('mmdet::atss/atss_r50_fpn_1x_coco.py', 'mmdet::atss/atss_r101_fpn_1x_coco.py'),
+        # across families: MMRazor's FCOS teacher (R101-caffe here) -> RetinaNet R50 (path st, CrossFamilyHeadAdapter)
+        'fcos_retina': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
+                        'mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py')}
 #: families whose published numbers used the RetinaNet setting below / have an fcfd_fpn_fast setting
 FAST = ('frcnn', 'retinanet')
+#: the pairs MMRazor's PKD configs distil on 4 FPN levels (its FCOS -> RetinaNet config inherits the
+#: RetinaNet one)
+PKD_FOUR_LEVELS = (*FAST, 'fcos_retina')
 DEMO = {'frcnn': ('configs/demo/faster-rcnn_demo_student.py', 'configs/demo/faster-rcnn_demo_teacher.py'),
         'retinanet': ('configs/demo/retinanet_demo_student.py', 'configs/demo/retinanet_demo_teacher.py')}
 
@@ -132,9 +139,10 @@ def fpn_losses(kind: str, levels: int, channels: int, teacher_channels: int = No
 def baseline_levels(method: str, family: str, neck: dict) -> int:
     """How many neck levels MMRazor's FitNet / PKD / CWD terms read: every neck output (one per
     input for PAFPN-style necks, which have no ``num_outs``), except PKD on the Faster R-CNN /
-    RetinaNet pairs: 4 levels, the setting its published numbers were measured with."""
+    RetinaNet pairs (and its FCOS -> RetinaNet pair): 4 levels, the setting its published numbers were
+    measured with."""
     num_outs = neck.get('num_outs', len(neck['in_channels']))
-    return 4 if method == 'pkd' and family in FAST else num_outs
+    return 4 if method == 'pkd' and family in PKD_FOUR_LEVELS else num_outs
 
 
 def build(method: str, student: dict, teacher: dict, family: str = 'frcnn'):
@@ -266,7 +274,7 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
 
         def run():
             inputs = {lv: f.clone().requires_grad_() for lv, f in bridged[direction].items()}
-            backward(neck.run_hybrid(inputs, lambda: own,
+            backward(neck.run_hybrid(direction, inputs, lambda: own,
                                      lambda feats: head.run_head(receiver, feats, step.context)).values())
         return run
 

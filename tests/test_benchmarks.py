@@ -233,7 +233,8 @@ def test_report_matrix_gives_one_row_per_family_with_the_best_student_in_bold(tm
     assert test[2] == '| gfl | 0.600 | 0.290 +- 0.014 (2) | **0.450 (1 seed)** | 0.400 (1 seed) |'
 
 
-@pytest.mark.parametrize('family', ['tood', 'vfnet', 'ddod', 'autoassign', 'foveabox', 'centernet_update', 'paa'])
+@pytest.mark.parametrize('family', ['tood', 'vfnet', 'ddod', 'autoassign', 'foveabox', 'centernet_update', 'paa',
+                                    'atss', 'fcos_retina'])
 def test_overhead_real_pairs_of_the_later_dense_families_build_and_step(family):
     """``overhead.py --pair real --family F --methods student pkd cwd fcfd_fpn``: the pair's configs,
     narrowed (tests/adapters/families.shrink), build and run one step of FCFD and of PKD."""

@@ -41,6 +41,9 @@ CONFIGS = {
              'configs/demo/fcfd_fcos_demo.py'),
     'atss': ('configs/demo/atss_demo_teacher.py', 'configs/demo/atss_demo_student.py',
              'configs/demo/fcfd_atss_demo.py'),
+    # across families: the FCOS teacher, the RetinaNet student (path st and the appearance term)
+    'fcos_retina': ('configs/demo/fcos_demo_teacher.py', 'configs/demo/retinanet_demo_student.py',
+                    'configs/demo/fcfd_fcos_retina_demo.py'),
     'classification': ('configs/classification/demo/resnet20_demo_teacher.py',
                        'configs/classification/demo/resnet8_demo_student.py',
                        'configs/classification/demo/fcfd_resnet20_resnet8_demo.py'),
@@ -48,7 +51,7 @@ CONFIGS = {
 #: per family: (metric key, metric label, demo data folder, data generator arguments)
 METRICS = {'frcnn': ('coco/bbox_mAP', 'mAP'), 'retinanet': ('coco/bbox_mAP', 'mAP'),
            'rtmdet': ('coco/bbox_mAP', 'mAP'), 'gfl': ('coco/bbox_mAP', 'mAP'), 'fcos': ('coco/bbox_mAP', 'mAP'),
-           'atss': ('coco/bbox_mAP', 'mAP'),
+           'atss': ('coco/bbox_mAP', 'mAP'), 'fcos_retina': ('coco/bbox_mAP', 'mAP'),
            'classification': ('accuracy/top1', 'top-1 %')}
 #: the teacher's schedule: iterations (detection) or epochs (classification, key True)
 DEFAULT_SCHEDULE = {False: 1200, True: 30}

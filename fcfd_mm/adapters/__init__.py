@@ -29,6 +29,7 @@ from .common import (
     UnsupportedModelError,
     neck_channels,
     neck_level_channels,
+    neck_level_strides,
     num_neck_levels,
 )
 from .heads import (
@@ -37,6 +38,7 @@ from .heads import (
     CascadeRoIHeadAdapter,
     CenterNetUpdateHeadAdapter,
     ClassifierHeadAdapter,
+    CrossFamilyHeadAdapter,
     DDODHeadAdapter,
     DenseHeadAdapter,
     DenseHeadBase,
@@ -56,7 +58,7 @@ from .heads import (
     YOLOXHeadAdapter,
 )
 from .refusals import refusal_reason
-from .registry import HEAD_ADAPTERS, STAGE_CUTTERS
+from .registry import HEAD_ADAPTERS, STAGE_CUTTERS, find_head_adapter
 from .stages import MobileNetV2Cutter, ResNetCutter, StageCutter, StagedBackboneCutter
 
 
@@ -91,11 +93,13 @@ def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dic
         if reason is not None:
             raise UnsupportedModelError(reason if role == 'student' else f'The teacher: {reason}')
     if name is None:
-        HEAD_ADAPTERS.import_from_location()
-        for cls in reversed(list(HEAD_ADAPTERS.module_dict.values())):  # the latest registered first
-            if cls.supports(student):
-                return cls(student, teacher, **cfg)
-        raise UnsupportedModelError(unsupported_message(student))
+        cls = find_head_adapter(student)
+        if cls is None:
+            raise UnsupportedModelError(unsupported_message(student))
+        if cls.supports(teacher) or find_head_adapter(teacher) is None:
+            return cls(student, teacher, **cfg)  # one family (or a teacher no adapter serves: check_pair says so)
+        # teacher and student of different families, each served by its own adapter
+        return CrossFamilyHeadAdapter(student, teacher, teacher_head=cfg or None)
     cls = HEAD_ADAPTERS.get(name)
     if cls is None:
         raise KeyError(f'fcfd.head.type={name!r} is unknown; choose one of {sorted(HEAD_ADAPTERS.module_dict)} '
@@ -134,7 +138,9 @@ __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIB
            'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter',
            'TOODHeadAdapter', 'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter',
            'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter',
-           'ClassifierHeadAdapter', 'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
+           'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter',
+           'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
            'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
-           'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'neck_level_channels', 'num_neck_levels',
+           'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'neck_level_channels', 'neck_level_strides',
+           'num_neck_levels',
            'supported_families', 'unsupported_message', 'refusal_reason']

@@ -190,6 +190,18 @@ def num_neck_levels(model: nn.Module) -> int:
     return len(neck_dry_run_shapes(model))
 
 
+#: the dry-run input size that gives every neck level's stride exactly: a multiple of the coarsest
+#: stride in mmdet's zoo (128, P7), so that no level's size is rounded
+STRIDE_PROBE_SIZE = 640
+
+
+def neck_level_strides(model: nn.Module) -> List[int]:
+    """The stride (input pixels per output location) of each of ``model``'s neck outputs, in order:
+    read from a dry run of backbone + neck (:func:`neck_output_shapes`) on a
+    :data:`STRIDE_PROBE_SIZE` square input. Cross-family pairs match their neck levels by these."""
+    return [round(STRIDE_PROBE_SIZE / w) for _, _, w in neck_output_shapes(model, STRIDE_PROBE_SIZE)]
+
+
 def num_classes(head: nn.Module) -> int:
     return int(getattr(head, 'num_classes'))
 

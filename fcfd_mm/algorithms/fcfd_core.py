@@ -195,7 +195,8 @@ class FCFDNeckSwitch(nn.Module):
     Args:
         student_channels, teacher_channels: neck channels of each network: one number for every
             level (FPN) or one per level (e.g. SSD's and YOLOv3's necks).
-        num_levels: number of FPN outputs: one student->teacher bridge per level (appearance).
+        num_levels: number of the student's FPN outputs: one student->teacher bridge per level
+            that has a teacher level (appearance).
         num_head_levels: how many leading levels the student head reads; teacher->student bridges
             exist only for those (Faster R-CNN: 4, P2-P5), so DDP never sees a parameter without
             gradient.
@@ -214,6 +215,10 @@ class FCFDNeckSwitch(nn.Module):
             ``'receiver_statistics'``: on the first training step each bridge's BN is set so that its
             output has the per-channel mean and standard deviation of the receiving network's own
             feature at that level (:meth:`start_bridges`; the dense families' default).
+        level_map: ``{student level: teacher level}`` of the level pairs (a cross-family pair's
+            levels of equal stride); ``None``: level ``l`` with level ``l`` (one family).
+        teacher_levels, teacher_head_levels: the teacher's number of FPN outputs and of leading
+            levels its head reads (default: the student's).
     """
 
     def __init__(self, student_channels: Union[int, Sequence[int]], teacher_channels: Union[int, Sequence[int]],
@@ -222,7 +227,8 @@ class FCFDNeckSwitch(nn.Module):
                  bridge: Optional[dict] = None, appearance_loss: Optional[dict] = None,
                  path_weights: Optional[Dict[str, float]] = None,
                  levels: Optional[Sequence[int]] = None, pair: Optional[FCFDPair] = None,
-                 bridge_init: Optional[str] = None) -> None:
+                 bridge_init: Optional[str] = None, level_map: Optional[Dict[int, int]] = None,
+                 teacher_levels: Optional[int] = None, teacher_head_levels: Optional[int] = None) -> None:
         super().__init__()
         self.pair = pair
         if bridge_init not in BRIDGE_INITS:
@@ -233,18 +239,36 @@ class FCFDNeckSwitch(nn.Module):
             #: whether the bridges were started from the receivers' statistics (saved: a resumed run keeps them)
             self.register_buffer('bridges_started', torch.zeros((), dtype=torch.bool))
         self.num_levels = int(num_levels)
-        self.levels = tuple(range(num_levels)) if levels is None else tuple(sorted({int(lv) for lv in levels}))
+        #: the teacher's number of FPN outputs (a cross-family teacher's may differ)
+        self.num_teacher_levels = int(num_levels if teacher_levels is None else teacher_levels)
+        t_head_levels = int(num_head_levels if teacher_head_levels is None else teacher_head_levels)
+        #: {student level: teacher level} of every level pair (identity for a pair of one family)
+        self.teacher_level = {lv: lv for lv in range(num_levels)} if level_map is None else \
+            {int(s): int(t) for s, t in sorted(level_map.items())}
+        if any(not 0 <= s < num_levels or not 0 <= t < self.num_teacher_levels for s, t in self.teacher_level.items()) \
+                or len(set(self.teacher_level.values())) != len(self.teacher_level) or not self.teacher_level:
+            raise ValueError(f'FCFDNeckSwitch: level_map {self.teacher_level} must pair distinct existing levels '
+                             f'(student 0..{num_levels - 1}, teacher 0..{self.num_teacher_levels - 1}).')
+        self.levels = tuple(self.teacher_level) if levels is None else tuple(sorted({int(lv) for lv in levels}))
         bad = [lv for lv in self.levels if not 0 <= lv < num_levels]
         if bad or not self.levels:
             raise ValueError(f'fcfd.neck.levels={None if levels is None else list(levels)}: level(s) '
                              f'{bad or "none"} do not exist; the FPN has levels 0..{num_levels - 1} '
                              f'(0 = the highest resolution, e.g. P2 for Faster R-CNN, P3 for RetinaNet).')
+        unmatched = [lv for lv in self.levels if lv not in self.teacher_level]
+        if unmatched:
+            raise ValueError(f'fcfd.neck.levels={list(self.levels)}: student level(s) {unmatched} have no teacher '
+                             f'level of the same stride (pairs, student -> teacher: {self.teacher_level}); keep '
+                             f'only levels of that list.')
         head_kept = tuple(lv for lv in self.levels if lv < num_head_levels)
-        if not head_kept:
+        # the levels whose bridged student features the teacher head reads (path st)
+        st_kept = tuple(lv for lv in self.levels if self.teacher_level[lv] < t_head_levels)
+        if not head_kept or not st_kept:
             raise ValueError(f'fcfd.neck.levels={list(self.levels)} contains no level the head reads '
                              f'(0..{num_head_levels - 1}); the function-consistency paths would be empty.')
-        #: head-read levels the consistency terms are limited to, or None when the head reads all of its levels
-        self.consistency_levels = head_kept if len(head_kept) < num_head_levels else None
+        #: head-read levels the consistency terms are limited to, or None when the head reads all of its
+        #: levels (student levels; the head adapter maps them to the teacher's)
+        self.consistency_levels = st_kept if len(st_kept) < t_head_levels else None
         unknown = set(paths) - set(PATHS)
         if unknown:
             raise ValueError(f'fcfd.neck.paths has unknown path(s) {sorted(unknown)}; choose from {list(PATHS)}.')
@@ -254,14 +278,17 @@ class FCFDNeckSwitch(nn.Module):
             raise ValueError(f'fcfd.neck.path_weights names path(s) {sorted(extra)} that are not in '
                              f'fcfd.neck.paths {list(self.paths)}.')
         self.path_weights = {p: float((path_weights or {}).get(p, 1.0)) for p in self.paths}
-        s_ch, t_ch = _per_level(student_channels, num_levels), _per_level(teacher_channels, num_levels)
+        s_ch = _per_level(student_channels, num_levels)
+        t_ch = _per_level(teacher_channels, self.num_teacher_levels)
         # one B_st per level in ``levels`` (in that order)
         self.bridges_st = nn.ModuleList(
-            _build_bridge(bridge, s_ch[lv], t_ch[lv], 'fcfd.neck (student->teacher FPN)') for lv in self.levels)
+            _build_bridge(bridge, s_ch[lv], t_ch[self.teacher_level[lv]], 'fcfd.neck (student->teacher FPN)')
+            for lv in self.levels)
         #: the levels with a teacher->student bridge: the head-read ones, when a path uses them
         self.ts_levels = head_kept if 'ts' in self.paths else ()
         self.bridges_ts = nn.ModuleList(
-            _build_bridge(bridge, t_ch[lv], s_ch[lv], 'fcfd.neck (teacher->student FPN)') for lv in self.ts_levels)
+            _build_bridge(bridge, t_ch[self.teacher_level[lv]], s_ch[lv], 'fcfd.neck (teacher->student FPN)')
+            for lv in self.ts_levels)
         self.num_head_levels = int(num_head_levels)
         self.appearance_loss = MODELS.build(appearance_loss or DEFAULT_MSE)
         self.output_losses = _build_output_losses(output_losses)
@@ -288,25 +315,28 @@ class FCFDNeckSwitch(nn.Module):
         """Every bridge of this switch point (both directions)."""
         return [*self.bridges_st, *self.bridges_ts]
 
-    def level_bridges(self, direction: str) -> List[Tuple[int, nn.Module]]:
-        """``[(level, bridge)]`` of ``direction`` (``'st'`` / ``'ts'``): the levels that have such a bridge."""
-        levels, bridges = (self.levels, self.bridges_st) if direction == 'st' else (self.ts_levels, self.bridges_ts)
-        return list(zip(levels, bridges))
+    def level_bridges(self, direction: str) -> List[Tuple[int, int, nn.Module]]:
+        """``[(sender level, receiver level, bridge)]`` of ``direction`` (``'st'`` / ``'ts'``): the
+        level pairs that have such a bridge."""
+        if direction == 'st':
+            return [(lv, self.teacher_level[lv], b) for lv, b in zip(self.levels, self.bridges_st)]
+        return [(self.teacher_level[lv], lv, b) for lv, b in zip(self.ts_levels, self.bridges_ts)]
 
     def bridge(self, direction: str, sent: Sequence[Tensor]) -> Dict[int, Tensor]:
-        """``{level: bridged feature}``: the sending network's FPN outputs ``sent`` (each
+        """``{receiver level: bridged feature}``: the sending network's FPN outputs ``sent`` (each
         ``(B, C_send, H_l, W_l)``) through the bridges of ``direction`` (``'st'`` / ``'ts'``), in the
-        receiving network's channels, for the levels that have such a bridge."""
-        return {lv: b(sent[lv]) for lv, b in self.level_bridges(direction)}
+        receiving network's channels, keyed by the receiving network's level."""
+        return {to: b(sent[lv]) for lv, to, b in self.level_bridges(direction)}
 
-    def run_hybrid(self, bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]],
+    def run_hybrid(self, direction: str, bridged: Dict[int, Tensor], own: Callable[[], Sequence[Tensor]],
                    finish: Callable[[Tuple[Tensor, ...]], T]) -> T:
-        """The hybrid network's output: ``finish`` (what follows the receiving network's neck: its
-        head for the loss terms, its full prediction at validation) on the receiving network's FPN
-        tuple, ``bridged`` features where a bridge ran and the receiver's ``own`` features (called
-        only when needed) at the other levels, which the terms never read."""
-        mine = own() if any(lv not in bridged for lv in range(self.num_levels)) else None
-        return finish(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(self.num_levels)))
+        """The output of hybrid ``direction``: ``finish`` (what follows the receiving network's neck:
+        its head for the loss terms, its full prediction at validation) on the receiving network's
+        FPN tuple, ``bridged`` features where a bridge ran and the receiver's ``own`` features
+        (called only when needed) at the other levels, which the terms never read."""
+        n = self.num_teacher_levels if direction == 'st' else self.num_levels
+        mine = own() if any(lv not in bridged for lv in range(n)) else None
+        return finish(tuple(bridged[lv] if lv in bridged else mine[lv] for lv in range(n)))
 
     @torch.no_grad()
     def start_bridges(self, s_feats: Sequence[Tensor], t_feats: Sequence[Tensor]) -> None:
@@ -314,8 +344,8 @@ class FCFDNeckSwitch(nn.Module):
         and standard deviation of the receiving network's own feature at its level
         (:meth:`FCFDBridge.match_statistics`), on the first training step's features."""
         for direction, sent, received in (('st', s_feats, t_feats), ('ts', t_feats, s_feats)):
-            for lv, b in self.level_bridges(direction):
-                b.match_statistics(sent[lv].detach(), received[lv].detach())
+            for lv, to, b in self.level_bridges(direction):
+                b.match_statistics(sent[lv].detach(), received[to].detach())
         self.bridges_started.fill_(True)
 
     def hybrid_outputs(self, direction: str, step: FCFDStep, bridged_st: Dict[int, Tensor]) -> HeadOutputs:
@@ -333,7 +363,7 @@ class FCFDNeckSwitch(nn.Module):
             own = lambda: [s.detach() for s in step.student_neck]  # noqa: E731
             swap = self.ghost_statistics.track(receiver, 'ts')
         with swap:
-            return self.run_hybrid(bridged, own, lambda feats: head.run_head(receiver, feats, step.context))
+            return self.run_hybrid(direction, bridged, own, lambda feats: head.run_head(receiver, feats, step.context))
 
     def forward(self, step: FCFDStep) -> Dict[str, Tensor]:
         """Compute every FCFD term at the FPN for this step.
@@ -344,9 +374,10 @@ class FCFDNeckSwitch(nn.Module):
             ``{'loss_fcfd_app': ..., 'loss_fcfd_cls_st': ..., ...}``, scalars.
         """
         s_feats, t_feats = step.student_neck, step.teacher_neck
-        if not (len(s_feats) == len(t_feats) == self.num_levels):
+        if len(s_feats) != self.num_levels or len(t_feats) != self.num_teacher_levels:
             raise ValueError(f'FCFD: {len(s_feats)} student and {len(t_feats)} teacher FPN levels, but the bridges '
-                             f'were built for {self.num_levels}. Use the same neck.num_outs for both models.')
+                             f'were built for {self.num_levels} and {self.num_teacher_levels}. Keep the necks\' '
+                             f'num_outs of the configs the algorithm was built with.')
         losses: Dict[str, Tensor] = {}
         if self.bridge_init is not None and self.training and not bool(self.bridges_started):
             self.start_bridges(s_feats, t_feats)

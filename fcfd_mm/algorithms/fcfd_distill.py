@@ -23,10 +23,11 @@ from ..adapters import (
 )
 from ..utils.checks import check_checkpoint_file, is_remote_checkpoint
 from ..utils.model_cfg import resolve_model_cfg
-from .fcfd_core import FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
+from .fcfd_core import PATHS, FCFDNeckSwitch, FCFDStageSwitch, _keep_in_graph, row_weight_sum
 from .hybrid import DIRECTIONS, check_bn_statistics, hybrid_name, parse_hybrid
 from .pair import FCFDPair
 from .step import FCFDStep
+from .teacher_inputs import TeacherNormalization
 
 FCFD_KEYS = ('head', 'neck', 'stages')
 #: the switch-point keys of ``fcfd``, in the order they run, and what each cuts
@@ -98,6 +99,10 @@ class FCFDDistill(SingleTeacherDistill):
         if unknown:
             raise ValueError(f'fcfd has unknown key(s) {sorted(unknown)}; it takes {list(FCFD_KEYS)} (FPN settings '
                              f'such as paths or bridge go under fcfd.neck, stage settings under fcfd.stages).')
+        #: the teacher's own input normalisation where its config's differs from the student's (e.g. a
+        #: caffe-style teacher): student-preprocessed batches are re-normalised for it; None: the same
+        self.teacher_normalization = TeacherNormalization.between(
+            self.data_preprocessor, getattr(self.teacher, 'data_preprocessor', None))
         self.head_adapter = build_head_adapter(self.student, self.teacher, fcfd.get('head'))
         # adapter state that changes in training (the RoI-draw generator): in state_dict, hence in
         # checkpoints
@@ -141,10 +146,12 @@ class FCFDDistill(SingleTeacherDistill):
         cfg.setdefault('output_losses', head.default_output_losses())
         for key, value in head.default_neck_settings().items():
             cfg.setdefault(key, value)
+        head.check_neck_paths(cfg.get('paths', PATHS))
         return FCFDNeckSwitch(
             student_channels=neck_level_channels(self.student), teacher_channels=neck_level_channels(self.teacher),
             num_levels=num_neck_levels(self.student), num_head_levels=head.num_head_levels(self.student),
-            pair=self.pair, **cfg)
+            level_map=head.level_map(self.student, self.teacher), teacher_levels=num_neck_levels(self.teacher),
+            teacher_head_levels=head.num_head_levels(self.teacher), pair=self.pair, **cfg)
 
     def _build_cutters(self, cfg: Optional[dict]) -> Dict[str, StageCutter]:
         """The stage cutters of both backbones from ``fcfd.stages.cutter`` (one config for both, or
@@ -314,18 +321,30 @@ class FCFDDistill(SingleTeacherDistill):
                              f'fcfd.stages).')
         direction, k = parse_hybrid(name)
         sender, receiver, head = self.pair.sender(direction), self.pair.receiver(direction), self.head_adapter
+        t_inputs = self.teacher_inputs(batch_inputs, data_samples)
+        s_in, r_in = (batch_inputs, t_inputs) if direction == 'st' else (t_inputs, batch_inputs)
         if k is None:
             neck = self.fcfd_neck
             swap = neck.ghost_statistics.use(receiver, name) if bn_statistics == 'ghost' else contextlib.nullcontext()
             with swap:
-                return neck.run_hybrid(neck.bridge(direction, sender.extract_feat(batch_inputs)),
-                                       lambda: receiver.extract_feat(batch_inputs),
+                return neck.run_hybrid(direction, neck.bridge(direction, sender.extract_feat(s_in)),
+                                       lambda: receiver.extract_feat(r_in),
                                        lambda feats: head.predict_on_features(receiver, feats, data_samples))
         stages = self.fcfd_stages
-        bridged = stages.bridge(direction, sender.backbone(batch_inputs), stages.read(k))
+        bridged = stages.bridge(direction, sender.backbone(s_in), stages.read(k))
         return stages.run_hybrid(direction, k, bridged,
                                  lambda positions: head.predict_after_backbone(receiver, positions, data_samples),
                                  statistics=bn_statistics)[1]
+
+    def teacher_inputs(self, batch_inputs: torch.Tensor,
+                       data_samples: Optional[List[BaseDataElement]] = None) -> torch.Tensor:
+        """The teacher's inputs: ``batch_inputs`` (preprocessed by the student's data preprocessor,
+        ``(B, 3, H, W)``) re-normalised as the teacher's own config normalises
+        (:class:`~fcfd_mm.algorithms.teacher_inputs.TeacherNormalization`), or ``batch_inputs`` itself
+        when the two normalise alike."""
+        if self.teacher_normalization is None:
+            return batch_inputs
+        return self.teacher_normalization(batch_inputs, data_samples)
 
     def step_record(self, teacher_positions: Sequence[torch.Tensor],
                     teacher_neck: Sequence[torch.Tensor]) -> FCFDStep:
@@ -350,7 +369,8 @@ class FCFDDistill(SingleTeacherDistill):
         if distilling:
             self.distiller.set_deliveries_override(False)
             with self.distiller.teacher_recorders, self.distiller.deliveries, torch.no_grad():
-                t_pos, t_neck = self.head_adapter.teacher_forward(self.teacher, batch_inputs)
+                t_pos, t_neck = self.head_adapter.teacher_forward(
+                    self.teacher, self.teacher_inputs(batch_inputs, data_samples))
             self.distiller.set_deliveries_override(True)
         with self.distiller.student_recorders, self.distiller.deliveries, self.fcfd_recorders:
             student_losses = self.student(batch_inputs, data_samples, mode='loss')

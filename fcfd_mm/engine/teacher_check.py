@@ -127,6 +127,8 @@ def evaluate_teacher(algorithm: nn.Module, dataloader, evaluator, num_samples: i
     try:
         for batch in dataloader:
             data = algorithm.data_preprocessor(batch, False)
+            if hasattr(algorithm, 'teacher_inputs'):  # FCFDDistill: the teacher's own normalisation
+                data['inputs'] = algorithm.teacher_inputs(data['inputs'], data['data_samples'])
             outputs = teacher(**data, mode='predict')
             evaluator.process(data_samples=outputs, data_batch=batch)
             img_ids += [s.metainfo.get('img_id') for s in outputs]

@@ -1,4 +1,5 @@
-"""Small models of mmdet 3.3's own model-zoo configs, for the family adapter tests and the sweep.
+"""Small models of mmdet 3.3's own model-zoo configs, for the family adapter tests and the sweep, and
+the independent references of the head adapters' rows and output terms (flattened by hand).
 
 :func:`shrink` narrows a model-zoo model config by rule, so that a teacher and a student of
 every family build and run a loss step in about a second on one CPU core:
@@ -165,4 +166,34 @@ def random_batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2), num
     return alg.data_preprocessor(packed, True)
 
 
-__all__ = ['Config', 'load_model_cfg', 'shrink', 'small_model_cfg', 'fcfd_pair_cfg', 'build_pair', 'random_batch']
+# ---------------------------------------------------------------- independent references
+def flat(maps, width):
+    """``[(B, width, H, W)]`` per level -> ``(B * sum HW, width)``, image-major, by hand."""
+    b = maps[0].shape[0]
+    per_image = [torch.cat([m[i].reshape(width, -1).t() for m in maps]) for i in range(b)]
+    return torch.cat(per_image)
+
+
+def flat_priors(maps, width):
+    """``[(B, A_l * width, H, W)]`` per level, anchor-major channels -> ``(B * sum H W A_l, width)``
+    in (image, level, y, x, anchor) order, by hand."""
+    b = maps[0].shape[0]
+    per_level = [m.view(b, m.shape[1] // width, width, *m.shape[-2:]).permute(0, 3, 4, 1, 2).reshape(b, -1, width)
+                 for m in maps]
+    return torch.cat(per_level, 1).reshape(-1, width)
+
+
+def softmax_kl_ref(z_s, z_t, w):
+    p_t = torch.softmax(z_t.double(), 1)
+    kl = (p_t * (p_t.log() - torch.log_softmax(z_s.double(), 1))).sum(1)
+    return (kl * w.double()).sum() / w.double().sum()
+
+
+def sigmoid_kd_ref(z_s, z_t, w):
+    p_t, p_s = torch.sigmoid(z_t).double(), torch.sigmoid(z_s).double()
+    kl = (p_t * torch.log(p_t / p_s) + (1 - p_t) * torch.log((1 - p_t) / (1 - p_s))).sum(1)
+    return (kl * w.double()).sum() / w.double().sum()
+
+
+__all__ = ['Config', 'load_model_cfg', 'shrink', 'small_model_cfg', 'fcfd_pair_cfg', 'build_pair', 'random_batch',
+           'flat', 'flat_priors', 'softmax_kl_ref', 'sigmoid_kd_ref']

@@ -3,7 +3,15 @@ its named terms, finite values, gradients into both directions' bridges, a froze
 import pytest
 import torch
 
-from tests.adapters.families import build_pair, random_batch, small_model_cfg
+from tests.adapters.families import (
+    build_pair,
+    flat,
+    flat_priors,
+    random_batch,
+    sigmoid_kd_ref,
+    small_model_cfg,
+    softmax_kl_ref,
+)
 
 FAMILIES = {  # config -> (adapter, output names)
     'gfl/gfl_r50_fpn_1x_coco.py': ('GFLHeadAdapter', ('cls', 'reg')),
@@ -64,35 +72,6 @@ def test_family_runs_a_loss_step_with_gradients_into_both_bridges(path):
         assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
         assert any(g.abs().sum() > 0 for g in grads)
     assert all(p.grad is None for p in alg.teacher.parameters())
-
-
-# ---------------------------------------------------------------- independent references
-def flat(maps, width):
-    """``[(B, width, H, W)]`` per level -> ``(B * sum HW, width)``, image-major, by hand."""
-    b = maps[0].shape[0]
-    per_image = [torch.cat([m[i].reshape(width, -1).t() for m in maps]) for i in range(b)]
-    return torch.cat(per_image)
-
-
-def flat_priors(maps, width):
-    """``[(B, A_l * width, H, W)]`` per level, anchor-major channels -> ``(B * sum H W A_l, width)``
-    in (image, level, y, x, anchor) order, by hand."""
-    b = maps[0].shape[0]
-    per_level = [m.view(b, m.shape[1] // width, width, *m.shape[-2:]).permute(0, 3, 4, 1, 2).reshape(b, -1, width)
-                 for m in maps]
-    return torch.cat(per_level, 1).reshape(-1, width)
-
-
-def softmax_kl_ref(z_s, z_t, w):
-    p_t = torch.softmax(z_t.double(), 1)
-    kl = (p_t * (p_t.log() - torch.log_softmax(z_s.double(), 1))).sum(1)
-    return (kl * w.double()).sum() / w.double().sum()
-
-
-def sigmoid_kd_ref(z_s, z_t, w):
-    p_t, p_s = torch.sigmoid(z_t).double(), torch.sigmoid(z_s).double()
-    kl = (p_t * torch.log(p_t / p_s) + (1 - p_t) * torch.log((1 - p_t) / (1 - p_s))).sum(1)
-    return (kl * w.double()).sum() / w.double().sum()
 
 
 def expected_rows(path, model, feats):

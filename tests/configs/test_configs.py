@@ -92,6 +92,24 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
     if 'inherit' in name:
         assert alg.inherit_teacher == ('neck', 'rpn_head', 'roi_head')
+    assert alg.teacher_normalization is None  # one normalisation: the teacher takes the student's batch
+
+
+def test_cross_family_coco_config_builds_and_runs_a_loss_step():
+    """MMRazor's FCOS R101 -> RetinaNet R50 pair: path st and the appearance term on P3-P7, the
+    caffe-style teacher re-normalised from the student's batch."""
+    cfg = Config.fromfile(str(CONFIGS / 'fcfd_fcos_r101_retina_r50_coco.py'))
+    assert cfg.model.teacher_ckpt.startswith('https://download.openmmlab.com/mmdetection/v2.0/fcos/')
+    cfg.model.teacher_ckpt = None
+    alg, losses = config_loss_step(cfg.model)
+    assert type(alg.head_adapter).__name__ == 'CrossFamilyHeadAdapter'
+    assert (type(alg.teacher).__name__, alg.teacher.backbone.depth, type(alg.student).__name__) == \
+        ('FCOS', 101, 'RetinaNet')
+    assert alg.fcfd_neck.teacher_level == {i: i for i in range(5)} and len(alg.fcfd_neck.bridges_ts) == 0
+    assert alg.teacher_normalization is not None and alg.teacher_normalization.flip
+    assert {k for k in losses if 'loss_fcfd' in k} == {f'distill.loss_fcfd_{o}' for o in
+                                                       ('app', 'cls_st', 'reg_st', 'centerness_st')}
+    assert all(torch.isfinite(v) for k, v in losses.items() if 'loss_fcfd' in k)
 
 
 @pytest.mark.slow
@@ -167,7 +185,8 @@ DEMO_FCFD = {'demo/fcfd_frcnn_demo.py': ('RoIBoxHeadAdapter', 5, 4),
              'demo/fcfd_rtmdet_demo.py': ('RTMDetHeadAdapter', 3, 3),
              'demo/fcfd_gfl_demo.py': ('GFLHeadAdapter', 5, 5),
              'demo/fcfd_fcos_demo.py': ('FCOSHeadAdapter', 5, 5),
-             'demo/fcfd_atss_demo.py': ('ATSSHeadAdapter', 5, 5)}
+             'demo/fcfd_atss_demo.py': ('ATSSHeadAdapter', 5, 5),
+             'demo/fcfd_fcos_retina_demo.py': ('CrossFamilyHeadAdapter', 5, 0)}
 
 
 def test_every_detection_demo_is_listed():
@@ -187,7 +206,10 @@ def test_demo_config_builds_and_distils_at_the_demo_size(name):
     assert (len(alg.fcfd_neck.bridges_st), len(alg.fcfd_neck.bridges_ts)) == (st_count, ts_count)
     terms = {k for k in losses if k.startswith('distill.loss_fcfd_')}
     outputs = alg.head_adapter.default_output_losses()
-    assert {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('st', 'ts')} <= terms
+    paths = ('st',) if adapter == 'CrossFamilyHeadAdapter' else ('st', 'ts')  # a cross-family pair: st only
+    assert alg.fcfd_neck.paths[-len(paths):] == paths
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in paths} <= terms
+    assert alg.teacher_normalization is None  # the demo pairs normalise alike
     assert all(torch.isfinite(losses[k]) for k in terms)
     def grad_sum(bridge):
         return sum(float(p.grad.abs().sum()) for p in bridge.parameters())  # None: not in the graph (error)

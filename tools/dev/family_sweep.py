@@ -155,6 +155,11 @@ ADAPTER_ROWS = [
      '`reg`: box deltas, MSE', 'max foreground softmax probability'),
     ('`RPNHeadAdapter`', 'RPN on its own (`RPN` + `RPNHead`)', 'anchors of all levels (3 per location)',
      '`cls` (objectness): sigmoid KD', '`reg`: box deltas, MSE', 'objectness probability'),
+    ('`CrossFamilyHeadAdapter`', 'a teacher and a student of different families, the teacher dense (e.g. FCOS -> '
+     'RetinaNet, FCOS -> Faster R-CNN); picked by itself for such a pair',
+     'the teacher head\'s rows, on its levels that have a student level of equal stride',
+     'the teacher adapter\'s, path `st` only', 'the teacher adapter\'s, path `st` only',
+     'the teacher adapter\'s'),
 ]
 ADAPTERS_OUTRO = """
 All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection
@@ -162,6 +167,13 @@ code has Faster R-CNN only); weights are 1 unless the table says otherwise and a
 families. Mask R-CNN-style detectors are distilled at their box head only; their mask heads train on
 their own loss. Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny) and
 `configs/fcfd_gfl_r101_r50_coco.py` (GFL R101 -> R50), besides the Faster R-CNN and RetinaNet ones.
+
+Teacher and student of different families (`CrossFamilyHeadAdapter`, `configs/fcfd_fcos_r101_retina_r50_coco.py`):
+the appearance term on the neck levels of equal stride (a Faster R-CNN student's P2-P6 against an FCOS
+teacher's P3-P7 pairs P3-P6) and path `st`, whose output terms compare the teacher's head with itself. Paths
+`s` and `ts` compare the two heads row by row and are refused for such a pair, as are RoI-head teachers
+(their `st` path would need RoIs the student does not propose) and the backbone-stage switch point. A
+teacher whose config normalises its inputs differently (caffe-style FCOS) gets its own normalisation.
 
 DETR-style detectors (DETR, Deformable DETR, DINO, DDQ-DETR, Conditional DETR, DAB-DETR, Co-DETR) and
 the other query-based ones (Sparse R-CNN, QueryInst, MaskFormer, Mask2Former) are refused: their
@@ -201,7 +213,8 @@ class MyHeadAdapter(DenseHeadBase):
 ```
 
 With no `fcfd.head.type` the most recently registered adapter whose `supports(student)` holds is
-used. Two-stage heads follow `RoIBoxHeadAdapter` / `CascadeRoIHeadAdapter`
+used; where it does not serve the teacher but another adapter does, `CrossFamilyHeadAdapter` pairs the
+two (a cross-family pair, above). Two-stage heads follow `RoIBoxHeadAdapter` / `CascadeRoIHeadAdapter`
 (`fcfd_mm/adapters/heads/`).
 """
 

@@ -3,6 +3,7 @@ from .anchor_free import FCOSHeadAdapter, RTMDetHeadAdapter, YOLOXHeadAdapter
 from .base import HeadAdapter
 from .cascade import CascadeRoIHeadAdapter
 from .classifier import ClassifierHeadAdapter
+from .cross_family import CrossFamilyHeadAdapter
 from .dense_base import DenseHeadBase
 from .dense_head import ATSSHeadAdapter, DenseHeadAdapter
 from .gfl import GFLHeadAdapter
@@ -25,4 +26,4 @@ __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadA
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
            'GFLHeadAdapter', 'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
            'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
-           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter']
+           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter']

@@ -175,6 +175,15 @@ class HeadAdapter(metaclass=ABCMeta):
         MSE, as the official Faster R-CNN code)."""
         return {}
 
+    def level_map(self, student: nn.Module, teacher: nn.Module) -> Optional[Dict[int, int]]:
+        """``{student neck level: teacher neck level}`` of the FPN switch point's level pairs, or
+        ``None``: level ``l`` of the one with level ``l`` of the other (one family: same neck)."""
+        return None
+
+    def check_neck_paths(self, paths: Sequence[str]) -> None:
+        """Raise ``ValueError`` with the reason if this pair cannot run one of the FPN switch point's
+        ``paths`` (``'s'``, ``'st'``, ``'ts'``); every path is defined for a pair of one family."""
+
     def num_head_levels(self, model: nn.Module) -> int:
         """How many leading FPN levels ``model``'s head reads (all of them by default)."""
         return num_neck_levels(model)
