@@ -34,12 +34,16 @@ class Normalization:
         mean, std: ``(C, 1, 1)`` float tensors (0 / 1 when the preprocessor does not normalise).
         flips_channels: whether it converts BGR <-> RGB (``bgr_to_rgb`` / ``rgb_to_bgr`` / ``to_rgb``).
         pad_value: what it pads with, after normalising.
+        normalizes: whether it has a ``mean`` / ``std`` at all (a model config without
+            ``data_preprocessor`` gets a default one that does not, as in MMRazor's configs that
+            preprocess at the algorithm).
     """
 
     mean: Tensor
     std: Tensor
     flips_channels: bool
     pad_value: float
+    normalizes: bool = True
 
     @classmethod
     def of(cls, preprocessor: Optional[nn.Module]) -> Optional['Normalization']:
@@ -47,12 +51,13 @@ class Normalization:
         preprocessor that does not say how it normalises."""
         if preprocessor is None or not hasattr(preprocessor, '_enable_normalize'):
             return None
-        if preprocessor._enable_normalize:
+        normalizes = bool(preprocessor._enable_normalize)
+        if normalizes:
             mean, std = preprocessor.mean.detach().float().cpu(), preprocessor.std.detach().float().cpu()
         else:
             mean, std = torch.zeros(1, 1, 1), torch.ones(1, 1, 1)
         flips = bool(getattr(preprocessor, '_channel_conversion', False) or getattr(preprocessor, 'to_rgb', False))
-        return cls(mean, std, flips, float(getattr(preprocessor, 'pad_value', 0)))
+        return cls(mean, std, flips, float(getattr(preprocessor, 'pad_value', 0)), normalizes)
 
     def same_as(self, other: 'Normalization') -> bool:
         return (self.flips_channels == other.flips_channels and self.pad_value == other.pad_value
@@ -72,7 +77,8 @@ class TeacherNormalization(nn.Module):
     """Re-normalise student-preprocessed images for the teacher (see the module docstring).
 
     Build it with :meth:`between`, which returns ``None`` when the two preprocessors normalise
-    alike, so that pairs of one normalisation run exactly as before.
+    alike or the teacher's does not normalise at all (its config leaves preprocessing to the
+    algorithm's preprocessor), so that those pairs run exactly as before.
 
     Args:
         student, teacher: the two preprocessors' :class:`Normalization`.
@@ -90,21 +96,21 @@ class TeacherNormalization(nn.Module):
 
     @classmethod
     def between(cls, student: Optional[nn.Module], teacher: Optional[nn.Module]) -> Optional['TeacherNormalization']:
-        """The conversion from the student's data preprocessor to the teacher's, or ``None`` when
-        they normalise alike.
+        """The conversion from the algorithm's (the student's) data preprocessor to the teacher's,
+        or ``None`` when they normalise alike or the teacher's does not normalise.
 
         Raises:
             ValueError: the teacher's preprocessor normalises but the student's does not say how it
                 does (no conversion can be derived).
         """
         s, t = Normalization.of(student), Normalization.of(teacher)
-        if t is None:  # the teacher's config says nothing: it takes the student's inputs as they are
+        if t is None or not t.normalizes:  # the teacher's config leaves it to the algorithm's preprocessor
             return None
         if s is None:
-            raise ValueError(f'FCFD: the teacher normalises its inputs ({type(teacher).__name__}) but the student\'s '
-                             f'data preprocessor ({type(student).__name__}) does not say how it does, so the teacher '
-                             f'cannot be given its own normalisation. Give both models an mmengine / mmdet data '
-                             f'preprocessor (e.g. DetDataPreprocessor with mean, std and bgr_to_rgb).')
+            raise ValueError(f'FCFD: the teacher normalises its inputs ({type(teacher).__name__}) but the '
+                             f'algorithm\'s data preprocessor ({type(student).__name__}) does not say how it does, '
+                             f'so the teacher cannot be given its own normalisation. Give both models an mmengine / '
+                             f'mmdet data preprocessor (e.g. DetDataPreprocessor with mean, std and bgr_to_rgb).')
         return None if s.same_as(t) else cls(s, t)
 
     def forward(self, inputs: Tensor, data_samples: Optional[Sequence] = None) -> Tensor:

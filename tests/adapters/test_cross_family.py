@@ -39,6 +39,9 @@ def test_the_teachers_own_normalisation_is_what_its_preprocessor_gives_on_the_ra
     # the same normalisation: nothing to convert, the student's tensor goes to the teacher as it is
     same = DetDataPreprocessor(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
     assert TeacherNormalization.between(student, same) is None
+    # a teacher config without normalisation (the default preprocessor, as in MMRazor's configs that
+    # preprocess at the algorithm: the classification configs) also takes the batch as it is
+    assert TeacherNormalization.between(student, DetDataPreprocessor()) is None
 
 
 def _hybrid_reference(alg, inputs, s_neck, context_levels):
