@@ -141,6 +141,10 @@ METHODS = ('no_kd', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_s
 #: the detection demos: {family: teacher / student / FCFD config}
 FAMILY = {family: dict(teacher=t, student=s, fcfd=f) for family, (t, s, f) in CONFIGS.items()
           if family != 'classification'}
+#: pairs that share runs with other families: the cross-family demo's teacher is the FCOS family's and
+#: its student alone (no KD) the RetinaNet family's, so those runs are trained once, in those families'
+#: work directories
+SHARED_RUNS = {'fcos_retina': dict(teacher='fcos', no_kd='retinanet')}
 #: the benchmark data: default root and (train, val, test) image counts
 DATA_ROOT, DATA_SIZE = 'data/fcfd_bench', (2000, 500, 500)
 SPLITS = ('val', 'test')
@@ -359,7 +363,7 @@ def main(argv=None):
             if not osp.isfile(a.teacher_ckpt):
                 sys.exit(f'--teacher-ckpt {a.teacher_ckpt!r} does not exist')
             return osp.abspath(a.teacher_ckpt), None
-        wd = osp.join(osp.abspath(a.work_dir), family, 'teacher')
+        wd = osp.join(osp.abspath(a.work_dir), SHARED_RUNS.get(family, {}).get('teacher', family), 'teacher')
         t_iters = 2 * a.iters
         scores = train_and_test(osp.join(REPO, FAMILY[family]['teacher']), wd, t_iters, 0, data_root, [], threads,
                                 reuse=True)
@@ -369,9 +373,9 @@ def main(argv=None):
         teachers = dict(zip(a.family, pool.map(teacher_of, a.family)))
         jobs = {}
         for family in a.family:
-            work = osp.join(osp.abspath(a.work_dir), family)
-            os.makedirs(work, exist_ok=True)
             for method in a.methods:
+                work = osp.join(osp.abspath(a.work_dir), SHARED_RUNS.get(family, {}).get(method, family))
+                os.makedirs(work, exist_ok=True)
                 name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
                 cfg = method_config(family, method, teachers[family][0], osp.join(work, f'{name}.py'))
                 extra = a.cfg_options if method != 'no_kd' else []
@@ -394,7 +398,7 @@ def main(argv=None):
                   f'held-out {scores["test"]:.3f}', flush=True)
             if a.function_gap and seed == a.seeds[0]:
                 name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
-                work = osp.join(osp.abspath(a.work_dir), family)
+                work = osp.join(osp.abspath(a.work_dir), SHARED_RUNS.get(family, {}).get(method, family))
                 gap_jobs[family, method, seed] = pool.submit(
                     function_gap, family, method, osp.join(work, f'{name}.py'), osp.join(work, f'{name}_seed{seed}'),
                     a.iters, teachers[family][0], data_root, a.function_gap, threads, a.reuse)

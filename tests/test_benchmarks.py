@@ -114,6 +114,25 @@ def test_efficacy_baselines_of_the_later_demo_families(tmp_path, family, levels)
     assert cfg.model.type == 'FCFDDistill' and cfg.model.teacher_ckpt == 'teacher.pth'
 
 
+def test_efficacy_cross_family_demo_shares_the_fcos_teacher_and_the_retinanet_student_runs(tmp_path):
+    """``--family fcos_retina``: MMRazor's PKD on 4 levels (its FCOS -> RetinaNet config inherits the
+    RetinaNet one), CWD on 5; FCFD builds the cross-family pair with path st only; the teacher and
+    the no-KD runs are those of the FCOS and RetinaNet families."""
+    import efficacy
+    from mmengine.config import Config
+    from mmrazor.registry import MODELS
+    for method, levels in (('pkd', 4), ('cwd', 5)):
+        cfg = Config.fromfile(efficacy.method_config('fcos_retina', method, None, str(tmp_path / f'{method}.py')))
+        assert len(cfg.model.distiller.distill_losses) == levels
+    cfg = Config.fromfile(efficacy.method_config('fcos_retina', 'fcfd_fpn', None, str(tmp_path / 'fcfd.py')))
+    alg = MODELS.build(cfg.model)
+    assert type(alg.head_adapter).__name__ == 'CrossFamilyHeadAdapter' and alg.fcfd_neck.paths == ('st',)
+    assert (type(alg.teacher).__name__, type(alg.student).__name__) == ('FCOS', 'RetinaNet')
+    assert efficacy.SHARED_RUNS['fcos_retina'] == dict(teacher='fcos', no_kd='retinanet')
+    assert efficacy.FAMILY['fcos_retina']['teacher'] == efficacy.FAMILY['fcos']['teacher']
+    assert efficacy.FAMILY['fcos_retina']['student'] == efficacy.FAMILY['retinanet']['student']
+
+
 def test_overhead_steps_are_successive_iterations_so_stage_paths_are_redrawn():
     """The stage switch draws its hybrid paths from the iteration: the benchmark's steps must be
     successive iterations (as FCFDProgressHook sets them), not iteration 0 again and again."""
