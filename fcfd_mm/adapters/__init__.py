@@ -5,7 +5,7 @@
   (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
   (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
-  FoveaBox, CenterNet-Update, YOLOv3, SSD and RPN (``heads/quality_dense.py``), an image classifier's head
+  FoveaBox, CenterNet-Update, CenterNet, YOLOv3, SSD and RPN (``heads/quality_dense.py``), an image classifier's head
   (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
   refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
@@ -36,6 +36,7 @@ from .heads import (
     ATSSHeadAdapter,
     AutoAssignHeadAdapter,
     CascadeRoIHeadAdapter,
+    CenterNetHeadAdapter,
     CenterNetUpdateHeadAdapter,
     ClassifierHeadAdapter,
     CrossFamilyHeadAdapter,
@@ -137,7 +138,8 @@ __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIB
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter',
            'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter',
            'TOODHeadAdapter', 'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter',
-           'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter',
+           'CenterNetHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter',
+           'RPNHeadAdapter',
            'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter',
            'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
            'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',

@@ -347,14 +347,10 @@ def test_unsupported_detector_is_refused():
     from mmrazor.registry import MODELS
 
     from fcfd_mm.adapters import UnsupportedModelError
+    from tests.adapters.families import small_model_cfg
     cfg = fcfd_cfg('frcnn')
-    centernet = dict(_scope_='mmdet', type='CenterNet', data_preprocessor=dict(type='DetDataPreprocessor'),
-                     backbone=dict(type='ResNet', depth=18, init_cfg=None),
-                     neck=dict(type='CTResNetNeck', in_channels=512, num_deconv_filters=(32, 32, 32),
-                               num_deconv_kernels=(4, 4, 4)),
-                     bbox_head=dict(type='CenterNetHead', num_classes=4, in_channels=32, feat_channels=32))
-    cfg['architecture'] = centernet
-    with pytest.raises(UnsupportedModelError, match='no adapter for CenterNet'):
+    cfg['architecture'] = small_model_cfg('reppoints/reppoints-moment_r50_fpn-gn_head-gn_1x_coco.py')
+    with pytest.raises(UnsupportedModelError, match='no adapter for RepPointsDetector'):
         MODELS.build(cfg)
     cfg['fcfd'] = dict(head=dict(type='DenseHeadAdapter'))
     with pytest.raises(UnsupportedModelError, match='RetinaNet'):

@@ -9,6 +9,7 @@ from .dense_head import ATSSHeadAdapter, DenseHeadAdapter
 from .gfl import GFLHeadAdapter
 from .quality_dense import (
     AutoAssignHeadAdapter,
+    CenterNetHeadAdapter,
     CenterNetUpdateHeadAdapter,
     DDODHeadAdapter,
     FoveaHeadAdapter,
@@ -25,5 +26,6 @@ from .roi_box_head import PISARoIBoxHeadAdapter, RoIBoxHeadAdapter
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter', 'CascadeRoIHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
            'GFLHeadAdapter', 'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
-           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetUpdateHeadAdapter',
+           'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetHeadAdapter',
+           'CenterNetUpdateHeadAdapter',
            'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter']

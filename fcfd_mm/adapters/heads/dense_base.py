@@ -78,7 +78,7 @@ class DenseHeadBase(HeadAdapter):
         self.anchor_weighting = anchor_weighting
         super().__init__(student, teacher)
         self.num_classes = num_classes(student.bbox_head)
-        self.strides = level_strides(student.bbox_head)
+        self.strides = self.head_strides(student)
         priors = getattr(student.bbox_head, 'num_base_priors', 1)
         # priors per location of the first level (SSD lists one number per level; a row's width is
         # the same on every level, so the first level's channels / priors give it)
@@ -110,20 +110,25 @@ class DenseHeadBase(HeadAdapter):
                    'FCFD matches class scores, so both detectors must be trained on the same classes.')
         check_same('priors (anchors) per location', getattr(s_head, 'num_base_priors', 1),
                    getattr(t_head, 'num_base_priors', 1), 'Use the same prior / anchor generator in both configs.')
-        check_same('head level strides', level_strides(s_head), level_strides(t_head),
+        check_same('head level strides', self.head_strides(student), self.head_strides(teacher),
                    'Use the same neck levels and prior_generator.strides in both configs.')
         check_same('number of neck levels', num_neck_levels(student), num_neck_levels(teacher),
                    'Use the same neck (number of outputs) in both configs.')
-        if len(level_strides(s_head)) > num_neck_levels(student):
-            raise UnsupportedModelError(f'{name}: the head reads {len(level_strides(s_head))} levels but the neck '
+        if len(self.head_strides(student)) > num_neck_levels(student):
+            raise UnsupportedModelError(f'{name}: the head reads {len(self.head_strides(student))} levels but the neck '
                                         f'returns {num_neck_levels(student)}.')
         self.check_heads(s_head, t_head)
 
     def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
         """Family-specific checks that the two heads' outputs can be compared row by row."""
 
+    def head_strides(self, model: nn.Module) -> List[int]:
+        """The stride of every level ``model``'s head reads: its prior generator's
+        (:func:`level_strides`); a head without one says so in its adapter."""
+        return level_strides(model.bbox_head)
+
     def num_head_levels(self, model: nn.Module) -> int:
-        return len(level_strides(model.bbox_head))
+        return len(self.head_strides(model))
 
     # ------------------------------------------------------------------ outputs
     @abstractmethod
@@ -177,7 +182,7 @@ class DenseHeadBase(HeadAdapter):
         runs on every level it reads and only the rows of ``context.levels`` are kept; a head
         shared across levels runs on those levels only (a level left out costs nothing)."""
         head = model.bbox_head
-        feats = tuple(feats)[:len(level_strides(head))]
+        feats = tuple(feats)[:self.num_head_levels(model)]
         if context.levels is not None and self.shared_across_levels(head):
             return self.rows(tuple(head(tuple(feats[lv] for lv in context.levels))), None, head.training)
         return self.rows(tuple(head(feats)), context.levels, head.training)

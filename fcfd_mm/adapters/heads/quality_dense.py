@@ -1,7 +1,7 @@
 """Dense heads whose outputs are the classes, a box branch and at most one quality score, in a
 fixed order of the forward tuple (the plugin's own extension of FCFD's dense-head form,
-docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, YOLOv3,
-SSD and RPN on its own.
+docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, the earlier
+CenterNet, YOLOv3, SSD and RPN on its own.
 
 Each adapter follows the closest existing one (ATSS for DDOD / PAA / TOOD, FCOS for VarifocalNet /
 AutoAssign / CenterNet-Update, RetinaNet for FoveaBox / SSD / RPN, YOLOX for YOLOv3) and states, in
@@ -26,7 +26,7 @@ from typing import Dict, List, Tuple
 import torch
 from torch import Tensor, nn
 
-from ..common import check_same
+from ..common import check_same, neck_level_strides
 from ..registry import HEAD_ADAPTERS
 from .dense_base import DenseHeadBase
 
@@ -180,6 +180,29 @@ class CenterNetUpdateHeadAdapter(NamedDenseHead):
         if not training:  # CenterNetUpdateHead.forward_single: bbox_pred *= stride in eval mode only
             maps['reg'] = [m / s for m, s in zip(maps['reg'], self.strides)]
         return maps
+
+
+@HEAD_ADAPTERS.register_module()
+class CenterNetHeadAdapter(NamedDenseHead):
+    """CenterNet, the earlier one (``CenterNetHead`` on the one stride-4 map of ``CTResNetNeck``):
+    ``cls`` (the C centre-heatmap probabilities, which the head's forward returns after its sigmoid;
+    FCFD takes them back to logits, as TOOD's, for the per-class sigmoid KD), ``reg`` (2 box sizes
+    and 2 centre offsets, in output-map units as the head predicts them: MSE). Rows are the map's
+    locations, weighted by the teacher's highest heatmap probability, as its ``predict`` ranks the
+    heatmap's peaks. The head has no prior generator: the map's stride is read from the neck (a dry
+    run)."""
+
+    family = 'a CenterNet detector (CenterNet + CenterNetHead: centre heatmaps, box sizes, offsets)'
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('CenterNetHead',)
+
+    def head_strides(self, model: nn.Module) -> List[int]:
+        return neck_level_strides(model)[:1]  # CenterNetHead reads the neck's first (only) map
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        heatmaps, sizes, offsets = outputs
+        return dict(cls=[torch.logit(p, eps=EPS) for p in heatmaps],
+                    reg=[torch.cat([wh, off], dim=1) for wh, off in zip(sizes, offsets)])
 
 
 @HEAD_ADAPTERS.register_module()
