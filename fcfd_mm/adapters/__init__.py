@@ -2,7 +2,8 @@
 
 * head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's /
   Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``; PISA's: ``PISARoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
-  (``CascadeRoIHeadAdapter``), the dense heads of RetinaNet (``DenseHeadAdapter``), ATSS
+  (``CascadeRoIHeadAdapter``; HTC's, with its semantic fusion: ``HTCRoIHeadAdapter``), the dense heads of
+  RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
   (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
   FoveaBox, CenterNet-Update, CenterNet, YOLOv3, SSD and RPN (``heads/quality_dense.py``), an image classifier's head
@@ -47,6 +48,7 @@ from .heads import (
     FoveaHeadAdapter,
     GFLHeadAdapter,
     HeadAdapter,
+    HTCRoIHeadAdapter,
     PAAHeadAdapter,
     PISARoIBoxHeadAdapter,
     RoIBoxHeadAdapter,
@@ -136,6 +138,7 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter',
+           'HTCRoIHeadAdapter',
            'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter',
            'TOODHeadAdapter', 'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter',
            'CenterNetHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter',

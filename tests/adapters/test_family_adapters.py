@@ -34,7 +34,12 @@ FAMILIES = {  # config -> (adapter, output names)
     'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py': ('SSDHeadAdapter', ('cls', 'reg')),
     'rpn/rpn_r50_fpn_1x_coco.py': ('RPNHeadAdapter', ('cls', 'reg')),
     'pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py': ('PISARoIBoxHeadAdapter', ('cls', 'reg')),
+    'point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py': ('RoIBoxHeadAdapter', ('cls', 'reg')),
+    'htc/htc_r50_fpn_1x_coco.py': ('HTCRoIHeadAdapter', ('cls0', 'reg0', 'cls1', 'reg1', 'cls2', 'reg2')),
 }
+#: families whose own loss step trains masks / a semantic map (not distilled): their batches carry them
+WITH_MASKS = ('-ins', 'point_rend/', 'htc/')
+WITH_SEMANTIC = ('htc/',)
 #: the dense families added for issue 24 (run_head / predict / row weights below)
 QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox',
                                                              'centernet', 'yolo', 'ssd', 'rpn')]
@@ -61,7 +66,7 @@ def test_family_runs_a_loss_step_with_gradients_into_both_bridges(path):
     needs_sklearn(path)
     alg = build_pair(family_cfg(path))
     assert type(alg.head_adapter).__name__ == adapter
-    data = random_batch(alg, with_mask='-ins' in path)  # RTMDet-Ins trains masks too (not distilled)
+    data = random_batch(alg, with_mask=any(k in path for k in WITH_MASKS), with_semantic=path.startswith(WITH_SEMANTIC))
     losses = alg.loss(data['inputs'], data['data_samples'])
     expected = {'distill.loss_fcfd_app'} | {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('s', 'st', 'ts')}
     assert expected == {k for k in losses if k.startswith('distill.')}
@@ -274,6 +279,41 @@ def test_cascade_stages_use_their_sampled_rois_and_the_stage_loss_weights():
         torch.testing.assert_close(losses[f'distill.loss_fcfd_cls{i}_st'].double(), w * kl, rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(losses[f'distill.loss_fcfd_reg{i}_st'], w * ((st_reg - t_reg) ** 2).mean(),
                                    rtol=1e-4, atol=1e-6)
+
+
+def test_htc_box_heads_read_each_networks_semantic_feature_as_htc_does():
+    """HTC's st terms by hand: the teacher's semantic head on the bridged student features, its
+    semantic RoI feature added to each stage's box RoI feature (HTC's semantic fusion), the stage's
+    box head; KL / MSE against the teacher's own, weighted like the stage losses."""
+    alg = build_pair(small_model_cfg('htc/htc_r50_fpn_1x_coco.py'))
+    trh = alg.teacher.roi_head
+    assert trh.with_semantic and 'bbox' in trh.semantic_fusion
+    data = random_batch(alg, with_mask=True, with_semantic=True)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    x = data['inputs']
+    rois = [alg.fcfd_recorders.get_recorder(f'roi_extractor{i}').get_record_data(0, 1) for i in range(3)]
+    neck = alg.fcfd_neck
+    with torch.no_grad():
+        t_feats = tuple(alg.teacher.extract_feat(x))
+        bridged = tuple(b(f) for b, f in zip(neck.bridges_st, alg.student.extract_feat(x)))
+
+        def box_head(feats, i):
+            n_in = trh.bbox_roi_extractor[i].num_inputs
+            box = trh.bbox_roi_extractor[i](feats[:n_in], rois[i])
+            semantic = trh.semantic_roi_extractor([trh.semantic_head(feats)[1]], rois[i])
+            semantic = torch.nn.functional.adaptive_avg_pool2d(semantic, box.shape[-2:])  # HTC pools it to the box's
+            return trh.bbox_head[i](box + semantic)
+        for i, w in enumerate(trh.stage_loss_weights):
+            t_cls, t_reg = box_head(t_feats, i)
+            st_cls, st_reg = box_head(bridged, i)
+            p_t = torch.softmax(t_cls.double(), 1)
+            kl = (p_t * (p_t.log() - torch.log_softmax(st_cls.double(), 1))).sum(1).mean()
+            torch.testing.assert_close(losses[f'distill.loss_fcfd_cls{i}_st'].double(), w * kl, rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(losses[f'distill.loss_fcfd_reg{i}_st'], w * ((st_reg - t_reg) ** 2).mean(),
+                                       rtol=1e-4, atol=1e-6)
+        # without the semantic fusion the teacher's box outputs differ: the adapter must not leave it out
+        plain = trh.bbox_head[0](trh.bbox_roi_extractor[0](t_feats[:trh.bbox_roi_extractor[0].num_inputs], rois[0]))
+        assert not torch.allclose(plain[0], box_head(t_feats, 0)[0])
 
 
 def test_set_prediction_detectors_are_refused_with_the_reason_and_the_alternative():

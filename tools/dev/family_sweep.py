@@ -105,7 +105,7 @@ bridges map that level's channels (SSD's and YOLOv3's necks differ from level to
 #: adapter, serves, rows of the output terms, class-like outputs, box-like outputs, row weights
 ADAPTER_ROWS = [
     ('`RoIBoxHeadAdapter`', 'Faster R-CNN, and the box head of Mask R-CNN and other `StandardRoIHead` / '
-     '`DynamicRoIHead` / `MaskScoringRoIHead` / `DoubleHeadRoIHead` detectors',
+     '`DynamicRoIHead` / `MaskScoringRoIHead` / `DoubleHeadRoIHead` / `PointRendRoIHead` detectors',
      'the RoIs the student\'s RoI head sampled for its own loss', '`cls`: (C + 1) softmax logits, KL (T = 1)',
      '`reg`: box deltas, MSE', 'none'),
     ('`PISARoIBoxHeadAdapter`', 'PISA (`PISARoIHead`; Faster / Mask R-CNN)',
@@ -114,6 +114,10 @@ ADAPTER_ROWS = [
     ('`CascadeRoIHeadAdapter`', 'Cascade R-CNN, Cascade Mask R-CNN (box heads)',
      'per stage `i`, the RoIs the student sampled at that stage',
      '`cls{i}`: KL, weight `stage_loss_weights[i]` (1, 0.5, 0.25)', '`reg{i}`: MSE, same weight', 'none'),
+    ('`HTCRoIHeadAdapter`', 'Hybrid Task Cascade (also the HTC configs of DetectoRS, HRNet, Res2Net; box heads)',
+     'per stage `i`, the RoIs the student sampled at that stage; each network\'s semantic feature fused into '
+     'the box features as HTC does', '`cls{i}`: KL, weight `stage_loss_weights[i]`', '`reg{i}`: MSE, same weight',
+     'none'),
     ('`DenseHeadAdapter`', 'RetinaNet (`RetinaHead`, `RetinaSepBNHead`, `FreeAnchorRetinaHead`, `FSAFHead`, '
      '`PISARetinaHead`), YOLOF (`YOLOFHead`)', 'anchors of all levels', '`cls`: sigmoid KD, weight 5',
      '`reg`: box deltas, MSE',
@@ -287,7 +291,10 @@ def sweep(family: str) -> Dict[str, str]:
         return row
     with_mask = bool(getattr(plain, 'with_mask', False) or getattr(getattr(plain, 'roi_head', None), 'with_mask',
                                                                     False))
-    extra = dict(with_mask=with_mask, with_semantic=hasattr(plain, 'semantic_head'))
+    # semantic maps for a detector with a semantic head of its own or in its RoI head (HTC)
+    with_semantic = hasattr(plain, 'semantic_head') or bool(getattr(getattr(plain, 'roi_head', None), 'with_semantic',
+                                                                    False))
+    extra = dict(with_mask=with_mask, with_semantic=with_semantic)
     try:
         alg = build_pair(model_cfg)
     except UnsupportedModelError as exc:

@@ -1,7 +1,7 @@
 """Head adapters, one module per head family, registered in ``HEAD_ADAPTERS``."""
 from .anchor_free import FCOSHeadAdapter, RTMDetHeadAdapter, YOLOXHeadAdapter
 from .base import HeadAdapter
-from .cascade import CascadeRoIHeadAdapter
+from .cascade import CascadeRoIHeadAdapter, HTCRoIHeadAdapter
 from .classifier import ClassifierHeadAdapter
 from .cross_family import CrossFamilyHeadAdapter
 from .dense_base import DenseHeadBase
@@ -24,6 +24,7 @@ from .quality_dense import (
 from .roi_box_head import PISARoIBoxHeadAdapter, RoIBoxHeadAdapter
 
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter', 'CascadeRoIHeadAdapter',
+           'HTCRoIHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
            'GFLHeadAdapter', 'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
            'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetHeadAdapter',

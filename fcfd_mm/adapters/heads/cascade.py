@@ -13,7 +13,7 @@ of :class:`RoIBoxHeadAdapter` (``consistency_rois``, ``fcfd.neck.levels``) apply
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
@@ -119,10 +119,42 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
         """Every stage's box head on that stage's RoIs (``CascadeRoIHead._bbox_forward``)."""
         out: Dict[str, Tensor] = {}
         feats = tuple(feats)
+        extras = self.bbox_forward_inputs(model, feats) if any(st.rois.shape[0] for st in context.stages) else {}
         for i, stage in enumerate(context.stages):
             if stage.rois.shape[0] == 0:
                 out[f'cls{i}'], out[f'reg{i}'] = self._empty(i, feats[0])
                 continue
-            res = model.roi_head._bbox_forward(i, feats, stage.rois)
+            res = model.roi_head._bbox_forward(i, feats, stage.rois, **extras)
             out[f'cls{i}'], out[f'reg{i}'] = res['cls_score'], res['bbox_pred']
         return out
+
+    def bbox_forward_inputs(self, model: nn.Module, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
+        """What ``model``'s RoI head passes its ``_bbox_forward`` besides the features and RoIs,
+        computed from ``feats`` as its own forward does: nothing for Cascade R-CNN."""
+        return {}
+
+
+@HEAD_ADAPTERS.register_module()
+class HTCRoIHeadAdapter(CascadeRoIHeadAdapter):
+    """Hybrid Task Cascade (``HybridTaskCascadeRoIHead``; also DetectoRS's, HRNet's and Res2Net's HTC
+    configs): every stage's box head, as :class:`CascadeRoIHeadAdapter`. Where the RoI head fuses a
+    semantic feature into the box features (``with_semantic``, ``'bbox'`` in ``semantic_fusion``),
+    each network's semantic head runs on the features it is given (its own, or the bridged ones of
+    a hybrid), as HTC's forward does; the mask branches train on their own loss."""
+
+    family = ('a Hybrid Task Cascade detector (HybridTaskCascade + HybridTaskCascadeRoIHead: every stage\'s box '
+              'head, with its semantic fusion)')
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        from mmdet.models.detectors import TwoStageDetector
+        from mmdet.models.roi_heads import HybridTaskCascadeRoIHead
+        roi_head = getattr(model, 'roi_head', None)
+        return (isinstance(model, TwoStageDetector) and type(roi_head) is HybridTaskCascadeRoIHead
+                and getattr(roi_head, 'with_bbox', False))
+
+    def bbox_forward_inputs(self, model: nn.Module, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
+        roi_head = model.roi_head
+        if not roi_head.with_semantic:
+            return {}
+        return dict(semantic_feat=roi_head.semantic_head(feats)[1])  # HybridTaskCascadeRoIHead.loss / predict

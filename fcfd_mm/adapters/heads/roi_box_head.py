@@ -52,7 +52,7 @@ class RoIBoxHeadAdapter(HeadAdapter):
     """
 
     family = ('a Faster R-CNN-style two-stage detector (TwoStageDetector + FPN + StandardRoIHead, DynamicRoIHead, '
-              'MaskScoringRoIHead or DoubleHeadRoIHead; Mask R-CNN: its box head)')
+              'MaskScoringRoIHead, DoubleHeadRoIHead or PointRendRoIHead; Mask R-CNN: its box head)')
 
     def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
                  seed: int = 0) -> None:
@@ -74,13 +74,14 @@ class RoIBoxHeadAdapter(HeadAdapter):
     @classmethod
     def roi_head_types(cls) -> tuple:
         """The RoI heads served (exact types): ``StandardRoIHead`` and the subclasses that change only
-        the box losses or add a mask score (``DynamicRoIHead``, ``MaskScoringRoIHead``) or the box
-        head's layers with the same outputs (``DoubleHeadRoIHead``). Cascade / HTC heads run several
+        the box losses or add a mask score (``DynamicRoIHead``, ``MaskScoringRoIHead``), the box
+        head's layers with the same outputs (``DoubleHeadRoIHead``) or only the mask branch
+        (``PointRendRoIHead``). Cascade / HTC heads run several
         box heads (their own adapter or refused); heads that run the box head on other RoIs too
         are refused (Grid R-CNN) or have their own adapter (PISA: :class:`PISARoIBoxHeadAdapter`)."""
         from mmdet.models import roi_heads
         return tuple(getattr(roi_heads, n) for n in ('StandardRoIHead', 'DynamicRoIHead', 'MaskScoringRoIHead',
-                                                     'DoubleHeadRoIHead'))
+                                                     'DoubleHeadRoIHead', 'PointRendRoIHead'))
 
     @classmethod
     def supports(cls, model: nn.Module) -> bool:
