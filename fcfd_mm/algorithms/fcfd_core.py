@@ -40,6 +40,8 @@ the bridges, backbones and heads ran in under ``torch.autocast`` (fp16 / bf16).
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import torch
@@ -126,19 +128,25 @@ def row_weight_sum(weight: Optional[Tensor]) -> Optional[Tensor]:
     return None if weight is None else at_least_fp32(weight).sum()
 
 
+@functools.lru_cache(maxsize=None)
+def takes_row_weights(loss_type: type) -> bool:
+    """Whether a loss class's ``forward`` takes mmdet's ``weight`` and ``avg_factor`` (or ``**kwargs``),
+    read from its signature once per class."""
+    params = inspect.signature(loss_type.forward).parameters
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()) or \
+        {'weight', 'avg_factor'} <= set(params)
+
+
 def output_term(loss: nn.Module, name: str, outputs: HeadOutputs, step: FCFDStep) -> Tensor:
     """``D_o(x_o, sg(t_o))`` for output ``name`` of one path against the step's target, rows weighted
     as the step says (mmdet's loss convention: ``weight`` and ``avg_factor``, only when the head
     adapter weights rows)."""
-    try:
-        return fp32_loss(loss, outputs[name], step.target[name], step.row_weight, step.avg_factor)
-    except TypeError as exc:
-        if step.row_weight is None or 'weight' not in str(exc) and 'avg_factor' not in str(exc):
-            raise
+    if step.row_weight is not None and not takes_row_weights(type(loss)):
         raise TypeError(f'output loss {name!r} ({type(loss).__name__}) takes no row weights, but the head adapter '
                         f'weights rows (anchor_weighting): use a loss of mmdet\'s convention (weight, avg_factor: '
                         f'SigmoidKDLoss, WeightedMSELoss, DistributionKLLoss) or set '
-                        f'fcfd.head.anchor_weighting=None.') from exc
+                        f'fcfd.head.anchor_weighting=None.')
+    return fp32_loss(loss, outputs[name], step.target[name], step.row_weight, step.avg_factor)
 
 
 def at_least_fp32(x: Tensor) -> Tensor:
