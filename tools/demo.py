@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Distillation you can watch on a CPU: teacher, student alone, student with FCFD, side by side.
 
-    python tools/demo.py [--family frcnn|retinanet|rtmdet|gfl|fcos|atss] [--teacher-iters 1200] [--student-iters 600]
+    python tools/demo.py [--family frcnn|retinanet|rtmdet|gfl|fcos|atss|fcos_retina] [--teacher-iters 1200] \
+        [--student-iters 600]        # fcos_retina: the FCOS teacher, the RetinaNet student (across families)
     python tools/demo.py --family classification [--teacher-iters 30] [--student-iters 30]   # epochs
 
 Steps (each a normal tools/train.py / tools/test.py run you can repeat by hand):
