@@ -145,6 +145,12 @@ FAMILY = {family: dict(teacher=t, student=s, fcfd=f) for family, (t, s, f) in CO
 #: its student alone (no KD) the RetinaNet family's, so those runs are trained once, in those families'
 #: work directories
 SHARED_RUNS = {'fcos_retina': dict(teacher='fcos', no_kd='retinanet')}
+
+
+def runs_family(family: str, run: str) -> str:
+    """The family whose work directory holds ``family``'s ``run`` (``'teacher'`` or a method)."""
+    return SHARED_RUNS.get(family, {}).get(run, family)
+
 #: the benchmark data: default root and (train, val, test) image counts
 DATA_ROOT, DATA_SIZE = 'data/fcfd_bench', (2000, 500, 500)
 SPLITS = ('val', 'test')
@@ -363,7 +369,7 @@ def main(argv=None):
             if not osp.isfile(a.teacher_ckpt):
                 sys.exit(f'--teacher-ckpt {a.teacher_ckpt!r} does not exist')
             return osp.abspath(a.teacher_ckpt), None
-        wd = osp.join(osp.abspath(a.work_dir), SHARED_RUNS.get(family, {}).get('teacher', family), 'teacher')
+        wd = osp.join(osp.abspath(a.work_dir), runs_family(family, 'teacher'), 'teacher')
         t_iters = 2 * a.iters
         scores = train_and_test(osp.join(REPO, FAMILY[family]['teacher']), wd, t_iters, 0, data_root, [], threads,
                                 reuse=True)
@@ -374,7 +380,7 @@ def main(argv=None):
         jobs = {}
         for family in a.family:
             for method in a.methods:
-                work = osp.join(osp.abspath(a.work_dir), SHARED_RUNS.get(family, {}).get(method, family))
+                work = osp.join(osp.abspath(a.work_dir), runs_family(family, method))
                 os.makedirs(work, exist_ok=True)
                 name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
                 cfg = method_config(family, method, teachers[family][0], osp.join(work, f'{name}.py'))
@@ -398,7 +404,7 @@ def main(argv=None):
                   f'held-out {scores["test"]:.3f}', flush=True)
             if a.function_gap and seed == a.seeds[0]:
                 name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
-                work = osp.join(osp.abspath(a.work_dir), SHARED_RUNS.get(family, {}).get(method, family))
+                work = osp.join(osp.abspath(a.work_dir), runs_family(family, method))
                 gap_jobs[family, method, seed] = pool.submit(
                     function_gap, family, method, osp.join(work, f'{name}.py'), osp.join(work, f'{name}_seed{seed}'),
                     a.iters, teachers[family][0], data_root, a.function_gap, threads, a.reuse)

@@ -285,10 +285,16 @@ def fcfd_parts(alg, data, device: str = 'cpu') -> dict:
     return parts
 
 
-def run_family(family: str, args) -> dict:
+def start_training_progress() -> None:
+    """Iteration and epoch 0 in MMEngine's message hub, as a runner sets them before its first
+    step (TOOD's head reads the epoch)."""
     from mmengine.logging import MessageHub
     MessageHub.get_current_instance().update_info('iter', 0)
-    MessageHub.get_current_instance().update_info('epoch', 0)  # as a runner sets it (TOOD's head reads it)
+    MessageHub.get_current_instance().update_info('epoch', 0)
+
+
+def run_family(family: str, args) -> dict:
+    start_training_progress()
     s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
     student, teacher = detector_cfg(s_path), detector_cfg(t_path)
     result = dict(family=family, pair=args.pair, size=args.size, batch=args.batch, repeats=args.repeats,
@@ -412,8 +418,7 @@ def main(argv=None):
     if 'student' not in args.methods and not args.rss_only:
         args.methods = ['student'] + list(args.methods)
     if args.rss_only:  # child of --memory: one method, report this process's peak RSS
-        from mmengine.logging import MessageHub
-        MessageHub.get_current_instance().update_info('epoch', 0)
+        start_training_progress()
         family = args.family[0]
         s_path, t_path = (REAL if args.pair == 'real' else DEMO)[family]
         student, teacher = detector_cfg(s_path), detector_cfg(t_path)

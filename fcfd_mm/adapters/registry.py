@@ -17,12 +17,11 @@ HEAD_ADAPTERS = Registry('fcfd head adapter', scope='fcfd_mm', locations=['fcfd_
 STAGE_CUTTERS = Registry('fcfd stage cutter', scope='fcfd_mm', locations=['fcfd_mm.adapters.stages'])
 
 
-def find_head_adapter(model, exclude=()):
+def find_head_adapter(model):
     """The most recently registered head-adapter class whose ``supports(model)`` holds (so a
-    family registered by a user's module wins over a built-in one it specialises), or ``None``;
-    classes in ``exclude`` are skipped."""
+    family registered by a user's module wins over a built-in one it specialises), or ``None``."""
     HEAD_ADAPTERS.import_from_location()
     for cls in reversed(list(HEAD_ADAPTERS.module_dict.values())):
-        if cls not in exclude and cls.supports(model):
+        if cls.supports(model):
             return cls
     return None

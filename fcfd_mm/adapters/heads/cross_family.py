@@ -48,7 +48,8 @@ def _build_one(model: nn.Module, cfg: Optional[dict], role: str) -> HeadAdapter:
     that supports it."""
     cfg = dict(cfg or {})
     name = cfg.pop('type', None)
-    cls = HEAD_ADAPTERS.get(name) if name else find_head_adapter(model, exclude=(CrossFamilyHeadAdapter,))
+    # CrossFamilyHeadAdapter.supports is False for every model, so it is never found for one network
+    cls = HEAD_ADAPTERS.get(name) if name else find_head_adapter(model)
     if cls is None:
         raise UnsupportedModelError(f'CrossFamilyHeadAdapter: no head adapter serves the {role} ({describe(model)})'
                                     + (f'; fcfd.head.{role}.type={name!r} is unknown.' if name else '.'))
@@ -102,13 +103,14 @@ class CrossFamilyHeadAdapter(HeadAdapter):
             raise UnsupportedModelError(f'CrossFamilyHeadAdapter: the student ({describe(student)}) has no neck '
                                         f'(FPN) switch point, the only one a cross-family pair has.')
         neck_level_channels(student), neck_level_channels(teacher)
-        if not self.level_map(student, teacher):
+        matched = self.level_map(student, teacher)
+        if not matched:
             raise ValueError(f'FCFD: no neck level of the student (strides {neck_level_strides(student)}) has the '
                              f'stride of a teacher level (strides {neck_level_strides(teacher)}), so there is no '
                              f'feature to bridge. Give the two necks levels of equal stride.')
         t_read = self.teacher_head.num_head_levels(teacher)
-        if not any(t < t_read for t in self.level_map(student, teacher).values()):
-            raise ValueError(f'FCFD: the levels of equal stride ({self.level_map(student, teacher)}, student -> '
+        if not any(t < t_read for t in matched.values()):
+            raise ValueError(f'FCFD: the levels of equal stride ({matched}, student -> '
                              f'teacher) are none of the {t_read} levels the teacher head reads; the st path would '
                              f'be empty.')
 
