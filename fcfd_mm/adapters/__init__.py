@@ -2,11 +2,15 @@
 
 * head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's /
   Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``; PISA's: ``PISARoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
-  (``CascadeRoIHeadAdapter``; HTC's, with its semantic fusion: ``HTCRoIHeadAdapter``), the dense heads of
+  (``CascadeRoIHeadAdapter``; HTC's, with its semantic fusion: ``HTCRoIHeadAdapter``; SCNet's:
+  ``SCNetRoIHeadAdapter``), CrowdDet's multi-instance RoI head (``MultiInstanceRoIBoxHeadAdapter``), the
+  dense heads of
   RetinaNet (``DenseHeadAdapter``), ATSS
   (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
   (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
-  FoveaBox, CenterNet-Update, CenterNet, YOLOv3, SSD and RPN (``heads/quality_dense.py``), an image classifier's head
+  FoveaBox, CenterNet-Update, CenterNet, YOLOv3, SSD and RPN (``heads/quality_dense.py``), RepPoints, SABL
+  RetinaNet and Guided Anchoring (``heads/box_encodings.py``), the box heads of CondInst / BoxInst and YOLACT and SOLO's
+  category grid (``heads/instance_seg.py``), an image classifier's head
   (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
   refused with the reason (``refusals.py``; docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
@@ -40,6 +44,7 @@ from .heads import (
     CenterNetHeadAdapter,
     CenterNetUpdateHeadAdapter,
     ClassifierHeadAdapter,
+    CondInstHeadAdapter,
     CrossFamilyHeadAdapter,
     DDODHeadAdapter,
     DenseHeadAdapter,
@@ -47,16 +52,23 @@ from .heads import (
     FCOSHeadAdapter,
     FoveaHeadAdapter,
     GFLHeadAdapter,
+    GuidedAnchorHeadAdapter,
     HeadAdapter,
     HTCRoIHeadAdapter,
+    MultiInstanceRoIBoxHeadAdapter,
     PAAHeadAdapter,
     PISARoIBoxHeadAdapter,
+    RepPointsHeadAdapter,
     RoIBoxHeadAdapter,
     RPNHeadAdapter,
     RTMDetHeadAdapter,
+    SABLRetinaHeadAdapter,
+    SCNetRoIHeadAdapter,
+    SOLOHeadAdapter,
     SSDHeadAdapter,
     TOODHeadAdapter,
     VFNetHeadAdapter,
+    YOLACTHeadAdapter,
     YOLOV3HeadAdapter,
     YOLOXHeadAdapter,
 )
@@ -138,11 +150,13 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter',
-           'HTCRoIHeadAdapter',
+           'HTCRoIHeadAdapter', 'SCNetRoIHeadAdapter', 'MultiInstanceRoIBoxHeadAdapter',
            'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter',
            'TOODHeadAdapter', 'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter',
            'CenterNetHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter',
-           'RPNHeadAdapter',
+           'RPNHeadAdapter', 'RepPointsHeadAdapter', 'SABLRetinaHeadAdapter', 'GuidedAnchorHeadAdapter',
+           'CondInstHeadAdapter',
+           'YOLACTHeadAdapter', 'SOLOHeadAdapter',
            'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter',
            'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
            'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',

@@ -9,7 +9,8 @@ every family build and run a loss step in about a second on one CPU core:
   become depth 50; ``CSPNeXt`` / ``CSPDarknet`` (and their PAFPN and head) get widen factor 0.125;
   other backbones stay as they are;
 * where the neck has 256 output channels (FPN-like), necks, heads and RoI extractors with 256
-  channels get 32, fully connected layers 1024 -> 64, group norms 32 -> 8 groups;
+  channels get 32, fully connected layers 1024 -> 64, group norms 32 -> 8 groups (SCNet's feature
+  relay head reads that FC and gives the FPN's width);
 * RoI samplers draw at most 32 RoIs per image; ``SyncBN`` / ``MMSyncBN`` become ``BN`` (no process group);
 * every head but the RPN predicts ``num_classes`` (4) classes; no pretrained weights are loaded
   (``init_cfg`` dropped), no batch augmentation of the data preprocessor (YOLOX's random resize).
@@ -67,6 +68,8 @@ def _shrink_node(node: dict, key: str, width: int, num_classes: int, channels: b
                 node[k] = 2 * width
         if node.get('type') == 'GN' and node.get('num_groups', 0) > 8:
             node['num_groups'] = 8
+        if node.get('type') == 'FeatureRelayHead':  # SCNet: reads the box head's FC feature, relays FPN channels
+            node.update(in_channels=2 * width, out_conv_channels=width)
     if isinstance(node.get('num_classes'), int) and key != 'rpn_head' and node.get('type') != 'RPNHead':
         node['num_classes'] = num_classes
     if str(node.get('type', '')).endswith('Sampler') and isinstance(node.get('num'), int):
@@ -125,6 +128,18 @@ def small_model_cfg(path: str, num_classes: int = 4, width: int = 32) -> ConfigD
     return model
 
 
+def family_cfg(path):
+    """:func:`small_model_cfg`, with DDOD's deformable first conv off (``use_dcn=False``, DDOD's own
+    ATSS-like option): on 64x64 images its coarsest level is smaller than the DCN kernel; SOLOv2's
+    kernel branch 64 channels wide; CrowdDet with one class (its EMD loss is written for one)."""
+    cfg = small_model_cfg(path, num_classes=1 if path.startswith('crowddet/') else 4)
+    if path.startswith('ddod/'):
+        cfg.bbox_head.use_dcn = False
+    if path.startswith('solov2/'):  # its kernel branch's 512 channels are not the FPN's 256 that shrink narrows
+        cfg.mask_head.feat_channels = 64
+    return cfg
+
+
 def fcfd_pair_cfg(student: dict, teacher: Optional[dict] = None, fcfd: Optional[dict] = None, **kwargs) -> dict:
     """An ``FCFDDistill`` config of ``student`` and ``teacher`` (default: the same config)."""
     cfg = dict(_scope_='mmrazor', type='FCFDDistill', architecture=copy.deepcopy(student),
@@ -158,11 +173,15 @@ def build_pair(student: dict, teacher: Optional[dict] = None, fcfd: Optional[dic
 def random_batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2), num_classes: int = 4,
                  with_mask: bool = False, with_semantic: bool = False):
     """A preprocessed random batch (``inputs`` (B, 3, size, size), ``data_samples``; instance masks
-    and semantic maps on request)."""
+    and semantic maps on request). mmdet's ``demo_mm_inputs`` draws labels from 1 to
+    ``num_classes - 1``; with one class every label is 0."""
     from mmdet.testing import demo_mm_inputs
     packed = demo_mm_inputs(batch_size=batch_size, image_shapes=[(3, size, size)] * batch_size,
-                            num_items=list(num_items), num_classes=num_classes, with_mask=with_mask,
+                            num_items=list(num_items), num_classes=max(num_classes, 2), with_mask=with_mask,
                             with_semantic=with_semantic)
+    if num_classes == 1:
+        for sample in packed['data_samples']:
+            sample.gt_instances.labels[:] = 0
     return alg.data_preprocessor(packed, True)
 
 
@@ -195,5 +214,6 @@ def sigmoid_kd_ref(z_s, z_t, w):
     return (kl * w.double()).sum() / w.double().sum()
 
 
-__all__ = ['Config', 'load_model_cfg', 'shrink', 'small_model_cfg', 'fcfd_pair_cfg', 'build_pair', 'random_batch',
+__all__ = ['Config', 'load_model_cfg', 'shrink', 'small_model_cfg', 'family_cfg', 'fcfd_pair_cfg', 'build_pair',
+           'random_batch',
            'flat', 'flat_priors', 'softmax_kl_ref', 'sigmoid_kd_ref']

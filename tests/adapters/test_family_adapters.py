@@ -5,6 +5,7 @@ import torch
 
 from tests.adapters.families import (
     build_pair,
+    family_cfg,
     flat,
     flat_priors,
     random_batch,
@@ -36,22 +37,21 @@ FAMILIES = {  # config -> (adapter, output names)
     'pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py': ('PISARoIBoxHeadAdapter', ('cls', 'reg')),
     'point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py': ('RoIBoxHeadAdapter', ('cls', 'reg')),
     'htc/htc_r50_fpn_1x_coco.py': ('HTCRoIHeadAdapter', ('cls0', 'reg0', 'cls1', 'reg1', 'cls2', 'reg2')),
+    'scnet/scnet_r50_fpn_1x_coco.py': ('SCNetRoIHeadAdapter', ('cls0', 'reg0', 'cls1', 'reg1', 'cls2', 'reg2')),
+    'reppoints/reppoints-moment_r50_fpn_1x_coco.py': ('RepPointsHeadAdapter', ('cls', 'reg')),
+    'sabl/sabl-retinanet_r50_fpn_1x_coco.py': ('SABLRetinaHeadAdapter', ('cls', 'bucket', 'offset')),
+    'guided_anchoring/ga-retinanet_r50_fpn_1x_coco.py': ('GuidedAnchorHeadAdapter', ('cls', 'reg', 'shape', 'loc')),
+    'condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py': ('CondInstHeadAdapter', ('cls', 'reg', 'centerness')),
+    'yolact/yolact_r50_1xb8-55e_coco.py': ('YOLACTHeadAdapter', ('cls', 'reg')),
+    'solo/solo_r50_fpn_1x_coco.py': ('SOLOHeadAdapter', ('cls',)),
+    'solov2/solov2_r50_fpn_1x_coco.py': ('SOLOHeadAdapter', ('cls',)),
 }
 #: families whose own loss step trains masks / a semantic map (not distilled): their batches carry them
-WITH_MASKS = ('-ins', 'point_rend/', 'htc/')
-WITH_SEMANTIC = ('htc/',)
+WITH_MASKS = ('-ins', 'point_rend/', 'htc/', 'scnet/', 'condinst/', 'yolact/', 'solo/', 'solov2/')
+WITH_SEMANTIC = ('htc/', 'scnet/')
 #: the dense families added for issue 24 (run_head / predict / row weights below)
 QUALITY_DENSE = [p for p in FAMILIES if p.split('/')[0] in ('ddod', 'paa', 'tood', 'vfnet', 'autoassign', 'foveabox',
                                                              'centernet', 'yolo', 'ssd', 'rpn')]
-
-
-def family_cfg(path):
-    """:func:`small_model_cfg`, with DDOD's deformable first conv off (``use_dcn=False``, DDOD's own
-    ATSS-like option): on 64x64 images its coarsest level is smaller than the DCN kernel."""
-    cfg = small_model_cfg(path)
-    if path.startswith('ddod/'):
-        cfg.bbox_head.use_dcn = False
-    return cfg
 
 
 def needs_sklearn(path):
@@ -160,7 +160,8 @@ def test_run_head_is_mmdets_head_forward_in_either_mode(path):
 
 
 @pytest.mark.parametrize('path', DENSE[:5] + ['cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
-                                               'pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py'] + QUALITY_DENSE)
+                                               'pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py',
+                                               'scnet/scnet_r50_fpn_1x_coco.py'] + QUALITY_DENSE)
 def test_predict_on_features_is_mmdets_predict(path):
     import copy
     alg = build_pair(family_cfg(path))
@@ -316,6 +317,41 @@ def test_htc_box_heads_read_each_networks_semantic_feature_as_htc_does():
         assert not torch.allclose(plain[0], box_head(t_feats, 0)[0])
 
 
+def test_scnet_box_heads_fuse_each_networks_semantic_and_global_context_features():
+    """SCNet's st terms by hand: the teacher's semantic and global-context heads on the bridged
+    student features, fused into each stage's box RoI feature as SCNet does (semantic RoI feature
+    added, then mmdet's ``_fuse_glbctx``), the stage's box head; KL / MSE against the teacher's own."""
+    alg = build_pair(small_model_cfg('scnet/scnet_r50_fpn_1x_coco.py'))
+    trh = alg.teacher.roi_head
+    assert trh.with_semantic and trh.with_glbctx
+    data = random_batch(alg, with_mask=True, with_semantic=True)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    x = data['inputs']
+    rois = [alg.fcfd_recorders.get_recorder(f'roi_extractor{i}').get_record_data(0, 1) for i in range(3)]
+    with torch.no_grad():
+        t_feats = tuple(alg.teacher.extract_feat(x))
+        bridged = tuple(b(f) for b, f in zip(alg.fcfd_neck.bridges_st, alg.student.extract_feat(x)))
+
+        def box_head(feats, i, glbctx=True):
+            n_in = trh.bbox_roi_extractor[i].num_inputs
+            box = trh.bbox_roi_extractor[i](feats[:n_in], rois[i])
+            semantic = trh.semantic_roi_extractor([trh.semantic_head(feats)[1]], rois[i])
+            box = box + torch.nn.functional.adaptive_avg_pool2d(semantic, box.shape[-2:])
+            if glbctx:
+                box = trh._fuse_glbctx(box, trh.glbctx_head(feats)[1], rois[i])
+            return trh.bbox_head[i](box)
+        for i, w in enumerate(trh.stage_loss_weights):
+            t_cls, t_reg = box_head(t_feats, i)
+            st_cls, st_reg = box_head(bridged, i)
+            p_t = torch.softmax(t_cls.double(), 1)
+            kl = (p_t * (p_t.log() - torch.log_softmax(st_cls.double(), 1))).sum(1).mean()
+            torch.testing.assert_close(losses[f'distill.loss_fcfd_cls{i}_st'].double(), w * kl, rtol=1e-4, atol=1e-6)
+            torch.testing.assert_close(losses[f'distill.loss_fcfd_reg{i}_st'], w * ((st_reg - t_reg) ** 2).mean(),
+                                       rtol=1e-4, atol=1e-6)
+        # without the global context the teacher's box outputs differ: the adapter must not leave it out
+        assert not torch.allclose(box_head(t_feats, 0, glbctx=False)[0], box_head(t_feats, 0)[0])
+
+
 def test_set_prediction_detectors_are_refused_with_the_reason_and_the_alternative():
     from mmrazor.registry import MODELS
 
@@ -393,7 +429,8 @@ def test_level_subset_overhead_control(path):
 def test_adapters_state_class_like_and_box_like_outputs(path):
     alg = build_pair(family_cfg(path))
     losses = alg.head_adapter.default_output_losses()
-    kinds = {name: 'box' if name.startswith('reg') else 'class' for name in losses}  # the outputs' naming rule
+    # the outputs' naming rule: box-like are reg*, SABL's side buckets and offsets, GA's anchor shapes
+    kinds = {name: 'box' if name.startswith(('reg', 'bucket', 'offset', 'shape')) else 'class' for name in losses}
     assert set(kinds) == set(FAMILIES[path][1])
     allowed = dict(box=('WeightedMSELoss', 'L2Loss', 'DistributionKLLoss'),  # MSE or the per-side bin KL
                    # KL / sigmoid KD; SSD's softmax classes: the KL over one group of C + 1 logits

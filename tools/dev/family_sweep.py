@@ -52,6 +52,9 @@ CHEAP = re.compile(r'(^|[_-])(r18|r50|tiny|s|nano)([_-]|$)')
 SIZES = (64, 384)
 #: the errors of a convolution on an input smaller than its kernel (mmcv's deformable, torch's)
 SMALL_INPUT_ERRORS = ('smaller than kernel', "Kernel size can't be greater than actual input size")
+#: families whose own loss is written for one class (CrowdDet's EMD loss: CrowdHuman's person); the
+#: others are narrowed to 4 classes
+ONE_CLASS = ('crowddet',)
 
 
 def zoo_dir() -> Path:
@@ -118,6 +121,14 @@ ADAPTER_ROWS = [
      'per stage `i`, the RoIs the student sampled at that stage; each network\'s semantic feature fused into '
      'the box features as HTC does', '`cls{i}`: KL, weight `stage_loss_weights[i]`', '`reg{i}`: MSE, same weight',
      'none'),
+    ('`SCNetRoIHeadAdapter`', 'SCNet (`SCNetRoIHead`; box heads)',
+     'per stage `i`, the RoIs the student sampled at that stage; each network\'s semantic and global context '
+     'features fused into the box features as SCNet does', '`cls{i}`: KL, weight `stage_loss_weights[i]`',
+     '`reg{i}`: MSE, same weight', 'none'),
+    ('`MultiInstanceRoIBoxHeadAdapter`', 'CrowdDet (`MultiInstanceRoIHead`)',
+     'the RoIs the student\'s RoI head sampled; paths `st` / `ts` only (its K objects per RoI are an unordered '
+     'set, so `s` is refused)', '`cls` (`cls_ref`): K groups of (C + 1) softmax logits, softmax KL per group',
+     '`reg` (`reg_ref`): K x 4 box deltas, MSE', 'none'),
     ('`DenseHeadAdapter`', 'RetinaNet (`RetinaHead`, `RetinaSepBNHead`, `FreeAnchorRetinaHead`, `FSAFHead`, '
      '`PISARetinaHead`), YOLOF (`YOLOFHead`)', 'anchors of all levels', '`cls`: sigmoid KD, weight 5',
      '`reg`: box deltas, MSE',
@@ -162,6 +173,27 @@ ADAPTER_ROWS = [
      '`reg`: box deltas, MSE', 'max foreground softmax probability'),
     ('`RPNHeadAdapter`', 'RPN on its own (`RPN` + `RPNHead`)', 'anchors of all levels (3 per location)',
      '`cls` (objectness): sigmoid KD', '`reg`: box deltas, MSE', 'objectness probability'),
+    ('`RepPointsHeadAdapter`', 'RepPoints (`RepPointsHead`)', 'locations of all levels', '`cls`: sigmoid KD',
+     '`reg`: the refined point set as a box (each head\'s own `points2bbox`, units of the level\'s stride), MSE',
+     'max class probability'),
+    ('`SABLRetinaHeadAdapter`', 'SABL RetinaNet (`SABLRetinaHead`)', 'locations of all levels (one square anchor)',
+     '`cls`: sigmoid KD',
+     '`bucket`: 4 x side_num bucket logits, softmax KL per side; `offset`: offsets in bucket widths, MSE',
+     'max class probability'),
+    ('`GuidedAnchorHeadAdapter`', 'Guided Anchoring (`GARetinaHead`, `GARPNHead` on its own; GA Faster R-CNN: '
+     '`RoIBoxHeadAdapter`)', 'locations of all levels (one guided anchor)',
+     '`cls`, `loc` (anchor location): sigmoid KD',
+     '`reg`: the decoded box (guided anchor + deltas) in units of the level\'s stride, MSE; `shape`: the anchor '
+     'shape deltas, MSE', 'max class probability x anchor-location probability'),
+    ('`CondInstHeadAdapter`', 'the box head of CondInst / BoxInst (`CondInstBboxHead`, `BoxInstBboxHead`)',
+     'locations of all levels', '`cls`, `centerness`: sigmoid KD (mask-filter parameters not distilled)',
+     '`reg`: distances in units of the level\'s stride, MSE', 'max class probability x centerness'),
+    ('`YOLACTHeadAdapter`', 'the box head of YOLACT (`YOLACTHead`)', 'anchors of all levels (3 per location)',
+     '`cls`: C + 1 softmax logits, softmax KL (mask coefficients not distilled)', '`reg`: box deltas, MSE',
+     'max foreground softmax probability'),
+    ('`SOLOHeadAdapter`', 'the category grid of SOLO, SOLOv2, decoupled SOLO (`mask_head`)',
+     'the S x S grid cells of all levels', '`cls`: per-cell class logits, sigmoid KD (masks, kernels not distilled)',
+     'none', 'max class probability'),
     ('`CrossFamilyHeadAdapter`', 'a teacher and a student of different families, the teacher dense (e.g. FCOS -> '
      'RetinaNet, FCOS -> Faster R-CNN); picked by itself for such a pair',
      'the teacher head\'s rows, on its levels that have a student level of equal stride',
@@ -172,7 +204,11 @@ ADAPTERS_OUTRO = """
 All of this but Faster R-CNN's setting is the plugin's own extension (the official FCFD detection
 code has Faster R-CNN only); weights are 1 unless the table says otherwise and are not tuned for these
 families. Mask R-CNN-style detectors are distilled at their box head only; their mask heads train on
-their own loss. Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny) and
+their own loss. So are the one-stage instance segmentors: CondInst / BoxInst and YOLACT at their box
+head (CondInst's dynamic mask-filter parameters and YOLACT's mask coefficients are not distilled: they
+are weights and coordinates of each network's own mask branch), SOLO / SOLOv2 at their category grid
+(one row per grid cell; SOLO's predictions carry no boxes, so only the mask mAP of its hybrids means
+something). Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny) and
 `configs/fcfd_gfl_r101_r50_coco.py` (GFL R101 -> R50), besides the Faster R-CNN and RetinaNet ones.
 
 Teacher and student of different families (`CrossFamilyHeadAdapter`, `configs/fcfd_fcos_r101_retina_r50_coco.py`):
@@ -197,7 +233,9 @@ adapter in a module of the config's `custom_imports`; for a dense head, subclass
 running the head), and say which head classes it serves, how the head's forward tuple becomes named
 per-level maps and which loss fits each name; optionally the output that scales the teacher's class
 score in the row weights (`quality_output`, e.g. `'centerness'`), whether only sigmoid class scores
-are served (`sigmoid_classes`) and checks of the two heads (`check_heads`):
+are served (`sigmoid_classes`), checks of the two heads (`check_heads`), the detector attribute that
+holds the head (`head_attr`, SOLO's `'mask_head'`) and, for maps that depend on the head's own
+parameters (RepPoints' moment transfer), `head_maps(head, outputs)` instead of `level_maps`:
 
 ```python
 from fcfd_mm.adapters import HEAD_ADAPTERS, DenseHeadBase
@@ -278,9 +316,10 @@ def sweep(family: str) -> Dict[str, str]:
     if cls is None or not (isinstance(cls, type) and issubclass(cls, BaseDetector)):
         row['reason'] = f'{model_cfg.get("type")} is not an image detector (tracking, video or re-identification)'
         return row
-    model_cfg = shrink(model_cfg)
+    classes = 1 if family in ONE_CLASS else 4
+    model_cfg = shrink(model_cfg, num_classes=classes)
     model_cfg['_scope_'] = 'mmdet'
-    heads = [model_cfg.get(k, {}).get('type') for k in ('rpn_head', 'roi_head', 'bbox_head')
+    heads = [model_cfg.get(k, {}).get('type') for k in ('rpn_head', 'roi_head', 'bbox_head', 'mask_head')
              if isinstance(model_cfg.get(k), dict)]
     row['detector'] = ' + '.join([model_cfg['type']] + [h for h in heads if h])
     try:  # the detector alone, as mmdet builds it
@@ -294,7 +333,7 @@ def sweep(family: str) -> Dict[str, str]:
     # semantic maps for a detector with a semantic head of its own or in its RoI head (HTC)
     with_semantic = hasattr(plain, 'semantic_head') or bool(getattr(getattr(plain, 'roi_head', None), 'with_semantic',
                                                                     False))
-    extra = dict(with_mask=with_mask, with_semantic=with_semantic)
+    extra = dict(with_mask=with_mask, with_semantic=with_semantic, num_classes=classes)
     try:
         alg = build_pair(model_cfg)
     except UnsupportedModelError as exc:

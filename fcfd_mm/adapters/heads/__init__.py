@@ -1,12 +1,14 @@
 """Head adapters, one module per head family, registered in ``HEAD_ADAPTERS``."""
 from .anchor_free import FCOSHeadAdapter, RTMDetHeadAdapter, YOLOXHeadAdapter
 from .base import HeadAdapter
-from .cascade import CascadeRoIHeadAdapter, HTCRoIHeadAdapter
+from .box_encodings import GuidedAnchorHeadAdapter, RepPointsHeadAdapter, SABLRetinaHeadAdapter
+from .cascade import CascadeRoIHeadAdapter, HTCRoIHeadAdapter, SCNetRoIHeadAdapter
 from .classifier import ClassifierHeadAdapter
 from .cross_family import CrossFamilyHeadAdapter
 from .dense_base import DenseHeadBase
 from .dense_head import ATSSHeadAdapter, DenseHeadAdapter
 from .gfl import GFLHeadAdapter
+from .instance_seg import CondInstHeadAdapter, InstanceSegmentorHead, SOLOHeadAdapter, YOLACTHeadAdapter
 from .quality_dense import (
     AutoAssignHeadAdapter,
     CenterNetHeadAdapter,
@@ -16,17 +18,21 @@ from .quality_dense import (
     NamedDenseHead,
     PAAHeadAdapter,
     RPNHeadAdapter,
+    SoftmaxClassesHead,
     SSDHeadAdapter,
     TOODHeadAdapter,
     VFNetHeadAdapter,
     YOLOV3HeadAdapter,
 )
-from .roi_box_head import PISARoIBoxHeadAdapter, RoIBoxHeadAdapter
+from .roi_box_head import MultiInstanceRoIBoxHeadAdapter, PISARoIBoxHeadAdapter, RoIBoxHeadAdapter
 
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter', 'CascadeRoIHeadAdapter',
-           'HTCRoIHeadAdapter',
+           'HTCRoIHeadAdapter', 'SCNetRoIHeadAdapter', 'MultiInstanceRoIBoxHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
            'GFLHeadAdapter', 'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
            'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetHeadAdapter',
            'CenterNetUpdateHeadAdapter',
-           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter']
+           'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'SoftmaxClassesHead',
+           'RepPointsHeadAdapter', 'SABLRetinaHeadAdapter', 'GuidedAnchorHeadAdapter', 'InstanceSegmentorHead',
+           'CondInstHeadAdapter',
+           'YOLACTHeadAdapter', 'SOLOHeadAdapter', 'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter']

@@ -31,7 +31,7 @@ from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_level
 
 def describe(model: nn.Module) -> str:
     """``model``'s class with the classes of its head and backbone, for error messages."""
-    parts = [type(getattr(model, name)).__name__ for name in ('roi_head', 'bbox_head', 'head', 'backbone')
+    parts = [type(getattr(model, name)).__name__ for name in ('roi_head', 'bbox_head', 'mask_head', 'head', 'backbone')
              if getattr(model, name, None) is not None]
     return type(model).__name__ + (f' with {", ".join(parts)}' if parts else '')
 

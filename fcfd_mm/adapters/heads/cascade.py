@@ -109,7 +109,8 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
             if not recorder.data_buffer:
                 cls_score, bbox_pred = self._empty(i, stage.rois)
             else:
-                cls_score, bbox_pred = recorder.get_record_data(0)
+                # (cls, reg); SCNet's box heads also return their shared feature for the mask relay
+                cls_score, bbox_pred = recorder.get_record_data(0)[:2]
                 if stage.index is not None:
                     cls_score, bbox_pred = cls_score[stage.index], bbox_pred[stage.index]
             out[f'cls{i}'], out[f'reg{i}'] = cls_score, bbox_pred
@@ -158,3 +159,30 @@ class HTCRoIHeadAdapter(CascadeRoIHeadAdapter):
         if not roi_head.with_semantic:
             return {}
         return dict(semantic_feat=roi_head.semantic_head(feats)[1])  # HybridTaskCascadeRoIHead.loss / predict
+
+
+@HEAD_ADAPTERS.register_module()
+class SCNetRoIHeadAdapter(HTCRoIHeadAdapter):
+    """SCNet (``SCNetRoIHead``, a cascade): every stage's box head, as :class:`CascadeRoIHeadAdapter`,
+    with the semantic feature (``with_semantic``) and the global context feature (``with_glbctx``)
+    that SCNet fuses into the box features, each computed by the network's own semantic / global
+    context head from the features it is given, as SCNet's forward does. The mask, feature-relay
+    and context branches train on their own losses."""
+
+    family = ('an SCNet detector (SCNet + SCNetRoIHead: every stage\'s box head, with its semantic and global '
+              'context fusion)')
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        from mmdet.models.detectors import TwoStageDetector
+        from mmdet.models.roi_heads import SCNetRoIHead
+        roi_head = getattr(model, 'roi_head', None)
+        return (isinstance(model, TwoStageDetector) and type(roi_head) is SCNetRoIHead
+                and getattr(roi_head, 'with_bbox', False))
+
+    def bbox_forward_inputs(self, model: nn.Module, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
+        roi_head = model.roi_head  # SCNetRoIHead.loss / predict: each head's second output
+        extras = super().bbox_forward_inputs(model, feats)
+        if roi_head.with_glbctx:
+            extras['glbctx_feat'] = roi_head.glbctx_head(feats)[1]
+        return extras

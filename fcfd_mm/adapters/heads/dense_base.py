@@ -69,6 +69,8 @@ class DenseHeadBase(HeadAdapter):
     quality_output: Optional[str] = None
     #: serve only heads that score classes with sigmoids (``use_sigmoid_cls``)
     sigmoid_classes: bool = False
+    #: the detector's attribute holding the dense head (``'mask_head'`` for SOLO's category grid)
+    head_attr: str = 'bbox_head'
 
     def __init__(self, student: nn.Module, teacher: nn.Module,
                  anchor_weighting: Optional[str] = 'teacher_score') -> None:
@@ -77,13 +79,13 @@ class DenseHeadBase(HeadAdapter):
                              f'got {anchor_weighting!r}')
         self.anchor_weighting = anchor_weighting
         super().__init__(student, teacher)
-        self.num_classes = num_classes(student.bbox_head)
+        self.num_classes = num_classes(self.dense_head(student))
         self.strides = self.head_strides(student)
-        priors = getattr(student.bbox_head, 'num_base_priors', 1)
+        priors = getattr(self.dense_head(student), 'num_base_priors', 1)
         # priors per location of the first level (SSD lists one number per level; a row's width is
         # the same on every level, so the first level's channels / priors give it)
         self.num_priors = int(priors[0] if isinstance(priors, (list, tuple)) else priors)
-        self._student_head = student.bbox_head  # its mode at the loss pass gives the recorded maps' meaning
+        self._student_head = self.dense_head(student)  # its mode at the loss pass gives the recorded maps' meaning
 
     # ------------------------------------------------------------------ the family
     @classmethod
@@ -92,10 +94,20 @@ class DenseHeadBase(HeadAdapter):
         """The exact head classes this adapter serves."""
 
     @classmethod
-    def supports(cls, model: nn.Module) -> bool:
+    def dense_head(cls, model: nn.Module) -> Optional[nn.Module]:
+        """``model``'s dense head (its :attr:`head_attr`), ``None`` where it has none."""
+        return getattr(model, cls.head_attr, None)
+
+    @classmethod
+    def detector_types(cls) -> Tuple[type, ...]:
+        """The detector classes (and subclasses) whose dense head this adapter serves."""
         from mmdet.models.detectors import SingleStageDetector
-        head = getattr(model, 'bbox_head', None)
-        return isinstance(model, SingleStageDetector) and type(head) in cls.head_types() and cls.head_ok(head)
+        return (SingleStageDetector,)
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        head = cls.dense_head(model)
+        return isinstance(model, cls.detector_types()) and type(head) in cls.head_types() and cls.head_ok(head)
 
     @classmethod
     def head_ok(cls, head: nn.Module) -> bool:
@@ -105,7 +117,7 @@ class DenseHeadBase(HeadAdapter):
 
     def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         name = type(self).__name__
-        s_head, t_head = student.bbox_head, teacher.bbox_head
+        s_head, t_head = self.dense_head(student), self.dense_head(teacher)
         check_same('number of classes', num_classes(s_head), num_classes(t_head),
                    'FCFD matches class scores, so both detectors must be trained on the same classes.')
         check_same('priors (anchors) per location', getattr(s_head, 'num_base_priors', 1),
@@ -125,7 +137,7 @@ class DenseHeadBase(HeadAdapter):
     def head_strides(self, model: nn.Module) -> List[int]:
         """The stride of every level ``model``'s head reads: its prior generator's
         (:func:`level_strides`); a head without one says so in its adapter."""
-        return level_strides(model.bbox_head)
+        return level_strides(self.dense_head(model))
 
     def num_head_levels(self, model: nn.Module) -> int:
         return len(self.head_strides(model))
@@ -136,10 +148,16 @@ class DenseHeadBase(HeadAdapter):
         """``{output name: [(B, A * width, H_l, W_l) per level]}`` from the head's forward tuple
         (``training``: the head's mode when it ran, for heads whose maps change meaning with it)."""
 
-    def rows(self, outputs: tuple, levels: Optional[Sequence[int]], training: bool) -> HeadOutputs:
-        """The named outputs as ``(N_rows, width)`` tensors, of ``levels`` (``None``: all)."""
+    def head_maps(self, head: nn.Module, outputs: tuple) -> Dict[str, List[Tensor]]:
+        """:meth:`level_maps` of the forward tuple ``head`` returned; an adapter whose maps depend on
+        the head's own parameters (RepPoints' moment transfer) overrides this instead."""
+        return self.level_maps(outputs, head.training)
+
+    def rows(self, outputs: tuple, levels: Optional[Sequence[int]], head: nn.Module) -> HeadOutputs:
+        """The named outputs of ``head``'s forward tuple as ``(N_rows, width)`` tensors, of ``levels``
+        (``None``: all)."""
         out = {}
-        for name, maps in self.level_maps(outputs, training).items():
+        for name, maps in self.head_maps(head, outputs).items():
             keep = maps if levels is None else [maps[lv] for lv in levels]
             out[name] = flatten_levels(keep, maps[0].shape[1] // self.num_priors)
         return out
@@ -157,7 +175,7 @@ class DenseHeadBase(HeadAdapter):
 
     def student_recorders(self) -> Dict[str, dict]:
         return dict(neck=dict(type='ModuleOutputs', source='neck'),
-                    dense_head=dict(type='ModuleOutputs', source='bbox_head'))
+                    dense_head=dict(type='ModuleOutputs', source=self.head_attr))
 
     def consistency_context(self, records: RecorderManager, student: nn.Module,
                             levels: Optional[Sequence[int]] = None) -> LevelContext:
@@ -169,7 +187,7 @@ class DenseHeadBase(HeadAdapter):
         if len(recorder.data_buffer) != 1:
             raise RuntimeError(f'{type(self).__name__} expected one student head forward per loss pass, '
                                f'saw {len(recorder.data_buffer)}.')
-        return self.rows(tuple(recorder.get_record_data(0)), context.levels, self._student_head.training)
+        return self.rows(tuple(recorder.get_record_data(0)), context.levels, self._student_head)
 
     @classmethod
     def shared_across_levels(cls, head: nn.Module) -> bool:
@@ -181,16 +199,16 @@ class DenseHeadBase(HeadAdapter):
         """The head on the levels of ``context``: a head with per-level layers, scales or strides
         runs on every level it reads and only the rows of ``context.levels`` are kept; a head
         shared across levels runs on those levels only (a level left out costs nothing)."""
-        head = model.bbox_head
+        head = self.dense_head(model)
         feats = tuple(feats)[:self.num_head_levels(model)]
         if context.levels is not None and self.shared_across_levels(head):
-            return self.rows(tuple(head(tuple(feats[lv] for lv in context.levels))), None, head.training)
-        return self.rows(tuple(head(feats)), context.levels, head.training)
+            return self.rows(tuple(head(tuple(feats[lv] for lv in context.levels))), None, head)
+        return self.rows(tuple(head(feats)), context.levels, head)
 
     def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
         """``SingleStageDetector.predict`` after ``extract_feat``: the dense head of ``model`` on
         ``feats`` (boxes rescaled to the original image)."""
-        results = model.bbox_head.predict(tuple(feats), data_samples, rescale=True)
+        results = self.dense_head(model).predict(tuple(feats), data_samples, rescale=True)
         return model.add_pred_to_datasample(data_samples, results)
 
     # ------------------------------------------------------------------ row weights

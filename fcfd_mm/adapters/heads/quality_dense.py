@@ -241,8 +241,23 @@ class YOLOV3HeadAdapter(NamedDenseHead):
         return maps
 
 
+class SoftmaxClassesHead(NamedDenseHead):
+    """A dense head scoring ``C + 1`` *softmax* classes per prior, background last (SSD, YOLACT):
+    ``cls`` compared as distributions (softmax KL, ``DistributionKLLoss`` over one group of C + 1
+    classes), ``reg`` by MSE; rows weighted by the teacher's highest foreground softmax probability,
+    as such heads' ``predict`` ranks boxes."""
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        return dict(cls=dict(type='DistributionKLLoss', num_bins=self.num_classes + 1, tau=1.0, loss_weight=1.0),
+                    reg=dict(_MSE))
+
+    def teacher_score(self, teacher_outputs: Dict[str, Tensor]) -> Tensor:
+        # the softmax's last class is the background
+        return teacher_outputs['cls'].detach().softmax(dim=1)[:, :-1].max(dim=1).values
+
+
 @HEAD_ADAPTERS.register_module()
-class SSDHeadAdapter(NamedDenseHead):
+class SSDHeadAdapter(SoftmaxClassesHead):
     """SSD and SSDLite (``SSDHead``): ``cls`` (C + 1 *softmax* logits per anchor, background last:
     softmax KL, ``DistributionKLLoss`` over one group of C + 1 classes) and ``reg`` (4 box deltas:
     MSE); 4 or 6 anchors per location, by level. Rows (anchors) are weighted by the teacher's
@@ -251,14 +266,6 @@ class SSDHeadAdapter(NamedDenseHead):
     family = 'an SSD detector (SingleStageDetector + SSDNeck + SSDHead: softmax classes, box deltas)'
     head_names = ('SSDHead',)
 
-    def default_output_losses(self) -> Dict[str, dict]:
-        return dict(cls=dict(type='DistributionKLLoss', num_bins=self.num_classes + 1, tau=1.0, loss_weight=1.0),
-                    reg=dict(_MSE))
-
     def check_heads(self, student_head: nn.Module, teacher_head: nn.Module) -> None:
         check_same('SSD anchors per location, by level', list(student_head.num_base_priors),
                    list(teacher_head.num_base_priors), 'Use the same anchor_generator in both configs.')
-
-    def teacher_score(self, teacher_outputs: Dict[str, Tensor]) -> Tensor:
-        # SSDHead scores with a softmax whose last class is the background
-        return teacher_outputs['cls'].detach().softmax(dim=1)[:, :-1].max(dim=1).values

@@ -201,3 +201,77 @@ class PISARoIBoxHeadAdapter(RoIBoxHeadAdapter):
                                f'the RoIs of its last box RoI-extractor call; saw {len(heads)} box-head and '
                                f'{len(recorder.data_buffer)} extractor calls.')
         return last_extractor, last_head
+
+
+@HEAD_ADAPTERS.register_module()
+class MultiInstanceRoIBoxHeadAdapter(RoIBoxHeadAdapter):
+    """CrowdDet (``MultiInstanceRoIHead`` + ``MultiInstanceBBoxHead``): each RoI predicts
+    ``num_instance`` (K) objects. Outputs per RoI: ``cls``, K groups of C + 1 softmax logits (softmax
+    KL per group, ``DistributionKLLoss``), ``reg``, K x 4 box deltas (MSE); with the refinement
+    module (``with_refine``) also ``cls_ref`` / ``reg_ref``, the refined ones, alike.
+
+    Paths ``st`` and ``ts`` only (the default): CrowdDet's EMD loss matches a RoI's K predictions to
+    its ground truth in whichever order fits best, so the K slots are an unordered set and slot k
+    of the student need not predict the object slot k of the teacher predicts; paths ``st`` / ``ts``
+    compare one network's head with itself, where the slots agree. Path ``s`` is refused.
+
+    Args:
+        consistency_rois, seed: as :class:`RoIBoxHeadAdapter`.
+    """
+
+    family = 'a CrowdDet detector (CrowdDet + MultiInstanceRoIHead: K objects per RoI, paths st / ts)'
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
+                 seed: int = 0) -> None:
+        super().__init__(student, teacher, consistency_rois, seed)
+        head = student.roi_head.bbox_head
+        self.num_instance = int(head.num_instance)
+        self.with_refine = bool(head.with_refine)
+        self.num_classes = num_classes(head)
+
+    @classmethod
+    def roi_head_types(cls) -> tuple:
+        from mmdet.models.roi_heads import MultiInstanceRoIHead
+        return (MultiInstanceRoIHead,)
+
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
+        super().check_models(student, teacher)
+        s_head, t_head = student.roi_head.bbox_head, teacher.roi_head.bbox_head
+        check_same('objects per RoI (num_instance)', s_head.num_instance, t_head.num_instance,
+                   'Set roi_head.bbox_head.num_instance identically in both configs.')
+        check_same('refinement module (with_refine)', s_head.with_refine, t_head.with_refine,
+                   'Set roi_head.bbox_head.with_refine identically in both configs.')
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        kl = dict(type='DistributionKLLoss', num_bins=self.num_classes + 1, tau=1.0, loss_weight=1.0)
+        mse = dict(type='WeightedMSELoss', loss_weight=1.0)
+        names = ('', '_ref') if self.with_refine else ('',)
+        return {f'{kind}{suffix}': dict(cfg) for suffix in names for kind, cfg in (('cls', kl), ('reg', mse))}
+
+    def default_neck_settings(self) -> Dict[str, object]:
+        return dict(paths=('st', 'ts'))
+
+    def check_neck_paths(self, paths: Sequence[str]) -> None:
+        if 's' in paths:
+            raise ValueError(
+                f'fcfd.neck.paths {list(paths)}: path s is not defined for CrowdDet: its EMD loss matches each '
+                f'RoI\'s {self.num_instance} predictions to the ground truth in either order, so the student\'s '
+                f'prediction slot k and the teacher\'s slot k need not be the same object. Set '
+                f'fcfd.neck.paths=(\'st\', \'ts\') (the default): each network\'s head on the other\'s bridged '
+                f'features, compared with its own outputs, where the slots agree.')
+
+    def _named(self, outputs: Sequence[Tensor]) -> HeadOutputs:
+        out = dict(cls=outputs[0], reg=outputs[1])
+        if self.with_refine:
+            out.update(cls_ref=outputs[2], reg_ref=outputs[3])
+        return out
+
+    def student_outputs(self, records: RecorderManager, context: RoIContext) -> HeadOutputs:
+        outputs = records.get_recorder('box_head').get_record_data(self.sampled_calls(records)[1])
+        if context.index is not None:
+            outputs = [o[context.index] for o in outputs]
+        return self._named(outputs)
+
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: RoIContext) -> HeadOutputs:
+        out = model.roi_head._bbox_forward(tuple(feats), context.rois)
+        return self._named([out['cls_score'], out['bbox_pred'], out.get('cls_score_ref'), out.get('bbox_pred_ref')])
