@@ -38,6 +38,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch  # noqa: E402
 
 import fcfd_mm  # noqa: E402,F401
+from fcfd_mm import compat  # noqa: E402
+
+compat.enable_trident_conv_init()  # TridentNet built without a checkpoint: mmdet leaves TridentConv uninitialised
 
 METHODS = ('student', 'fitnet', 'pkd', 'cwd', 'fcfd_fpn', 'fcfd_fpn_fast', 'fcfd_stages', 'fcfd_stages_1path')
 REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
@@ -63,6 +66,32 @@ REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
         'centernet_update': ('mmdet::centernet/centernet-update_r50_fpn_8xb8-amp-lsj-200e_coco.py',
                              'mmdet::centernet/centernet-update_r101_fpn_8xb8-amp-lsj-200e_coco.py'),
         'atss': ('mmdet::atss/atss_r50_fpn_1x_coco.py', 'mmdet::atss/atss_r101_fpn_1x_coco.py'),
+        # the families added last (issue of the model-zoo sweep); one config only: the pair is that config twice.
+        # CornerNet / CentripetalNet / TridentNet have no neck: the FitNet / PKD / CWD baselines' FPN
+        # connectors do not apply (run --methods student fcfd_fpn)
+        'reppoints': ('mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_1x_coco.py',
+                      'mmdet::reppoints/reppoints-moment_r101_fpn-gn_head-gn_2x_coco.py'),
+        'sabl': ('mmdet::sabl/sabl-retinanet_r50_fpn_1x_coco.py', 'mmdet::sabl/sabl-retinanet_r101_fpn_1x_coco.py'),
+        # GA: the pytorch-style X101 teacher; with random weights the R101-caffe one's 0-255 inputs made
+        # the decoded boxes overflow within a step (NaN weights, then no anchors for the student's own loss)
+        'guided_anchoring': ('mmdet::guided_anchoring/ga-retinanet_r50_fpn_1x_coco.py',
+                             'mmdet::guided_anchoring/ga-retinanet_x101-32x4d_fpn_1x_coco.py'),
+        'condinst': ('mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py',
+                     'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py'),
+        'yolact': ('mmdet::yolact/yolact_r50_1xb8-55e_coco.py', 'mmdet::yolact/yolact_r101_1xb8-55e_coco.py'),
+        'solo': ('mmdet::solo/solo_r50_fpn_1x_coco.py', 'mmdet::solo/solo_r101_fpn_8xb8-lsj-200e_coco.py'),
+        'solov2': ('mmdet::solov2/solov2_r50_fpn_1x_coco.py', 'mmdet::solov2/solov2_r101_fpn_ms-3x_coco.py'),
+        'scnet': ('mmdet::scnet/scnet_r50_fpn_1x_coco.py', 'mmdet::scnet/scnet_r101_fpn_20e_coco.py'),
+        'crowddet': ('mmdet::crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py',
+                     'mmdet::crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py'),
+        'grid_rcnn': ('mmdet::grid_rcnn/grid-rcnn_r50_fpn_gn-head_1x_coco.py',
+                      'mmdet::grid_rcnn/grid-rcnn_r101_fpn_gn-head_2x_coco.py'),
+        'tridentnet': ('mmdet::tridentnet/tridentnet_r50-caffe_1x_coco.py',
+                       'mmdet::tridentnet/tridentnet_r50-caffe_1x_coco.py'),
+        'cornernet': ('mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py',
+                      'mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py'),
+        'centripetalnet': ('mmdet::centripetalnet/centripetalnet_hourglass104_16xb6-crop511-210e-mstest_coco.py',
+                           'mmdet::centripetalnet/centripetalnet_hourglass104_16xb6-crop511-210e-mstest_coco.py'),
         # across families: MMRazor's FCOS teacher (R101-caffe here) -> RetinaNet R50 (path st, CrossFamilyHeadAdapter)
         'fcos_retina': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
                         'mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py')}
@@ -96,13 +125,18 @@ def fcfd_settings(method: str, family: str, student: dict) -> dict:
 
 
 def detector_cfg(path: str) -> dict:
-    """The model config of an mmdet / local config, weights initialised randomly (no download)."""
+    """The model config of an mmdet / local config, weights initialised randomly (no download),
+    without batch augmentation."""
     from mmengine.config import Config
     from mmengine.hub import get_config
     cfg = get_config(path) if '::' in path else Config.fromfile(path)
     model = copy.deepcopy(cfg.model)
     model.backbone.init_cfg = None
     model._scope_ = 'mmdet'
+    # no batch augmentation: the large-scale-jitter configs pad every batch to 1024 x 1024
+    # (BatchFixedSizePad), which would time every method at that size instead of --size
+    if isinstance(model.get('data_preprocessor'), dict):
+        model.data_preprocessor.pop('batch_augments', None)
     return model
 
 
@@ -170,16 +204,27 @@ def peak_rss_gb() -> float:
 
 
 def num_classes(student: dict, family: str) -> int:
-    head = student['roi_head']['bbox_head'] if family == 'frcnn' else student['bbox_head']
+    """The classes of ``student``'s box head (a cascade's first), dense head or SOLO's mask head."""
+    head = student.get('roi_head', {}).get('bbox_head') or student.get('bbox_head') or student.get('mask_head')
+    head = head[0] if isinstance(head, (list, tuple)) else head
     return head['num_classes']
 
 
 def make_batch(model, size, batch: int, num_classes: int):
-    """``size``: [side] or [height, width]."""
+    """``size``: [side] or [height, width]. Instance masks and semantic maps where the detector's
+    own loss trains on them (instance segmentors, HTC-style semantic heads); one class: every
+    label 0 (``demo_mm_inputs`` draws labels from 1)."""
     from mmdet.testing import demo_mm_inputs
     h, w = (size[0], size[-1]) if isinstance(size, (list, tuple)) else (size, size)
+    det = getattr(model, 'architecture', model)
+    roi_head = getattr(det, 'roi_head', None)
+    with_mask = bool(getattr(det, 'with_mask', False) or getattr(roi_head, 'with_mask', False))
+    with_semantic = bool(getattr(roi_head, 'with_semantic', False))
     packed = demo_mm_inputs(batch_size=batch, image_shapes=[(3, h, w)] * batch, num_items=[4] * batch,
-                            num_classes=num_classes)
+                            num_classes=max(num_classes, 2), with_mask=with_mask, with_semantic=with_semantic)
+    if num_classes == 1:
+        for sample in packed['data_samples']:
+            sample.gt_instances.labels[:] = 0
     return model.data_preprocessor(packed, True)
 
 

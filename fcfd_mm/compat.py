@@ -35,6 +35,13 @@ in bug reports).
    step runs, have no bfloat16 version ("not implemented for 'BFloat16'"). On bf16 CPU tensors
    they now run in float32 (RoIAlign's output is cast back to the input's dtype, as mmdet's RoI
    extractor expects); other dtypes and devices (mmcv's CUDA kernels have fp16) are unchanged.
+5. mmdet 3.3's ``TridentConv`` (TridentNet's backbone) leaves its weight as uninitialised memory:
+   its block gives it an ``init_cfg`` that overrides a submodule ``conv2`` the conv does not have,
+   and TridentNet's configs load pretrained weights over it. A TridentNet built without a checkpoint
+   (a test, a benchmark, training from scratch) then computes with garbage, NaN now and then. With
+   :func:`enable_trident_conv_init` every ``TridentConv`` built afterwards starts from the Kaiming
+   init its ``init_cfg`` means (uniform, fan-in); a checkpoint still overwrites it. Not applied at
+   import (it changes what mmdet builds); the test helpers and ``benchmarks/overhead.py`` call it.
 """
 from __future__ import annotations
 
@@ -234,6 +241,25 @@ def fix_mmcv_cpu_bf16_ops() -> bool:
     return True
 
 
+def fix_trident_conv_init() -> bool:
+    """Initialise mmdet's ``TridentConv`` weight (Kaiming uniform, fan-in) when it is built (fix 5)."""
+    from mmdet.models.backbones.trident_resnet import TridentConv
+    original = TridentConv.__init__
+    if getattr(original, '_fcfd_patched', False):
+        return False
+
+    @functools.wraps(original)
+    def init_then_kaiming(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        torch.nn.init.kaiming_uniform_(self.weight, mode='fan_in', nonlinearity='relu')
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+    init_then_kaiming._fcfd_patched = True
+    TridentConv.__init__ = init_then_kaiming
+    return True
+
+
 def _apply(name: str, fix: Callable[[], bool]) -> None:
     if name in APPLIED:
         return
@@ -271,4 +297,11 @@ def enable_cpu_bf16_ops() -> List[str]:
     runs ``torch.autocast('cpu', dtype=torch.bfloat16)`` by hand calls it first. Returns
     :data:`APPLIED`."""
     _apply('mmcv_cpu_bf16_ops', fix_mmcv_cpu_bf16_ops)
+    return APPLIED
+
+
+def enable_trident_conv_init() -> List[str]:
+    """Give every ``TridentConv`` built afterwards an initialised weight (fix 5: mmdet 3.3 leaves it
+    as uninitialised memory); for TridentNets built without a checkpoint. Returns :data:`APPLIED`."""
+    _apply('trident_conv_init', fix_trident_conv_init)
     return APPLIED

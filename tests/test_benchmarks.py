@@ -1,5 +1,6 @@
 """The benchmark scripts: the overhead benchmark's 'no waste' breakdown runs and adds up, and the
 efficacy script writes the configs it claims (the overhead controls reach FCFDDistill)."""
+import copy
 import json
 import sys
 from pathlib import Path
@@ -271,3 +272,26 @@ def test_overhead_real_pairs_of_the_later_dense_families_build_and_step(family):
     for method in ('fcfd_fpn', 'pkd'):
         model = overhead.build(method, student, teacher, family)
         overhead.train_step(model, overhead.make_batch(model, 64, 2, overhead.num_classes(student, family)))()
+
+
+def test_overhead_times_every_method_at_the_given_size_without_batch_augmentation():
+    """The large-scale-jitter configs pad every batch to 1024 x 1024 (``BatchFixedSizePad``): the
+    benchmark drops that, so a step is timed at ``--size``."""
+    import overhead
+    student = overhead.detector_cfg(overhead.REAL['solo'][1])
+    assert 'batch_augments' not in student['data_preprocessor']
+    from mmdet.registry import MODELS
+    model = MODELS.build(copy.deepcopy(student))
+    batch = overhead.make_batch(model, 64, 2, overhead.num_classes(student, 'solo'))
+    assert batch['inputs'].shape[-2:] == (64, 64)
+    assert all('masks' in s.gt_instances for s in batch['data_samples'])  # SOLO's own loss trains on masks
+
+
+def test_overhead_one_class_families_get_label_0():
+    import overhead
+    student = overhead.detector_cfg(overhead.REAL['crowddet'][0])
+    assert overhead.num_classes(student, 'crowddet') == 1
+    from mmdet.registry import MODELS
+    model = MODELS.build(copy.deepcopy(student))
+    batch = overhead.make_batch(model, 64, 2, 1)
+    assert all((s.gt_instances.labels == 0).all() for s in batch['data_samples'])

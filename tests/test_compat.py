@@ -144,3 +144,21 @@ def test_mmcv_nms_and_roi_align_take_bf16_cpu_tensors():
     out32.sum().backward()
     assert x16.grad.dtype == torch.bfloat16
     torch.testing.assert_close(x16.grad.float(), x32.grad, rtol=1e-2, atol=1e-2)
+
+
+def test_trident_conv_weights_are_initialised_when_the_fix_is_enabled():
+    """mmdet 3.3's TridentConv keeps ``torch.Tensor(...)`` memory as its weight (its init_cfg
+    overrides a submodule it lacks); with fix 5 it starts from Kaiming-uniform values under the
+    global seed, so two builds with one seed agree and the weights lie in the Kaiming bound."""
+    import math
+
+    from mmdet.models.backbones.trident_resnet import TridentConv
+    assert 'trident_conv_init' in compat.enable_trident_conv_init()
+    builds = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        builds.append(TridentConv(8, 16, kernel_size=3, trident_dilations=(1, 2, 3)))
+    a, b = builds
+    torch.testing.assert_close(a.weight, b.weight)  # seeded, not leftover memory
+    bound = math.sqrt(2.0) * math.sqrt(3.0 / (8 * 3 * 3))  # kaiming_uniform_, fan-in, ReLU gain
+    assert torch.isfinite(a.weight).all() and a.weight.abs().max() <= bound and a.weight.std() > 0.1 * bound

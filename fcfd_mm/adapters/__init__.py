@@ -1,18 +1,17 @@
 """Model-family adapters of FCFD, in two registries (:mod:`.registry`):
 
-* head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- Faster R-CNN's /
-  Mask R-CNN's RoI box head (``RoIBoxHeadAdapter``; PISA's: ``PISARoIBoxHeadAdapter``), Cascade R-CNN's stage box heads
-  (``CascadeRoIHeadAdapter``; HTC's, with its semantic fusion: ``HTCRoIHeadAdapter``; SCNet's:
-  ``SCNetRoIHeadAdapter``), CrowdDet's multi-instance RoI head (``MultiInstanceRoIBoxHeadAdapter``), the
-  dense heads of
-  RetinaNet (``DenseHeadAdapter``), ATSS
-  (``ATSSHeadAdapter``), FCOS (``FCOSHeadAdapter``), YOLOX (``YOLOXHeadAdapter``), RTMDet
-  (``RTMDetHeadAdapter``), GFL (``GFLHeadAdapter``), DDOD, PAA, TOOD, VarifocalNet, AutoAssign,
-  FoveaBox, CenterNet-Update, CenterNet, YOLOv3, SSD and RPN (``heads/quality_dense.py``), RepPoints, SABL
-  RetinaNet and Guided Anchoring (``heads/box_encodings.py``), the box heads of CondInst / BoxInst and YOLACT and SOLO's
-  category grid (``heads/instance_seg.py``), an image classifier's head
-  (``ClassifierHeadAdapter``); families FCFD cannot serve (DETR-style set prediction, ...) are
-  refused with the reason (``refusals.py``; docs/families.md);
+* head adapters (``HEAD_ADAPTERS``, ``heads/``): how to run a family's head -- the RoI box heads
+  (``heads/roi_box_head.py``: Faster R-CNN's and Mask R-CNN's ``RoIBoxHeadAdapter``, PISA's,
+  CrowdDet's multi-instance, TridentNet's and Grid R-CNN's), the cascades' stage box heads
+  (``heads/cascade.py``: Cascade R-CNN, HTC, SCNet), the dense heads of RetinaNet and ATSS
+  (``heads/dense_head.py``), FCOS, YOLOX and RTMDet (``heads/anchor_free.py``), GFL (``heads/gfl.py``),
+  DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, CenterNet, CornerNet,
+  CentripetalNet, YOLOv3, SSD and RPN (``heads/quality_dense.py``), RepPoints, SABL RetinaNet and
+  Guided Anchoring (``heads/box_encodings.py``), the box heads of CondInst / BoxInst and YOLACT and
+  SOLO's category grid (``heads/instance_seg.py``), a teacher and a student of different families
+  (``CrossFamilyHeadAdapter``), an image classifier's head (``ClassifierHeadAdapter``); families FCFD
+  cannot serve (DETR-style set prediction, ...) are refused with the reason (``refusals.py``;
+  docs/families.md);
 * stage cutters (``STAGE_CUTTERS``, ``stages/``): where to cut a backbone at its stage boundaries --
   mmdet ``ResNet`` (``ResNetCutter``), mmdet ``MobileNetV2`` (``MobileNetV2Cutter``), the staged
   classification backbones (``StagedBackboneCutter``).
@@ -32,6 +31,7 @@ from .common import (
     RoIContext,
     StagedRoIContext,
     UnsupportedModelError,
+    has_neck,
     neck_channels,
     neck_level_channels,
     neck_level_strides,
@@ -43,8 +43,10 @@ from .heads import (
     CascadeRoIHeadAdapter,
     CenterNetHeadAdapter,
     CenterNetUpdateHeadAdapter,
+    CentripetalHeadAdapter,
     ClassifierHeadAdapter,
     CondInstHeadAdapter,
+    CornerHeadAdapter,
     CrossFamilyHeadAdapter,
     DDODHeadAdapter,
     DenseHeadAdapter,
@@ -52,6 +54,7 @@ from .heads import (
     FCOSHeadAdapter,
     FoveaHeadAdapter,
     GFLHeadAdapter,
+    GridRoIBoxHeadAdapter,
     GuidedAnchorHeadAdapter,
     HeadAdapter,
     HTCRoIHeadAdapter,
@@ -67,6 +70,7 @@ from .heads import (
     SOLOHeadAdapter,
     SSDHeadAdapter,
     TOODHeadAdapter,
+    TridentRoIBoxHeadAdapter,
     VFNetHeadAdapter,
     YOLACTHeadAdapter,
     YOLOV3HeadAdapter,
@@ -125,6 +129,12 @@ def build_head_adapter(student: nn.Module, teacher: nn.Module, cfg: Optional[dic
 def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) -> StageCutter:
     """Build the stage cutter named by ``cfg['type']``, or the latest registered one that supports
     ``model``'s backbone, and check that it can cut it (``role``: 'student' / 'teacher')."""
+    from mmdet.models.detectors.base import BaseDetector
+    if isinstance(model, BaseDetector) and not has_neck(model):
+        raise UnsupportedModelError(
+            f'stage switch points: the {role} ({type(model).__name__}) has no neck, so its head reads the '
+            f'backbone\'s outputs directly and no network part follows the backbone stages but the head. Use '
+            f'fcfd.neck only for this pair (its switch point is then the backbone\'s outputs).')
     cfg = dict(cfg or {})
     name = cfg.pop('type', None)
     if name is None:
@@ -151,9 +161,11 @@ def build_stage_cutter(model: nn.Module, role: str, cfg: Optional[dict] = None) 
 __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'DenseHeadBase', 'CascadeRoIHeadAdapter', 'FCOSHeadAdapter',
            'HTCRoIHeadAdapter', 'SCNetRoIHeadAdapter', 'MultiInstanceRoIBoxHeadAdapter',
+           'TridentRoIBoxHeadAdapter', 'GridRoIBoxHeadAdapter',
            'YOLOXHeadAdapter', 'RTMDetHeadAdapter', 'GFLHeadAdapter', 'DDODHeadAdapter', 'PAAHeadAdapter',
            'TOODHeadAdapter', 'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter',
-           'CenterNetHeadAdapter', 'CenterNetUpdateHeadAdapter', 'YOLOV3HeadAdapter', 'SSDHeadAdapter',
+           'CenterNetHeadAdapter', 'CenterNetUpdateHeadAdapter', 'CornerHeadAdapter', 'CentripetalHeadAdapter',
+           'YOLOV3HeadAdapter', 'SSDHeadAdapter',
            'RPNHeadAdapter', 'RepPointsHeadAdapter', 'SABLRetinaHeadAdapter', 'GuidedAnchorHeadAdapter',
            'CondInstHeadAdapter',
            'YOLACTHeadAdapter', 'SOLOHeadAdapter',

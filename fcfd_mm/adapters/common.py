@@ -100,8 +100,28 @@ _NECK_SHAPES: 'weakref.WeakKeyDictionary[nn.Module, Dict[int, List[Tuple[int, in
     weakref.WeakKeyDictionary()
 
 
+def has_neck(model: nn.Module) -> bool:
+    """Whether ``model`` has a neck after its backbone (most detectors: FPN and its kin)."""
+    return getattr(model, 'neck', None) is not None
+
+
+def switch_source(model: nn.Module) -> str:
+    """The module whose outputs are ``model``'s FPN switch point, the features its head reads:
+    ``'neck'``, or ``'backbone'`` for a detector without a neck (CornerNet's hourglass stacks,
+    TridentNet's C4 branches)."""
+    return 'neck' if has_neck(model) else 'backbone'
+
+
+def switch_features(model: nn.Module, positions) -> Tuple[Tensor, ...]:
+    """The switch point's features from the backbone's outputs ``positions``: the neck on them, or
+    the backbone's outputs themselves for a detector without a neck (as its ``extract_feat``)."""
+    feats = model.neck(tuple(positions)) if has_neck(model) else positions
+    return (feats,) if isinstance(feats, Tensor) else tuple(feats)
+
+
 def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int, int]]:
-    """``(channels, height, width)`` of every neck output of ``model`` on a ``size`` x ``size`` input.
+    """``(channels, height, width)`` of every neck output of ``model`` on a ``size`` x ``size`` input
+    (the backbone's outputs for a detector without a neck: :func:`switch_features`).
 
     A dry run of backbone + neck on zeros, without gradient and with every module in eval mode
     (no BatchNorm statistic changes; the modes are restored afterwards), once per model and size
@@ -118,17 +138,15 @@ def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int,
     try:
         model.eval()
         with torch.no_grad():
-            feats = model.neck(model.backbone(torch.zeros(1, 3, size, size, device=device)))
+            feats = switch_features(model, model.backbone(torch.zeros(1, 3, size, size, device=device)))
     except Exception as exc:
         raise UnsupportedModelError(
             f'FCFD could not read the neck outputs of {type(model).__name__} from a dry run of backbone + neck on a '
-            f'{size}x{size} input ({type(exc).__name__}: {exc}); its switch point needs a backbone + neck whose '
+            f'{size}x{size} input ({type(exc).__name__}: {exc}); its switch point needs a backbone (+ neck) whose '
             f'outputs are a tuple of feature maps (e.g. FPN).') from exc
     finally:
         for m, mode in modes.items():
             m.training = mode
-    if isinstance(feats, Tensor):
-        feats = (feats,)
     shapes = [tuple(int(d) for d in f.shape[1:]) for f in feats]
     _NECK_SHAPES.setdefault(model, {})[size] = shapes
     return list(shapes)
@@ -142,17 +160,18 @@ def neck_channels(model: nn.Module) -> int:
     channels = getattr(neck, 'out_channels', None)
     if isinstance(channels, int):
         return channels
-    found = sorted({c for c, _, _ in neck_output_shapes(model)}) if neck is not None else []
+    found = sorted({c for c, _, _ in neck_output_shapes(model)})
     if len(found) != 1:
         raise UnsupportedModelError(
             f'{type(model).__name__} has no neck whose outputs all have the same channels (e.g. FPN; found '
-            f'{found or "no neck"}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
+            f'{found}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
     return found[0]
 
 
-#: dry-run input sizes, tried in order: 64, and 320 for necks whose coarsest levels need a larger
-#: input (SSD300's extra layers shrink a 64x64 input below their kernel)
-DRY_RUN_SIZES = (64, 320)
+#: dry-run input sizes, tried in order: 64, 320 for necks whose coarsest levels need a larger
+#: input (SSD300's extra layers shrink a 64x64 input below their kernel), 512 for backbones that
+#: halve their input many times and add the halves back (CornerNet's hourglass: a multiple of 128)
+DRY_RUN_SIZES = (64, 320, 512)
 
 
 def neck_dry_run_shapes(model: nn.Module) -> List[Tuple[int, int, int]]:
@@ -168,13 +187,9 @@ def neck_dry_run_shapes(model: nn.Module) -> List[Tuple[int, int, int]]:
 def neck_level_channels(model: nn.Module) -> List[int]:
     """The channels of each of ``model``'s neck outputs, in order: ``neck.out_channels`` on every
     level where it is an integer (FPN), else read from a dry run (e.g. SSD's and YOLOv3's necks,
-    one number per level). Each level gets its own bridges, so the levels need not agree."""
-    neck = getattr(model, 'neck', None)
-    if neck is None:
-        raise UnsupportedModelError(
-            f'{type(model).__name__} has no neck: FCFD\'s FPN switch point needs one (its outputs are where '
-            f'the two networks are switched). Use a detector with a neck (e.g. FPN).')
-    channels = getattr(neck, 'out_channels', None)
+    one number per level; the backbone's outputs of a detector without a neck). Each level gets its
+    own bridges, so the levels need not agree."""
+    channels = getattr(getattr(model, 'neck', None), 'out_channels', None)
     if isinstance(channels, int):
         return [channels] * num_neck_levels(model)
     return [c for c, _, _ in neck_dry_run_shapes(model)]

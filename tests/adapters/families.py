@@ -5,9 +5,11 @@ the independent references of the head adapters' rows and output terms (flattene
 every family build and run a loss step in about a second on one CPU core:
 
 * plain ResNet backbones (``ResNet`` / ``ResNetV1d`` without DCN or plugins) become ResNet-18 with
-  8 base channels (32 with group norm); other ResNet variants (ResNeXt, Res2Net, ResNeSt, DCN...)
-  become depth 50; ``CSPNeXt`` / ``CSPDarknet`` (and their PAFPN and head) get widen factor 0.125;
-  other backbones stay as they are;
+  8 base channels (32 with group norm); other ResNet variants (ResNeXt, Res2Net, ResNeSt, DCN,
+  TridentNet's...) become depth 50;
+  ``CSPNeXt`` / ``CSPDarknet`` (and their PAFPN and head) get widen
+  factor 0.125; CornerNet's ``HourglassNet`` keeps its 2 stacks, each halving twice, 16 channels
+  wide; other backbones stay as they are;
 * where the neck has 256 output channels (FPN-like), necks, heads and RoI extractors with 256
   channels get 32, fully connected layers 1024 -> 64, group norms 32 -> 8 groups (SCNet's feature
   relay head reads that FC and gives the FPN's width);
@@ -25,6 +27,10 @@ from typing import Any, Optional
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger
+
+from fcfd_mm import compat
+
+compat.enable_trident_conv_init()  # mmdet leaves TridentConv's weight uninitialised; these models start from scratch
 
 MMDET_CONFIGS = 'mmdet::'
 REPO = Path(__file__).resolve().parents[2]
@@ -98,6 +104,9 @@ def shrink(model: ConfigDict, num_classes: int = 4, width: int = 32) -> ConfigDi
                 first_neck['in_channels'] = channels[-len(first_neck['in_channels']):]
             elif isinstance(first_neck, dict) and isinstance(first_neck.get('in_channels'), int):
                 first_neck['in_channels'] = channels[-1]
+        elif kind == 'HourglassNet':  # CornerNet / CentripetalNet: 2 stacks, each 2 halvings deep, 16 channels
+            backbone.update(downsample_times=2, stage_channels=[16, 16, 24], stage_blocks=[1, 1, 1], feat_channel=16)
+            model['bbox_head']['in_channels'] = 16
         elif kind in RESNET_VARIANTS and backbone.get('depth', 50) > 50:
             backbone['depth'] = 50
         elif kind in ('CSPNeXt', 'CSPDarknet') and isinstance(neck, dict):
@@ -131,12 +140,15 @@ def small_model_cfg(path: str, num_classes: int = 4, width: int = 32) -> ConfigD
 def family_cfg(path):
     """:func:`small_model_cfg`, with DDOD's deformable first conv off (``use_dcn=False``, DDOD's own
     ATSS-like option): on 64x64 images its coarsest level is smaller than the DCN kernel; SOLOv2's
-    kernel branch 64 channels wide; CrowdDet with one class (its EMD loss is written for one)."""
+    kernel branch 64 channels wide; CrowdDet with one class (its EMD loss is written for one);
+    TridentNet's RoI sampler drawing 8 RoIs per image."""
     cfg = small_model_cfg(path, num_classes=1 if path.startswith('crowddet/') else 4)
     if path.startswith('ddod/'):
         cfg.bbox_head.use_dcn = False
     if path.startswith('solov2/'):  # its kernel branch's 512 channels are not the FPN's 256 that shrink narrows
         cfg.mask_head.feat_channels = 64
+    if path.startswith('tridentnet/'):  # its RoI head's res5 stage (2048 channels) runs on 8 RoIs per image
+        cfg.train_cfg.rcnn.sampler.num = 8
     return cfg
 
 
@@ -185,6 +197,35 @@ def random_batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2), num
     return alg.data_preprocessor(packed, True)
 
 
+def assert_bridges_trained_teacher_frozen(alg, losses) -> None:
+    """Backward of ``losses`` (an ``FCFDDistill.loss`` result): finite, non-zero gradients in the
+    bridges of both directions, none in the teacher."""
+    total, _ = alg.parse_losses(losses)
+    total.backward()
+    for bridges in (alg.fcfd_neck.bridges_st, alg.fcfd_neck.bridges_ts):
+        grads = [p.grad for b in bridges for p in b.parameters()]
+        assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+        assert any(g.abs().sum() > 0 for g in grads)
+    assert all(p.grad is None for p in alg.teacher.parameters())
+
+
+def assert_predict_on_features_is_the_detectors(alg, keys=('bboxes', 'scores'), **batch) -> None:
+    """The head adapter's ``predict_on_features`` on the teacher's own features equals the
+    teacher's ``predict`` (eval mode, a :func:`random_batch` of ``batch``), in ``keys``."""
+    import copy as _copy
+    alg.eval()
+    data = random_batch(alg, **batch)
+    x, samples = data['inputs'], data['data_samples']
+    model = alg.teacher
+    with torch.no_grad():
+        ours = alg.head_adapter.predict_on_features(model, model.extract_feat(x), _copy.deepcopy(samples))
+        theirs = model.predict(x, _copy.deepcopy(samples))
+    assert len(ours) == len(theirs) == len(samples)
+    for a, b in zip(ours, theirs):
+        for key in keys:
+            torch.testing.assert_close(a.pred_instances[key], b.pred_instances[key])
+
+
 # ---------------------------------------------------------------- independent references
 def flat(maps, width):
     """``[(B, width, H, W)]`` per level -> ``(B * sum HW, width)``, image-major, by hand."""
@@ -215,5 +256,5 @@ def sigmoid_kd_ref(z_s, z_t, w):
 
 
 __all__ = ['Config', 'load_model_cfg', 'shrink', 'small_model_cfg', 'family_cfg', 'fcfd_pair_cfg', 'build_pair',
-           'random_batch',
+           'random_batch', 'assert_bridges_trained_teacher_frozen', 'assert_predict_on_features_is_the_detectors',
            'flat', 'flat_priors', 'softmax_kl_ref', 'sigmoid_kd_ref']

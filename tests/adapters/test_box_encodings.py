@@ -183,3 +183,34 @@ def test_reppoints_and_sabl_refuse_a_teacher_whose_outputs_mean_something_else()
     teacher.bbox_head.bbox_coder.num_buckets = 12
     with pytest.raises(ValueError, match='SABL num_buckets.*identically'):
         MODELS.build(fcfd_pair_cfg(student, teacher))
+
+
+def test_sabl_faster_rcnn_box_head_buckets_are_compared_per_side_and_a_sabl_cascade_is_not_served():
+    """SABL's RoI box head (``SABLHead``) predicts side buckets and offsets instead of deltas: the RoI
+    adapter names them ``bucket`` / ``offset`` (softmax KL per side, MSE), not ``reg``. FPN width
+    kept (SABLHead's side-aware extractor has its own channel settings)."""
+    from fcfd_mm.adapters import CascadeRoIHeadAdapter
+    alg = build_pair(small_model_cfg('sabl/sabl-faster-rcnn_r50_fpn_1x_coco.py', width=256))
+    assert type(alg.head_adapter).__name__ == 'RoIBoxHeadAdapter'
+    side = alg.student.roi_head.bbox_head.side_num
+    data = random_batch(alg)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    assert {'distill.loss_fcfd_bucket_s', 'distill.loss_fcfd_offset_s'} <= set(losses)
+    assert not any('_reg_' in k for k in losses if k.startswith('distill.'))
+    rois = alg.fcfd_recorders.get_recorder('roi_extractor').get_record_data(0, 1)
+
+    def box_head(model):
+        rh = model.roi_head
+        feats = model.extract_feat(data['inputs'])
+        return rh.bbox_head(rh.bbox_roi_extractor(tuple(feats)[:rh.bbox_roi_extractor.num_inputs], rois))
+    with torch.no_grad():
+        _, (t_bucket, t_offset) = box_head(alg.teacher)
+        _, (s_bucket, s_offset) = box_head(alg.student)
+    p_t = torch.softmax(t_bucket.double().view(-1, 4, side), -1)
+    kl = (p_t * (p_t.log() - torch.log_softmax(s_bucket.double().view(-1, 4, side), -1))).sum(-1).mean(-1).mean()
+    torch.testing.assert_close(losses['distill.loss_fcfd_bucket_s'].double(), kl, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(losses['distill.loss_fcfd_offset_s'], ((s_offset - t_offset) ** 2).mean(),
+                               rtol=1e-4, atol=1e-7)
+    from mmdet.registry import MODELS
+    cascade = MODELS.build(small_model_cfg('sabl/sabl-cascade-rcnn_r50_fpn_1x_coco.py', width=256))
+    assert not CascadeRoIHeadAdapter.supports(cascade)

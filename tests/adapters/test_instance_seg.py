@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.adapters.families import (
+    assert_predict_on_features_is_the_detectors,
     build_pair,
     family_cfg,
     flat,
@@ -79,18 +80,8 @@ def test_run_head_is_mmdets_head_forward_in_either_mode(path):
 
 @pytest.mark.parametrize('path', ALL)
 def test_predict_on_features_is_the_detectors_predict_boxes_and_masks(path):
-    alg = build_pair(family_cfg(path))
-    alg.eval()
-    data = random_batch(alg)
-    x, samples = data['inputs'], data['data_samples']
-    model = alg.teacher
-    with torch.no_grad():
-        ours = alg.head_adapter.predict_on_features(model, model.extract_feat(x), copy.deepcopy(samples))
-        theirs = model.predict(x, copy.deepcopy(samples))
-    for a, b in zip(ours, theirs):
-        assert set(a.pred_instances.keys()) == set(b.pred_instances.keys()) >= {'bboxes', 'scores', 'masks'}
-        for key in ('bboxes', 'scores', 'labels', 'masks'):
-            torch.testing.assert_close(a.pred_instances[key], b.pred_instances[key])
+    assert_predict_on_features_is_the_detectors(build_pair(family_cfg(path)),
+                                                keys=('bboxes', 'scores', 'labels', 'masks'))
 
 
 @pytest.mark.parametrize('path', ALL)

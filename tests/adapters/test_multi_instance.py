@@ -1,12 +1,17 @@
 """CrowdDet (``MultiInstanceRoIBoxHeadAdapter``, fcfd_mm/adapters/heads/roi_box_head.py) on a small
 model of mmdet's own config: paths st / ts (s refused with the reason), the st terms by hand, the
 refinement module's outputs, mmdet's predict."""
-import copy
 
 import pytest
 import torch
 
-from tests.adapters.families import build_pair, family_cfg, random_batch
+from tests.adapters.families import (
+    assert_bridges_trained_teacher_frozen,
+    assert_predict_on_features_is_the_detectors,
+    build_pair,
+    family_cfg,
+    random_batch,
+)
 
 CROWDDET = 'crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py'
 
@@ -27,13 +32,7 @@ def test_loss_step_runs_paths_st_and_ts_with_gradients_into_both_bridges(with_re
     outputs = ('cls', 'reg', 'cls_ref', 'reg_ref') if with_refine else ('cls', 'reg')
     expected = {'distill.loss_fcfd_app'} | {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('st', 'ts')}
     assert expected == {k for k in losses if k.startswith('distill.')}
-    total, _ = alg.parse_losses(losses)
-    total.backward()
-    for bridges in (alg.fcfd_neck.bridges_st, alg.fcfd_neck.bridges_ts):
-        grads = [p.grad for b in bridges for p in b.parameters()]
-        assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
-        assert any(g.abs().sum() > 0 for g in grads)
-    assert all(p.grad is None for p in alg.teacher.parameters())
+    assert_bridges_trained_teacher_frozen(alg, losses)
 
 
 def test_st_terms_by_hand_softmax_kl_per_predicted_object_and_mse():
@@ -63,14 +62,4 @@ def test_path_s_is_refused_because_the_predicted_objects_are_an_unordered_set():
 
 
 def test_predict_on_features_is_mmdets_predict():
-    alg = build_pair(crowddet_cfg())
-    alg.eval()
-    data = random_batch(alg, num_classes=1)
-    x, samples = data['inputs'], data['data_samples']
-    model = alg.teacher
-    with torch.no_grad():
-        ours = alg.head_adapter.predict_on_features(model, model.extract_feat(x), copy.deepcopy(samples))
-        theirs = model.predict(x, copy.deepcopy(samples))
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a.pred_instances.bboxes, b.pred_instances.bboxes)
-        torch.testing.assert_close(a.pred_instances.scores, b.pred_instances.scores)
+    assert_predict_on_features_is_the_detectors(build_pair(crowddet_cfg()), num_classes=1)

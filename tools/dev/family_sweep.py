@@ -108,9 +108,10 @@ bridges map that level's channels (SSD's and YOLOv3's necks differ from level to
 #: adapter, serves, rows of the output terms, class-like outputs, box-like outputs, row weights
 ADAPTER_ROWS = [
     ('`RoIBoxHeadAdapter`', 'Faster R-CNN, and the box head of Mask R-CNN and other `StandardRoIHead` / '
-     '`DynamicRoIHead` / `MaskScoringRoIHead` / `DoubleHeadRoIHead` / `PointRendRoIHead` detectors',
+     '`DynamicRoIHead` / `MaskScoringRoIHead` / `DoubleHeadRoIHead` / `PointRendRoIHead` detectors; SABL '
+     'Faster R-CNN (`SABLHead`)',
      'the RoIs the student\'s RoI head sampled for its own loss', '`cls`: (C + 1) softmax logits, KL (T = 1)',
-     '`reg`: box deltas, MSE', 'none'),
+     '`reg`: box deltas, MSE (SABL: `bucket`, softmax KL per side; `offset`, MSE)', 'none'),
     ('`PISARoIBoxHeadAdapter`', 'PISA (`PISARoIHead`; Faster / Mask R-CNN)',
      'the RoIs of the student\'s box loss (the last box-head call; PISA\'s sampler ranks candidates with it first)',
      '`cls`: (C + 1) softmax logits, KL (T = 1)', '`reg`: box deltas, MSE', 'none'),
@@ -129,6 +130,13 @@ ADAPTER_ROWS = [
      'the RoIs the student\'s RoI head sampled; paths `st` / `ts` only (its K objects per RoI are an unordered '
      'set, so `s` is refused)', '`cls` (`cls_ref`): K groups of (C + 1) softmax logits, softmax KL per group',
      '`reg` (`reg_ref`): K x 4 box deltas, MSE', 'none'),
+    ('`TridentRoIBoxHeadAdapter`', 'TridentNet (`TridentRoIHead`; no neck: the switch point is the trident C4 '
+     'output, each image once per branch)', 'the RoIs the student\'s RoI head sampled',
+     '`cls`: (C + 1) softmax logits, KL (T = 1)', '`reg`: box deltas, MSE', 'none'),
+    ('`GridRoIBoxHeadAdapter`', 'Grid R-CNN (`GridRoIHead`)',
+     '`cls`: the RoIs the student sampled; `grid`: every positive RoI its grid branch ran on',
+     '`cls`: (C + 1) softmax logits, KL (T = 1)',
+     '`grid`: the fused grid-point heatmaps, per-pixel sigmoid KD averaged over the pixels', 'none'),
     ('`DenseHeadAdapter`', 'RetinaNet (`RetinaHead`, `RetinaSepBNHead`, `FreeAnchorRetinaHead`, `FSAFHead`, '
      '`PISARetinaHead`), YOLOF (`YOLOFHead`)', 'anchors of all levels', '`cls`: sigmoid KD, weight 5',
      '`reg`: box deltas, MSE',
@@ -165,6 +173,12 @@ ADAPTER_ROWS = [
     ('`CenterNetHeadAdapter`', 'CenterNet, the earlier one (`CenterNetHead` on `CTResNetNeck`\'s one map)',
      'locations of the one stride-4 map', '`cls`: the centre-heatmap probabilities as logits, sigmoid KD',
      '`reg`: 2 box sizes + 2 centre offsets (output-map units), MSE', 'max heatmap probability'),
+    ('`CornerHeadAdapter`', 'CornerNet (`CornerHead`; no neck: the switch point is the hourglass stacks\' '
+     'outputs)', 'locations of every stack\'s map', '`cls`: both corners\' heatmaps, sigmoid KD (embeddings not '
+     'distilled)', '`reg`: both corners\' offsets (output-map units), MSE', 'max corner probability'),
+    ('`CentripetalHeadAdapter`', 'CentripetalNet (`CentripetalHead`, on the hourglass stacks\' outputs)',
+     'locations of every stack\'s map', '`cls`: both corners\' heatmaps, sigmoid KD',
+     '`reg`: both corners\' offsets, MSE; `shift`: guiding and centripetal shifts, MSE', 'max corner probability'),
     ('`YOLOV3HeadAdapter`', 'YOLOv3', 'anchors of all levels (3 per location)',
      '`cls`, `obj` (objectness): sigmoid KD', '`reg`: raw offsets and log sizes (per stride), MSE',
      'max class probability x objectness'),

@@ -13,6 +13,8 @@ from .quality_dense import (
     AutoAssignHeadAdapter,
     CenterNetHeadAdapter,
     CenterNetUpdateHeadAdapter,
+    CentripetalHeadAdapter,
+    CornerHeadAdapter,
     DDODHeadAdapter,
     FoveaHeadAdapter,
     NamedDenseHead,
@@ -24,14 +26,21 @@ from .quality_dense import (
     VFNetHeadAdapter,
     YOLOV3HeadAdapter,
 )
-from .roi_box_head import MultiInstanceRoIBoxHeadAdapter, PISARoIBoxHeadAdapter, RoIBoxHeadAdapter
+from .roi_box_head import (
+    GridRoIBoxHeadAdapter,
+    MultiInstanceRoIBoxHeadAdapter,
+    PISARoIBoxHeadAdapter,
+    RoIBoxHeadAdapter,
+    TridentRoIBoxHeadAdapter,
+)
 
 __all__ = ['HeadAdapter', 'DenseHeadBase', 'RoIBoxHeadAdapter', 'PISARoIBoxHeadAdapter', 'CascadeRoIHeadAdapter',
            'HTCRoIHeadAdapter', 'SCNetRoIHeadAdapter', 'MultiInstanceRoIBoxHeadAdapter',
+           'TridentRoIBoxHeadAdapter', 'GridRoIBoxHeadAdapter',
            'DenseHeadAdapter', 'ATSSHeadAdapter', 'FCOSHeadAdapter', 'YOLOXHeadAdapter', 'RTMDetHeadAdapter',
            'GFLHeadAdapter', 'NamedDenseHead', 'DDODHeadAdapter', 'PAAHeadAdapter', 'TOODHeadAdapter',
            'VFNetHeadAdapter', 'AutoAssignHeadAdapter', 'FoveaHeadAdapter', 'CenterNetHeadAdapter',
-           'CenterNetUpdateHeadAdapter',
+           'CenterNetUpdateHeadAdapter', 'CornerHeadAdapter', 'CentripetalHeadAdapter',
            'YOLOV3HeadAdapter', 'SSDHeadAdapter', 'RPNHeadAdapter', 'SoftmaxClassesHead',
            'RepPointsHeadAdapter', 'SABLRetinaHeadAdapter', 'GuidedAnchorHeadAdapter', 'InstanceSegmentorHead',
            'CondInstHeadAdapter',

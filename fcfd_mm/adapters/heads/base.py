@@ -26,7 +26,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import HeadContext, HeadOutputs, UnsupportedModelError, neck_level_channels, num_neck_levels
+from ..common import (
+    HeadContext,
+    HeadOutputs,
+    UnsupportedModelError,
+    neck_level_channels,
+    num_neck_levels,
+    switch_features,
+    switch_source,
+)
 
 
 def describe(model: nn.Module) -> str:
@@ -54,6 +62,8 @@ class HeadAdapter(metaclass=ABCMeta):
     reads_pooled_last: bool = False
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
+        #: the student module whose outputs the FPN switch point records (:func:`switch_source`)
+        self.switch_source = switch_source(student)
         self.check_pair(student, teacher)
 
     # ------------------------------------------------------------------ the family
@@ -86,8 +96,9 @@ class HeadAdapter(metaclass=ABCMeta):
 
     def neck_features(self, model: nn.Module, positions: Sequence[Optional[Tensor]]) -> Tuple[Tensor, ...]:
         """``model``'s neck on its position features 1..N (``None`` where nothing reads them): the
-        features of the FPN switch point, and those a stage hybrid S->T is matched to."""
-        return tuple(model.neck(tuple(positions)))
+        features of the FPN switch point, and those a stage hybrid S->T is matched to; a detector
+        without a neck: the backbone's outputs themselves."""
+        return switch_features(model, positions)
 
     def head_features(self, positions: Sequence[Optional[Tensor]], neck: Sequence[Tensor]) -> Sequence[Tensor]:
         """What a network's head reads of its position and neck features (what :meth:`run_head`
@@ -99,6 +110,11 @@ class HeadAdapter(metaclass=ABCMeta):
         """(backbone position features, neck features) of the teacher; called under ``no_grad``."""
         positions = tuple(teacher.backbone(batch_inputs))
         return positions, self.neck_features(teacher, positions)
+
+    def switch_recorder(self) -> dict:
+        """The recorder of the student's switch-point features (its neck's outputs, or its
+        backbone's where it has no neck), under the name ``'neck'``."""
+        return dict(type='ModuleOutputs', source=self.switch_source)
 
     def student_features(self, records: RecorderManager) -> Tuple[Tensor, ...]:
         """Student FPN outputs ``P_s^l``, each ``(B, C_s, H_l, W_l)``, recorded in the loss pass (with graph)."""

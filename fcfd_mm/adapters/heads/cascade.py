@@ -21,12 +21,13 @@ from torch import Tensor, nn
 
 from ..common import HeadOutputs, RoIContext, StagedRoIContext, check_same, num_classes
 from ..registry import HEAD_ADAPTERS
-from .roi_box_head import RoIBoxHeadAdapter, check_box_head_pair
+from .roi_box_head import RoIBoxHeadAdapter, check_box_head_pair, is_bucketing_head
 
 
 @HEAD_ADAPTERS.register_module()
 class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
-    """Cascade R-CNN style detectors: ``TwoStageDetector`` + FPN + ``CascadeRoIHead``.
+    """Cascade R-CNN style detectors: ``TwoStageDetector`` + FPN + ``CascadeRoIHead`` (box heads with
+    deltas; a SABL cascade, whose heads predict side buckets, is not served).
 
     Args:
         consistency_rois, seed: as :class:`RoIBoxHeadAdapter`, per image and stage.
@@ -50,7 +51,7 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
         from mmdet.models.roi_heads import CascadeRoIHead
         roi_head = getattr(model, 'roi_head', None)
         return (isinstance(model, TwoStageDetector) and type(roi_head) is CascadeRoIHead
-                and getattr(roi_head, 'with_bbox', False))
+                and getattr(roi_head, 'with_bbox', False) and not any(map(is_bucketing_head, roi_head.bbox_head)))
 
     def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         s_rh, t_rh = student.roi_head, teacher.roi_head
@@ -71,7 +72,7 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
         return int(model.roi_head.bbox_roi_extractor[0].num_inputs)
 
     def student_recorders(self) -> Dict[str, dict]:
-        recorders = dict(neck=dict(type='ModuleOutputs', source='neck'))
+        recorders = dict(neck=self.switch_recorder())
         for i in range(self.num_stages):
             recorders[f'roi_extractor{i}'] = dict(type='ModuleInputs', source=f'roi_head.bbox_roi_extractor.{i}')
             recorders[f'box_head{i}'] = dict(type='ModuleOutputs', source=f'roi_head.bbox_head.{i}')

@@ -174,7 +174,7 @@ class DenseHeadBase(HeadAdapter):
         return dict(bridge_init='receiver_statistics', appearance_loss=dict(type='RelativeMSELoss', loss_weight=1.0))
 
     def student_recorders(self) -> Dict[str, dict]:
-        return dict(neck=dict(type='ModuleOutputs', source='neck'),
+        return dict(neck=self.switch_recorder(),
                     dense_head=dict(type='ModuleOutputs', source=self.head_attr))
 
     def consistency_context(self, records: RecorderManager, student: nn.Module,

@@ -1,7 +1,7 @@
 """Dense heads whose outputs are the classes, a box branch and at most one quality score, in a
 fixed order of the forward tuple (the plugin's own extension of FCFD's dense-head form,
 docs/families.md): DDOD, PAA, TOOD, VarifocalNet, AutoAssign, FoveaBox, CenterNet-Update, the earlier
-CenterNet, YOLOv3, SSD and RPN on its own.
+CenterNet, CornerNet and CentripetalNet, YOLOv3, SSD and RPN on its own.
 
 Each adapter follows the closest existing one (ATSS for DDOD / PAA / TOOD, FCOS for VarifocalNet /
 AutoAssign / CenterNet-Update, RetinaNet for FoveaBox / SSD / RPN, YOLOX for YOLOv3) and states, in
@@ -203,6 +203,49 @@ class CenterNetHeadAdapter(NamedDenseHead):
         heatmaps, sizes, offsets = outputs
         return dict(cls=[torch.logit(p, eps=EPS) for p in heatmaps],
                     reg=[torch.cat([wh, off], dim=1) for wh, off in zip(sizes, offsets)])
+
+
+@HEAD_ADAPTERS.register_module()
+class CornerHeadAdapter(NamedDenseHead):
+    """CornerNet (``CornerHead`` on the hourglass stacks' outputs; the detector has no neck, so the
+    switch point is the backbone's outputs, one level per stack): ``cls`` (the top-left and the
+    bottom-right corner heatmaps, 2 x C sigmoid logits: per-class sigmoid KD), ``reg`` (the two
+    corners' sub-pixel offsets, 4, output-map units: MSE). Rows are the locations of every stack's
+    map (the head trains each; its ``predict`` reads the last), weighted by the teacher's highest
+    corner probability there. The associative embeddings are not distilled: only their distances
+    within one network's image group its corners, so their values are not comparable between two
+    networks. The map's stride is read from the backbone (a dry run)."""
+
+    family = ('a CornerNet detector (CornerNet + CornerHead on an hourglass backbone: corner heatmaps, offsets; '
+              'embeddings not distilled)')
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE)
+    head_names = ('CornerHead',)
+
+    def head_strides(self, model: nn.Module) -> List[int]:
+        return neck_level_strides(model)[:int(model.bbox_head.num_feat_levels)]
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        tl_heats, br_heats, _, _, tl_offs, br_offs = outputs[:6]  # embeddings (positions 2, 3) left out
+        return dict(cls=[torch.cat(pair, 1) for pair in zip(tl_heats, br_heats)],
+                    reg=[torch.cat(pair, 1) for pair in zip(tl_offs, br_offs)])
+
+
+@HEAD_ADAPTERS.register_module()
+class CentripetalHeadAdapter(CornerHeadAdapter):
+    """CentripetalNet (``CentripetalHead``, a CornerNet head without embeddings): CornerNet's ``cls``
+    and ``reg``, and ``shift``: the two corners' guiding and centripetal shifts (8, output-map units
+    as the head predicts them: MSE), which pair its corners in place of embeddings."""
+
+    family = ('a CentripetalNet detector (CornerNet + CentripetalHead: corner heatmaps, offsets, guiding and '
+              'centripetal shifts)')
+    output_losses = dict(cls=_SIGMOID_KD, reg=_MSE, shift=_MSE)
+    head_names = ('CentripetalHead',)
+
+    def level_maps(self, outputs: tuple, training: bool) -> Dict[str, List[Tensor]]:
+        tl_heats, br_heats, tl_offs, br_offs, tl_guiding, br_guiding, tl_centripetal, br_centripetal = outputs[:8]
+        return dict(cls=[torch.cat(pair, 1) for pair in zip(tl_heats, br_heats)],
+                    reg=[torch.cat(pair, 1) for pair in zip(tl_offs, br_offs)],
+                    shift=[torch.cat(maps, 1) for maps in zip(tl_guiding, br_guiding, tl_centripetal, br_centripetal)])
 
 
 @HEAD_ADAPTERS.register_module()

@@ -13,15 +13,22 @@ sampled RoIs, and on the RoIs of chosen FPN levels only (``fcfd.neck.levels``); 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmrazor.models.task_modules.recorder import RecorderManager
 from torch import Tensor, nn
 
-from ..common import CheckpointedGenerator, HeadOutputs, RoIContext, check_same, num_classes
+from ..common import CheckpointedGenerator, HeadContext, HeadOutputs, RoIContext, check_same, num_classes
 from ..registry import HEAD_ADAPTERS
 from .base import HeadAdapter
+
+
+def is_bucketing_head(box_head: nn.Module) -> bool:
+    """Whether ``box_head`` is SABL's (``SABLHead``: side buckets + offsets instead of deltas)."""
+    from mmdet.models.roi_heads.bbox_heads import SABLHead
+    return isinstance(box_head, SABLHead)
 
 
 def check_box_head_pair(s_head: nn.Module, t_head: nn.Module, s_extractor: nn.Module, t_extractor: nn.Module,
@@ -35,6 +42,11 @@ def check_box_head_pair(s_head: nn.Module, t_head: nn.Module, s_extractor: nn.Mo
                t_head.reg_class_agnostic, 'Set roi_head.bbox_head.reg_class_agnostic identically in both configs.')
     check_same(f'number of RoI-extractor input levels{where}', s_extractor.num_inputs, t_extractor.num_inputs,
                'Use the same roi_head.bbox_roi_extractor.featmap_strides in both configs.')
+    check_same(f'box branch (SABL side buckets or deltas){where}', is_bucketing_head(s_head),
+               is_bucketing_head(t_head), 'Use the same roi_head.bbox_head type in both configs.')
+    if is_bucketing_head(s_head):
+        check_same(f'SABL num_buckets{where}', s_head.num_buckets, t_head.num_buckets,
+                   'Set roi_head.bbox_head.bbox_coder.num_buckets identically in both configs.')
 
 
 @HEAD_ADAPTERS.register_module()
@@ -62,6 +74,9 @@ class RoIBoxHeadAdapter(HeadAdapter):
         self.consistency_rois = None if consistency_rois is None else int(consistency_rois)
         self.roi_draw = CheckpointedGenerator(seed)
         super().__init__(student, teacher)
+        box_head = student.roi_head.bbox_head
+        #: SABL's box head (``SABLHead``): its box branch is side buckets + offsets, not deltas
+        self.side_num = int(box_head.side_num) if is_bucketing_head(box_head) else None
 
     @property
     def generator(self) -> torch.Generator:
@@ -97,15 +112,27 @@ class RoIBoxHeadAdapter(HeadAdapter):
     def default_output_losses(self) -> Dict[str, dict]:
         # docs/method.md "Output distances": KL at T=1 on the (num_classes + 1)-way logits, batch
         # mean over RoIs; MSE over all elements of the class-specific deltas. Both exist in MMRazor.
-        return dict(cls=dict(type='KLDivergence', tau=1.0, loss_weight=1.0, reduction='batchmean'),
-                    reg=dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0))
+        cls = dict(type='KLDivergence', tau=1.0, loss_weight=1.0, reduction='batchmean')
+        mse = dict(type='L2Loss', normalize=False, div_element=True, loss_weight=1.0)
+        if self.side_num is not None:  # SABL: a softmax over each side's buckets (KL per side), offsets by MSE
+            return dict(cls=cls, bucket=dict(type='DistributionKLLoss', num_bins=self.side_num, tau=1.0,
+                                             loss_weight=1.0), offset=mse)
+        return dict(cls=cls, reg=mse)
+
+    def box_outputs(self, cls_score: Tensor, bbox_pred) -> HeadOutputs:
+        """The named outputs of the box head's ``(cls_score, bbox_pred)``: ``cls`` and ``reg``, or
+        for SABL's head (``bbox_pred`` = (bucket logits, bucket offsets), ``(N, 4 * side_num)`` each,
+        side-major as its coder reads them) ``cls``, ``bucket`` and ``offset``."""
+        if self.side_num is not None:
+            return dict(cls=cls_score, bucket=bbox_pred[0], offset=bbox_pred[1])
+        return dict(cls=cls_score, reg=bbox_pred)
 
     def num_head_levels(self, model: nn.Module) -> int:
         return int(model.roi_head.bbox_roi_extractor.num_inputs)  # P2-P5 of P2-P6
 
     def student_recorders(self) -> Dict[str, dict]:
         return dict(
-            neck=dict(type='ModuleOutputs', source='neck'),
+            neck=self.switch_recorder(),
             # inputs of the RoI extractor = (FPN tuple, rois (N, 5) [batch_idx, x1, y1, x2, y2])
             roi_extractor=dict(type='ModuleInputs', source='roi_head.bbox_roi_extractor'),
             # outputs of the box head = (cls_score, bbox_pred) on those rois
@@ -160,13 +187,14 @@ class RoIBoxHeadAdapter(HeadAdapter):
 
     def student_outputs(self, records: RecorderManager, context: RoIContext) -> HeadOutputs:
         cls_score, bbox_pred = records.get_recorder('box_head').get_record_data(self.sampled_calls(records)[1])
+        outputs = self.box_outputs(cls_score, bbox_pred)
         if context.index is not None:
-            cls_score, bbox_pred = cls_score[context.index], bbox_pred[context.index]
-        return dict(cls=cls_score, reg=bbox_pred)
+            outputs = {name: out[context.index] for name, out in outputs.items()}
+        return outputs
 
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: RoIContext) -> HeadOutputs:
         out = model.roi_head._bbox_forward(tuple(feats), context.rois)
-        return dict(cls=out['cls_score'], reg=out['bbox_pred'])
+        return self.box_outputs(out['cls_score'], out['bbox_pred'])
 
     def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
         """``TwoStageDetector.predict`` after ``extract_feat``: the RPN of ``model`` on ``feats``,
@@ -275,3 +303,122 @@ class MultiInstanceRoIBoxHeadAdapter(RoIBoxHeadAdapter):
     def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: RoIContext) -> HeadOutputs:
         out = model.roi_head._bbox_forward(tuple(feats), context.rois)
         return self._named([out['cls_score'], out['bbox_pred'], out.get('cls_score_ref'), out.get('bbox_pred_ref')])
+
+
+@HEAD_ADAPTERS.register_module()
+class TridentRoIBoxHeadAdapter(RoIBoxHeadAdapter):
+    """TridentNet (``TridentFasterRCNN`` + ``TridentRoIHead``): Faster R-CNN's box head, outputs and
+    defaults. The detector has no neck: the switch point is the trident backbone's output (C4),
+    where every image appears once per branch (batch ``num_branch x B`` in training, as the
+    detector's own loss replicates its samples); the RoI head's shared res5 stage is part of the
+    head both networks run. Prediction replicates the samples per branch and merges the branches'
+    boxes as ``TridentFasterRCNN.predict`` does."""
+
+    family = 'a TridentNet detector (TridentFasterRCNN + TridentRoIHead: the box head on the trident C4 branches)'
+
+    @classmethod
+    def roi_head_types(cls) -> tuple:
+        from mmdet.models.roi_heads import TridentRoIHead
+        return (TridentRoIHead,)
+
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
+        super().check_models(student, teacher)
+        check_same('trident branches (num_branch)', student.num_branch, teacher.num_branch,
+                   'Set backbone.num_branch and roi_head.num_branch identically in both configs.')
+
+    def predict_on_features(self, model: nn.Module, feats: Sequence[Tensor], data_samples: list) -> list:
+        """``TridentFasterRCNN.predict`` after ``extract_feat``: each sample once per branch that
+        ``feats`` carries, the RPN and the RoI head (which merges the branches' boxes)."""
+        num_branch = model.num_branch if model.training or model.test_branch_idx == -1 else 1
+        feats, samples = tuple(feats), data_samples * num_branch
+        proposals = model.rpn_head.predict(feats, samples, rescale=False)
+        results = model.roi_head.predict(feats, proposals, samples, rescale=True)
+        return model.add_pred_to_datasample(data_samples, results)
+
+
+@dataclass
+class GridRoIContext(HeadContext):
+    """Grid R-CNN's consistency RoIs: ``box``, the RoIs the student's box head sampled; ``grid``,
+    the positive RoIs its grid branch ran on (jittered, as its loss draws them)."""
+    box: RoIContext
+    grid: RoIContext
+
+
+@HEAD_ADAPTERS.register_module()
+class GridRoIBoxHeadAdapter(RoIBoxHeadAdapter):
+    """Grid R-CNN (``GridRoIHead``): its box head classifies only (``with_reg=False``): ``cls``, the
+    (C + 1) softmax logits on the RoIs the student sampled (KL, as Faster R-CNN's); the box is
+    located by the grid head, whose fused heatmaps (G grid points x M x M logits per RoI, M = 28 in
+    mmdet's configs, on the
+    positive RoIs the student's grid branch ran on) are ``grid``: per-pixel sigmoid KD averaged over
+    the G x M x M pixels (``loss_weight = 1 / (G M^2)``). The grid branch draws at most
+    ``max_num_grid`` of those RoIs at random for its own loss; FCFD runs both networks' grid heads
+    on all of them (the student's again, on its recorded features), so its terms see every one.
+
+    Args:
+        consistency_rois, seed: as :class:`RoIBoxHeadAdapter`, for the box RoIs and the grid RoIs.
+    """
+
+    family = 'a Grid R-CNN detector (GridRCNN + GridRoIHead: box classification, grid-point heatmaps)'
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, consistency_rois: Optional[int] = None,
+                 seed: int = 0) -> None:
+        super().__init__(student, teacher, consistency_rois, seed)
+        self._student = student  # the student's grid head runs again on its recorded features
+        grid_head = student.roi_head.grid_head
+        # GridHead's heatmaps are half its whole_map_size on a side (28 for its 14 x 14 RoI features)
+        self.grid_width = int(grid_head.grid_points) * (int(grid_head.whole_map_size) // 2) ** 2
+
+    @classmethod
+    def roi_head_types(cls) -> tuple:
+        from mmdet.models.roi_heads import GridRoIHead
+        return (GridRoIHead,)
+
+    def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
+        s_rh, t_rh = student.roi_head, teacher.roi_head
+        check_same('number of classes', num_classes(s_rh.bbox_head), num_classes(t_rh.bbox_head),
+                   'FCFD matches class logits, so both detectors must be trained on the same classes.')
+        for what, s_value, t_value in (('grid points', s_rh.grid_head.grid_points, t_rh.grid_head.grid_points),
+                                       ('grid heatmap size', s_rh.grid_head.whole_map_size,
+                                        t_rh.grid_head.whole_map_size),
+                                       ('RoI-extractor input levels', s_rh.bbox_roi_extractor.num_inputs,
+                                        t_rh.bbox_roi_extractor.num_inputs),
+                                       ('grid RoI-extractor input levels', s_rh.grid_roi_extractor.num_inputs,
+                                        t_rh.grid_roi_extractor.num_inputs)):
+            check_same(f'Grid R-CNN {what}', s_value, t_value,
+                       'Use the same roi_head (grid_head, RoI extractors) settings in both configs.')
+
+    def default_output_losses(self) -> Dict[str, dict]:
+        return dict(cls=super().default_output_losses()['cls'],
+                    grid=dict(type='SigmoidKDLoss', tau=1.0, loss_weight=1.0 / self.grid_width))
+
+    def student_recorders(self) -> Dict[str, dict]:
+        return dict(super().student_recorders(),
+                    grid_roi_extractor=dict(type='ModuleInputs', source='roi_head.grid_roi_extractor'))
+
+    def consistency_context(self, records: RecorderManager, student: nn.Module,
+                            levels: Optional[Sequence[int]] = None) -> GridRoIContext:
+        box = super().consistency_context(records, student, levels)
+        recorder = records.get_recorder('grid_roi_extractor')
+        rois = recorder.get_record_data(0, 1) if recorder.data_buffer else box.rois.new_zeros((0, 5))
+        return GridRoIContext(box, self.limit_rois(rois, student.roi_head.grid_roi_extractor, levels))
+
+    def student_outputs(self, records: RecorderManager, context: GridRoIContext) -> HeadOutputs:
+        cls_score = super().student_outputs(records, context.box)['cls']
+        grid = self.grid_rows(self._student, self.student_features(records), context.grid.rois)
+        return dict(cls=cls_score, grid=grid)
+
+    def run_head(self, model: nn.Module, feats: Sequence[Tensor], context: GridRoIContext) -> HeadOutputs:
+        out = model.roi_head._bbox_forward(tuple(feats), context.box.rois)
+        return dict(cls=out['cls_score'], grid=self.grid_rows(model, feats, context.grid.rois))
+
+    def grid_rows(self, model: nn.Module, feats: Sequence[Tensor], rois: Tensor) -> Tensor:
+        """``(N, G * M * M)``: ``model``'s grid head on ``rois`` (``GridRoIHead``'s grid branch: the
+        grid RoI extractor, the shared head if any, the fused heatmaps)."""
+        if rois.shape[0] == 0:  # no positive RoI this step (the grid branch did not run): no rows
+            return feats[0].new_zeros((0, self.grid_width))
+        roi_head = model.roi_head
+        grid_feats = roi_head.grid_roi_extractor(tuple(feats)[:roi_head.grid_roi_extractor.num_inputs], rois)
+        if roi_head.with_shared_head:
+            grid_feats = roi_head.shared_head(grid_feats)
+        return roi_head.grid_head(grid_feats)['fused'].flatten(1)
