@@ -92,6 +92,19 @@ REAL = {'frcnn': ('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
                       'mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py'),
         'centripetalnet': ('mmdet::centripetalnet/centripetalnet_hourglass104_16xb6-crop511-210e-mstest_coco.py',
                            'mmdet::centripetalnet/centripetalnet_hourglass104_16xb6-crop511-210e-mstest_coco.py'),
+        # served earlier, timed last: YOLOv3 / SSD (necks with channels by level) and the earlier CenterNet
+        # (one-level neck) take no FPN baseline connector (run --methods student fcfd_fpn)
+        'yolov3': ('mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py',
+                   'mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py'),
+        'ssd': ('mmdet::ssd/ssd300_coco.py', 'mmdet::ssd/ssd300_coco.py'),
+        'centernet': ('mmdet::centernet/centernet_r18_8xb16-crop512-140e_coco.py',
+                      'mmdet::centernet/centernet_r18_8xb16-crop512-140e_coco.py'),
+        'rpn': ('mmdet::rpn/rpn_r50_fpn_1x_coco.py', 'mmdet::rpn/rpn_r101_fpn_1x_coco.py'),
+        'pisa': ('mmdet::pisa/faster-rcnn_r50_fpn_pisa_1x_coco.py',
+                 'mmdet::pisa/faster-rcnn_x101-32x4d_fpn_pisa_1x_coco.py'),
+        'htc': ('mmdet::htc/htc_r50_fpn_1x_coco.py', 'mmdet::htc/htc_r101_fpn_20e_coco.py'),
+        'point_rend': ('mmdet::point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py',
+                       'mmdet::point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'),
         # across families: MMRazor's FCOS teacher (R101-caffe here) -> RetinaNet R50 (path st, CrossFamilyHeadAdapter)
         'fcos_retina': ('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py',
                         'mmdet::fcos/fcos_r101-caffe_fpn_gn-head_ms-640-800-2x_coco.py')}
@@ -204,10 +217,11 @@ def peak_rss_gb() -> float:
 
 
 def num_classes(student: dict, family: str) -> int:
-    """The classes of ``student``'s box head (a cascade's first), dense head or SOLO's mask head."""
+    """The classes of ``student``'s box head (a cascade's first), dense head or SOLO's mask head; an
+    RPN on its own: 1 (objectness)."""
     head = student.get('roi_head', {}).get('bbox_head') or student.get('bbox_head') or student.get('mask_head')
     head = head[0] if isinstance(head, (list, tuple)) else head
-    return head['num_classes']
+    return 1 if head is None and 'rpn_head' in student else head['num_classes']
 
 
 def make_batch(model, size, batch: int, num_classes: int):

@@ -291,6 +291,7 @@ def test_overhead_one_class_families_get_label_0():
     import overhead
     student = overhead.detector_cfg(overhead.REAL['crowddet'][0])
     assert overhead.num_classes(student, 'crowddet') == 1
+    assert overhead.num_classes(overhead.detector_cfg(overhead.REAL['rpn'][0]), 'rpn') == 1  # objectness
     from mmdet.registry import MODELS
     model = MODELS.build(copy.deepcopy(student))
     batch = overhead.make_batch(model, 64, 2, 1)

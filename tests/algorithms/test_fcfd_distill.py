@@ -349,8 +349,9 @@ def test_unsupported_detector_is_refused():
     from fcfd_mm.adapters import UnsupportedModelError
     from tests.adapters.families import small_model_cfg
     cfg = fcfd_cfg('frcnn')
-    cfg['architecture'] = small_model_cfg('reppoints/reppoints-moment_r50_fpn-gn_head-gn_1x_coco.py')
-    with pytest.raises(UnsupportedModelError, match='no adapter for RepPointsDetector'):
+    # a SABL cascade: its stage box heads predict side buckets, which no built-in adapter serves
+    cfg['architecture'] = small_model_cfg('sabl/sabl-cascade-rcnn_r50_fpn_1x_coco.py', width=256)
+    with pytest.raises(UnsupportedModelError, match='no adapter for CascadeRCNN'):
         MODELS.build(cfg)
     cfg['fcfd'] = dict(head=dict(type='DenseHeadAdapter'))
     with pytest.raises(UnsupportedModelError, match='RetinaNet'):
