@@ -46,12 +46,13 @@ class CascadeRoIHeadAdapter(RoIBoxHeadAdapter):
                        for h in student.roi_head.bbox_head]
 
     @classmethod
-    def supports(cls, model: nn.Module) -> bool:
-        from mmdet.models.detectors import TwoStageDetector
+    def roi_head_types(cls) -> tuple:
         from mmdet.models.roi_heads import CascadeRoIHead
-        roi_head = getattr(model, 'roi_head', None)
-        return (isinstance(model, TwoStageDetector) and type(roi_head) is CascadeRoIHead
-                and getattr(roi_head, 'with_bbox', False) and not any(map(is_bucketing_head, roi_head.bbox_head)))
+        return (CascadeRoIHead,)
+
+    @classmethod
+    def supports(cls, model: nn.Module) -> bool:
+        return super().supports(model) and not any(map(is_bucketing_head, model.roi_head.bbox_head))
 
     def check_models(self, student: nn.Module, teacher: nn.Module) -> None:
         s_rh, t_rh = student.roi_head, teacher.roi_head
@@ -148,12 +149,9 @@ class HTCRoIHeadAdapter(CascadeRoIHeadAdapter):
               'head, with its semantic fusion)')
 
     @classmethod
-    def supports(cls, model: nn.Module) -> bool:
-        from mmdet.models.detectors import TwoStageDetector
+    def roi_head_types(cls) -> tuple:
         from mmdet.models.roi_heads import HybridTaskCascadeRoIHead
-        roi_head = getattr(model, 'roi_head', None)
-        return (isinstance(model, TwoStageDetector) and type(roi_head) is HybridTaskCascadeRoIHead
-                and getattr(roi_head, 'with_bbox', False))
+        return (HybridTaskCascadeRoIHead,)
 
     def bbox_forward_inputs(self, model: nn.Module, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
         roi_head = model.roi_head
@@ -174,12 +172,9 @@ class SCNetRoIHeadAdapter(HTCRoIHeadAdapter):
               'context fusion)')
 
     @classmethod
-    def supports(cls, model: nn.Module) -> bool:
-        from mmdet.models.detectors import TwoStageDetector
+    def roi_head_types(cls) -> tuple:
         from mmdet.models.roi_heads import SCNetRoIHead
-        roi_head = getattr(model, 'roi_head', None)
-        return (isinstance(model, TwoStageDetector) and type(roi_head) is SCNetRoIHead
-                and getattr(roi_head, 'with_bbox', False))
+        return (SCNetRoIHead,)
 
     def bbox_forward_inputs(self, model: nn.Module, feats: Tuple[Tensor, ...]) -> Dict[str, Tensor]:
         roi_head = model.roi_head  # SCNetRoIHead.loss / predict: each head's second output
