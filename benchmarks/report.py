@@ -88,25 +88,27 @@ def _cell(values: List[float]) -> str:
 
 
 def efficacy_matrix(paths: List[str], split: str = 'val') -> List[str]:
-    """One row per family (one ``efficacy_<family>.json`` each): the teacher and every method of
-    :data:`MATRIX_COLUMNS` that some file has, as mean +- std over seeds (seed count) of bbox mAP on
-    ``split`` ('val' or 'test', the held-out split); the best student of each row in bold."""
+    """One row per family (one ``efficacy_<family>.json`` each): its schedule (student / teacher
+    iterations), the teacher and every method of :data:`MATRIX_COLUMNS` that some file has, as mean
+    +- std over seeds (seed count) of bbox mAP on ``split`` ('val' or 'test', the held-out split); the
+    best student of each row in bold."""
     rows, present = [], set()
     for path in paths:
         with open(path) as fh:
             data = json.load(fh)
         runs = data.get('runs', {})
         present.update(m for m in MATRIX_COLUMNS if m in runs)
-        rows.append((data['family'], data.get('teacher_bbox_mAP', {}).get(split),
+        iters = f"{data['iters']} / {2 * data['iters']}" if 'iters' in data else '-'
+        rows.append((data['family'], iters, data.get('teacher_bbox_mAP', {}).get(split),
                      {m: [runs[m][s][split] for s in sorted(runs[m], key=int)] for m in MATRIX_COLUMNS if m in runs}))
     columns = [m for m in MATRIX_COLUMNS if m in present]
-    lines = ['| family | teacher | ' + ' | '.join(MATRIX_COLUMNS[m] for m in columns) + ' |',
-             '|' + '---|' * (len(columns) + 2)]
-    for family, teacher, values in rows:
+    lines = ['| family | iterations | teacher | ' + ' | '.join(MATRIX_COLUMNS[m] for m in columns) + ' |',
+             '|' + '---|' * (len(columns) + 3)]
+    for family, iters, teacher, values in rows:
         best = max((statistics.mean(v), m) for m, v in values.items() if v)[1] if values else None
         cells = [('**{}**' if m == best else '{}').format(_cell(values[m])) if m in values else '-' for m in columns]
         teacher_cell = '-' if teacher is None else f'{teacher:.3f}'
-        lines.append(f'| {family} | {teacher_cell} | ' + ' | '.join(cells) + ' |')
+        lines.append(f'| {family} | {iters} | {teacher_cell} | ' + ' | '.join(cells) + ' |')
     return lines + ['']
 
 

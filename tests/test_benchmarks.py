@@ -2,6 +2,7 @@
 efficacy script writes the configs it claims (the overhead controls reach FCFDDistill)."""
 import copy
 import json
+import os.path as osp
 import sys
 from pathlib import Path
 
@@ -245,12 +246,13 @@ def test_report_matrix_gives_one_row_per_family_with_the_best_student_in_bold(tm
     runs = {'no_kd': {'0': dict(val=0.30, test=0.28), '1': dict(val=0.34, test=0.30)},
             'cwd': {'0': dict(val=0.50, test=0.45)}, 'fcfd_fpn': {'0': dict(val=0.60, test=0.40)}}
     path = tmp_path / 'efficacy_gfl.json'
-    path.write_text(json.dumps(dict(family='gfl', teacher_bbox_mAP=dict(val=0.7, test=0.6), runs=runs)))
+    path.write_text(json.dumps(dict(family='gfl', iters=1200, teacher_bbox_mAP=dict(val=0.7, test=0.6), runs=runs)))
     val = report.efficacy_matrix([str(path)], 'val')
-    assert val[0] == '| family | teacher | no KD | MMRazor CWD | FCFD as shipped |'
-    assert val[2] == '| gfl | 0.700 | 0.320 +- 0.028 (2) | 0.500 (1 seed) | **0.600 (1 seed)** |'
+    assert val[0] == '| family | iterations | teacher | no KD | MMRazor CWD | FCFD as shipped |'
+    assert val[1] == '|---|---|---|---|---|---|'
+    assert val[2] == '| gfl | 1200 / 2400 | 0.700 | 0.320 +- 0.028 (2) | 0.500 (1 seed) | **0.600 (1 seed)** |'
     test = report.efficacy_matrix([str(path)], 'test')  # the held-out split: CWD is best there
-    assert test[2] == '| gfl | 0.600 | 0.290 +- 0.014 (2) | **0.450 (1 seed)** | 0.400 (1 seed) |'
+    assert test[2] == '| gfl | 1200 / 2400 | 0.600 | 0.290 +- 0.014 (2) | **0.450 (1 seed)** | 0.400 (1 seed) |'
 
 
 @pytest.mark.parametrize('family', ['tood', 'vfnet', 'ddod', 'autoassign', 'foveabox', 'centernet_update', 'paa',
@@ -296,3 +298,36 @@ def test_overhead_one_class_families_get_label_0():
     model = MODELS.build(copy.deepcopy(student))
     batch = overhead.make_batch(model, 64, 2, 1)
     assert all((s.gt_instances.labels == 0).all() for s in batch['data_samples'])
+
+
+def test_efficacy_runs_each_family_at_its_instrument_schedule(tmp_path, monkeypatch):
+    """Without ``--iters`` every family trains at its own schedule (teacher twice as long) in its own
+    directory and results file; another schedule goes to ``<family>_i<iters>``, so the two never mix."""
+    import json
+
+    import efficacy
+    data = tmp_path / 'data'
+    (data / 'annotations').mkdir(parents=True)
+    (data / 'annotations' / 'instances_test.json').write_text('{}')  # the data counts as drawn
+    calls = []
+
+    def fake_train_and_test(cfg, wd, iters, seed, data_root, extra, threads, reuse):
+        calls.append((osp.relpath(wd, tmp_path / 'w'), iters))
+        return dict(val=0.5, test=0.4)
+
+    monkeypatch.setattr(efficacy, 'train_and_test', fake_train_and_test)
+    assert efficacy.INSTRUMENT_ITERS['atss'] != efficacy.INSTRUMENT_ITERS['frcnn']
+    common = ['--data-root', str(data), '--work-dir', str(tmp_path / 'w'), '--out', str(tmp_path / 'out'),
+              '--methods', 'no_kd', '--seeds', '0']
+    efficacy.main(['--family', 'frcnn', 'atss', *common])
+    expected = set()
+    for family in ('frcnn', 'atss'):
+        n = efficacy.INSTRUMENT_ITERS[family]
+        expected |= {(osp.join(family, 'teacher'), 2 * n), (osp.join(family, 'no_kd_seed0'), n)}
+        assert json.load(open(tmp_path / 'out' / f'efficacy_{family}.json'))['iters'] == n
+    assert set(calls) == expected
+    calls.clear()
+    efficacy.main(['--family', 'atss', '--iters', '300', *common])
+    assert set(calls) == {(osp.join('atss_i300', 'teacher'), 600), (osp.join('atss_i300', 'no_kd_seed0'), 300)}
+    assert json.load(open(tmp_path / 'out' / 'efficacy_atss_i300.json'))['iters'] == 300
+    assert efficacy.schedule_name('atss', efficacy.INSTRUMENT_ITERS['atss']) == 'atss'

@@ -32,7 +32,6 @@ from .common import (
     StagedRoIContext,
     UnsupportedModelError,
     has_neck,
-    neck_channels,
     neck_level_channels,
     neck_level_strides,
     num_neck_levels,
@@ -172,6 +171,6 @@ __all__ = ['HEAD_ADAPTERS', 'STAGE_CUTTERS', 'HeadAdapter', 'StageCutter', 'RoIB
            'ClassifierHeadAdapter', 'CrossFamilyHeadAdapter',
            'ResNetCutter', 'MobileNetV2Cutter', 'StagedBackboneCutter', 'HeadContext',
            'RoIContext', 'StagedRoIContext', 'LevelContext', 'HeadOutputs', 'UnsupportedModelError',
-           'build_head_adapter', 'build_stage_cutter', 'neck_channels', 'neck_level_channels', 'neck_level_strides',
+           'build_head_adapter', 'build_stage_cutter', 'neck_level_channels', 'neck_level_strides',
            'num_neck_levels',
            'supported_families', 'unsupported_message', 'refusal_reason']

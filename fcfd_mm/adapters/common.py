@@ -152,22 +152,6 @@ def neck_output_shapes(model: nn.Module, size: int = 64) -> List[Tuple[int, int,
     return list(shapes)
 
 
-def neck_channels(model: nn.Module) -> int:
-    """The channels of ``model``'s neck outputs: ``neck.out_channels`` where it is an integer,
-    else read from a dry run (e.g. a sequence of necks such as FPN + DyHead); every level must
-    have the same number."""
-    neck = getattr(model, 'neck', None)
-    channels = getattr(neck, 'out_channels', None)
-    if isinstance(channels, int):
-        return channels
-    found = sorted({c for c, _, _ in neck_output_shapes(model)})
-    if len(found) != 1:
-        raise UnsupportedModelError(
-            f'{type(model).__name__} has no neck whose outputs all have the same channels (e.g. FPN; found '
-            f'{found}): FCFD\'s FPN switch point needs one. Use a detector with an FPN-like neck.')
-    return found[0]
-
-
 #: dry-run input sizes, tried in order: 64, 320 for necks whose coarsest levels need a larger
 #: input (SSD300's extra layers shrink a 64x64 input below their kernel), 512 for backbones that
 #: halve their input many times and add the halves back (CornerNet's hourglass: a multiple of 128)
