@@ -197,6 +197,20 @@ def random_batch(alg, size: int = 64, batch_size: int = 2, num_items=(3, 2), num
     return alg.data_preprocessor(packed, True)
 
 
+
+def loss_and_reference_rows(alg, rows, **batch):
+    """``alg.loss`` on ``random_batch(alg, **batch)``, and an independent computation of both
+    networks' rows on the same inputs, without gradients: ``(losses, t_rows, s_rows, t_feats)``.
+    ``rows(model, feats)`` gives ``{output name: (N, W) rows}``; ``t_feats`` are the teacher's
+    features."""
+    data = random_batch(alg, **batch)
+    losses = alg.loss(data['inputs'], data['data_samples'])
+    with torch.no_grad():
+        t_feats = alg.teacher.extract_feat(data['inputs'])
+        t = rows(alg.teacher, t_feats)
+        s = rows(alg.student, alg.student.extract_feat(data['inputs']))
+    return losses, t, s, t_feats
+
 def assert_bridges_trained_teacher_frozen(alg, losses) -> None:
     """Backward of ``losses`` (an ``FCFDDistill.loss`` result): finite, non-zero gradients in the
     bridges of both directions, none in the teacher."""

@@ -3,11 +3,19 @@ models of mmdet's own configs: ``run_head`` is mmdet's head forward in either mo
 with mmdet's own functions), ``predict_on_features`` is mmdet's predict, and the ``s`` terms by hand
 with the teacher-score row weights."""
 import copy
+from functools import partial
 
 import pytest
 import torch
 
-from tests.adapters.families import build_pair, flat, random_batch, sigmoid_kd_ref, small_model_cfg
+from tests.adapters.families import (
+    build_pair,
+    flat,
+    loss_and_reference_rows,
+    random_batch,
+    sigmoid_kd_ref,
+    small_model_cfg,
+)
 
 REPPOINTS = 'reppoints/reppoints-moment_r50_fpn_1x_coco.py'
 SABL = 'sabl/sabl-retinanet_r50_fpn_1x_coco.py'
@@ -105,12 +113,7 @@ def test_reppoints_s_terms_compare_the_refined_boxes_with_each_heads_own_moment_
     alg = build_pair(small_model_cfg(REPPOINTS))
     with torch.no_grad():  # each head's own learned transfer: the teacher's differs from the student's
         alg.teacher.bbox_head.moment_transfer.add_(torch.tensor([0.3, -0.2]))
-    data = random_batch(alg)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
-    with torch.no_grad():
-        t = expected_rows(REPPOINTS, alg.teacher, alg.teacher.extract_feat(x))
-        s = expected_rows(REPPOINTS, alg.student, alg.student.extract_feat(x))
+    losses, t, s, _ = loss_and_reference_rows(alg, partial(expected_rows, REPPOINTS))
     w = torch.sigmoid(t['cls']).max(1).values  # RepPoints' predict ranks by the class score
     torch.testing.assert_close(losses['distill.loss_fcfd_cls_s'].double(), sigmoid_kd_ref(s['cls'], t['cls'], w),
                                rtol=1e-4, atol=1e-7)
@@ -123,12 +126,7 @@ def test_sabl_buckets_are_a_softmax_per_side_and_offsets_an_mse():
     alg = build_pair(small_model_cfg(SABL))
     side = alg.student.bbox_head.side_num
     assert alg.fcfd_neck.output_losses['bucket'].num_bins == side
-    data = random_batch(alg)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
-    with torch.no_grad():
-        t = expected_rows(SABL, alg.teacher, alg.teacher.extract_feat(x))
-        s = expected_rows(SABL, alg.student, alg.student.extract_feat(x))
+    losses, t, s, _ = loss_and_reference_rows(alg, partial(expected_rows, SABL))
     w = torch.sigmoid(t['cls']).max(1).values.double()
     n = t['bucket'].shape[0]
     # the bucketing coder decodes each side's buckets with a softmax over (N * 4, side_num), side-major
@@ -149,12 +147,7 @@ def test_guided_anchoring_s_terms_compare_decoded_boxes_and_weight_rows_by_the_a
     with torch.no_grad():  # a teacher head unlike the student's, so that every term is far from 0
         for p in alg.teacher.bbox_head.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    data = random_batch(alg)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
-    with torch.no_grad():
-        t = expected_rows(path, alg.teacher, alg.teacher.extract_feat(x))
-        s = expected_rows(path, alg.student, alg.student.extract_feat(x))
+    losses, t, s, t_feats = loss_and_reference_rows(alg, partial(expected_rows, path))
     w = torch.sigmoid(t['cls']).max(1).values * torch.sigmoid(t['loc'][:, 0])
     for name in ('cls', 'loc'):
         torch.testing.assert_close(losses[f'distill.loss_fcfd_{name}_s'].double(),
@@ -165,7 +158,7 @@ def test_guided_anchoring_s_terms_compare_decoded_boxes_and_weight_rows_by_the_a
         torch.testing.assert_close(losses[f'distill.loss_fcfd_{name}_s'].double(), mse, rtol=1e-4, atol=1e-7)
         assert losses[f'distill.loss_fcfd_{name}_s'] > 1e-4
     # the raw deltas are not what is compared: the teacher's anchors are shaped by its own branch
-    raw = flat(alg.teacher.bbox_head(alg.teacher.extract_feat(x))[1], 4)
+    raw = flat(alg.teacher.bbox_head(t_feats)[1], 4)
     assert not torch.allclose(raw, t['reg'])
 
 

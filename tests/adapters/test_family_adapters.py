@@ -1,5 +1,7 @@
 """The family head adapters on small models of mmdet's own model-zoo configs: the adapter picked,
 its named terms, finite values, gradients into both directions' bridges, a frozen teacher."""
+from functools import partial
+
 import pytest
 import torch
 
@@ -9,6 +11,7 @@ from tests.adapters.families import (
     family_cfg,
     flat,
     flat_priors,
+    loss_and_reference_rows,
     random_batch,
     sigmoid_kd_ref,
     small_model_cfg,
@@ -183,12 +186,7 @@ def test_predict_on_features_is_mmdets_predict(path):
 def test_gfl_terms_are_sigmoid_kd_and_per_side_distribution_kl():
     alg = build_pair(small_model_cfg('gfl/gfl_r50_fpn_1x_coco.py'))
     assert alg.fcfd_neck.output_losses['reg'].num_bins == alg.student.bbox_head.reg_max + 1 == 17
-    data = random_batch(alg)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
-    with torch.no_grad():
-        t = expected_rows('gfl', alg.teacher, alg.teacher.extract_feat(x))
-        s = expected_rows('gfl', alg.student, alg.student.extract_feat(x))
+    losses, t, s, _ = loss_and_reference_rows(alg, partial(expected_rows, 'gfl'))
     w = torch.sigmoid(t['cls']).max(1).values.double()  # teacher-score row weights
     n = t['reg'].shape[0]
     p_t = torch.softmax(t['reg'].double().view(n, 4, 17), -1)
@@ -219,13 +217,8 @@ def test_row_weights_are_the_teachers_detection_score(path, quality, power):
     (PAA: the square root), the teacher's class probabilities read from mmdet's own forward."""
     needs_sklearn(path)
     alg = build_pair(family_cfg(path))
-    data = random_batch(alg)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
+    losses, t, s, t_feats = loss_and_reference_rows(alg, partial(expected_rows, path))
     with torch.no_grad():
-        t_feats = alg.teacher.extract_feat(x)
-        t = expected_rows(path, alg.teacher, t_feats)
-        s = expected_rows(path, alg.student, alg.student.extract_feat(x))
         c = alg.teacher.bbox_head.num_classes
         t_cls = alg.teacher.bbox_head(t_feats)[0]
         if path.startswith(('tood', 'centernet/centernet_r18')):  # probabilities already

@@ -3,6 +3,7 @@ CondInst's and YOLACT's box heads, SOLO's / SOLOv2's category grid, on small mod
 configs: ``run_head`` is mmdet's head forward in either mode, ``predict_on_features`` is the
 detector's predict (boxes and masks), and the ``s`` terms by hand with the teacher-score weights."""
 import copy
+from functools import partial
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from tests.adapters.families import (
     family_cfg,
     flat,
     flat_priors,
+    loss_and_reference_rows,
     random_batch,
     sigmoid_kd_ref,
     softmax_kl_ref,
@@ -87,12 +89,7 @@ def test_predict_on_features_is_the_detectors_predict_boxes_and_masks(path):
 @pytest.mark.parametrize('path', ALL)
 def test_s_terms_by_hand_with_the_teachers_detection_score_as_row_weights(path):
     alg = build_pair(family_cfg(path))
-    data = random_batch(alg, with_mask=True)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
-    with torch.no_grad():
-        t = expected_rows(path, alg.teacher, alg.teacher.extract_feat(x))
-        s = expected_rows(path, alg.student, alg.student.extract_feat(x))
+    losses, t, s, _ = loss_and_reference_rows(alg, partial(expected_rows, path), with_mask=True)
     if path == YOLACT:  # softmax, background last: the highest foreground probability
         w = torch.softmax(t['cls'], 1)[:, :-1].max(1).values
         cls_ref = softmax_kl_ref

@@ -2,6 +2,8 @@
 branches): the FPN switch point is the backbone's outputs, recorded from the student's own pass;
 ``run_head`` is mmdet's head forward, ``predict_on_features`` its predict, the terms by hand."""
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -11,6 +13,7 @@ from tests.adapters.families import (
     build_pair,
     family_cfg,
     flat,
+    loss_and_reference_rows,
     random_batch,
     sigmoid_kd_ref,
 )
@@ -59,13 +62,8 @@ def test_corner_heads_rows_and_s_terms_by_hand(path):
     from fcfd_mm.adapters import LevelContext
     alg = build_pair(family_cfg(path))
     assert alg.head_adapter.strides == [4, 4]  # one map per hourglass stack, at stride 4
-    data = random_batch(alg)
-    losses = alg.loss(data['inputs'], data['data_samples'])
-    x = data['inputs']
+    losses, t, s, t_feats = loss_and_reference_rows(alg, partial(corner_rows, path))
     with torch.no_grad():
-        t_feats = alg.teacher.extract_feat(x)
-        t = corner_rows(path, alg.teacher, t_feats)
-        s = corner_rows(path, alg.student, alg.student.extract_feat(x))
         got = alg.head_adapter.run_head(alg.teacher, t_feats, LevelContext())
     for name in t:
         torch.testing.assert_close(got[name], t[name])
