@@ -375,20 +375,28 @@ def test_the_refusal_of_an_unserved_family_lists_every_adapter():
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name, adapter, bridge', [('fcfd_rtmdet_s_tiny_coco.py', 'RTMDetHeadAdapter', (96, 128)),
-                                                   ('fcfd_gfl_r101_r50_coco.py', 'GFLHeadAdapter', (256, 256))])
+                                                   ('fcfd_gfl_r101_r50_coco.py', 'GFLHeadAdapter', (256, 256)),
+                                                   ('fcfd_fcos_r101_r50_coco.py', 'FCOSHeadAdapter', (256, 256)),
+                                                   ('fcfd_atss_r101_r50_coco.py', 'ATSSHeadAdapter', (256, 256))])
 def test_shipped_family_config_runs_a_loss_step(name, adapter, bridge):
-    """The shipped configs at full size (no teacher checkpoint) on a 128x160 batch."""
+    """The shipped configs at full size (no teacher checkpoint) on a 128x160 batch: paths s / st / ts
+    and the appearance term on every level, one input normalisation for both networks."""
     from mmengine.config import Config
 
     from tests.adapters.families import REPO
     from tests.tiny_models import config_loss_step
     cfg = Config.fromfile(str(REPO / 'configs' / name))
     cfg.model.teacher_ckpt = None
-    alg, _ = config_loss_step(cfg.model)
+    alg, losses = config_loss_step(cfg.model)
     assert type(alg.head_adapter).__name__ == adapter
     b = alg.fcfd_neck.bridges_st[0]
     assert (b.in_channels, b.out_channels) == bridge
     assert all(p.grad is not None for p in alg.fcfd_neck.parameters())
+    assert alg.teacher_normalization is None  # same-family pairs share the student's normalisation
+    assert len(alg.fcfd_neck.bridges_ts) == len(alg.fcfd_neck.bridges_st)
+    outputs = alg.head_adapter.default_output_losses()
+    assert {f'distill.loss_fcfd_{o}_{p}' for o in outputs for p in ('s', 'st', 'ts')} <= set(losses)
+    assert 'distill.loss_fcfd_app' in losses
 
 
 @pytest.mark.parametrize('path', ['rtmdet/rtmdet_s_8xb32-300e_coco.py', 'cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'])

@@ -47,7 +47,9 @@ def test_config_parses_and_names_registered_types(name):
             assert all(HOOKS.get(h) is not None for h in hooks)
 
 
-@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py'])
+@pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py',
+                                  'fcfd_gfl_r101_r50_coco.py', 'fcfd_fcos_r101_r50_coco.py',
+                                  'fcfd_atss_r101_r50_coco.py'])
 def test_coco_configs_use_model_zoo_teachers(name):
     url = Config.fromfile(str(CONFIGS / name)).model.teacher_ckpt
     assert url.startswith('https://download.openmmlab.com/mmdetection/v2.0/') and url.endswith('.pth')
@@ -306,7 +308,7 @@ def test_resnet8x4_config_student_fc_keeps_pytorchs_default_init_through_the_alg
 
 
 @pytest.mark.parametrize('name', ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_retina_r101_r50_coco.py',
-                                  'fcfd_gfl_r101_r50_coco.py'])
+                                  'fcfd_gfl_r101_r50_coco.py', 'fcfd_atss_r101_r50_coco.py'])
 def test_coco_optimizer_takes_weight_decay_off_the_bridges_bn_only(name):
     """The official detection runs put no weight decay on normalisation layers (detectron2's default
     WEIGHT_DECAY_NORM=0), and the bridges' BN is the only trainable one there: the COCO configs'
@@ -342,3 +344,20 @@ def test_coco_optimizer_takes_weight_decay_off_the_bridges_bn_only(name):
     assert got_zero == bridge_bn
     assert all(decay[id(p)] == base_wd for p in trainable if id(p) not in bridge_bn)
     assert all(decay[id(p)] == base_wd for p in student_bn)
+
+
+def test_fcos_coco_config_trains_with_the_students_own_mmdet_recipe():
+    """configs/fcfd_fcos_r101_r50_coco.py keeps the student's mmdet 1x optimizer and warm-up (lr 0.01,
+    biases at twice the rate without weight decay, gradient clipping at 35, constant warm-up) and adds
+    only the bridges' BN without weight decay."""
+    cfg = Config.fromfile(str(CONFIGS / 'fcfd_fcos_r101_r50_coco.py'))
+    from mmengine.hub import get_config
+    zoo = get_config(cfg.model.architecture.cfg_path)
+    ours, theirs = cfg.optim_wrapper.to_dict(), zoo.optim_wrapper.to_dict()
+    custom = ours['paramwise_cfg'].pop('custom_keys')
+    assert custom == {'.block.bn.': dict(decay_mult=0.0)}
+    for wrapper in (ours, theirs):
+        wrapper.pop('_scope_', None)
+    assert ours == theirs
+    strip = [{k: v for k, v in s.items() if k != '_scope_'} for s in cfg.param_scheduler]
+    assert strip == [{k: v for k, v in s.items() if k != '_scope_'} for s in zoo.param_scheduler]

@@ -222,8 +222,10 @@ their own loss. So are the one-stage instance segmentors: CondInst / BoxInst and
 head (CondInst's dynamic mask-filter parameters and YOLACT's mask coefficients are not distilled: they
 are weights and coordinates of each network's own mask branch), SOLO / SOLOv2 at their category grid
 (one row per grid cell; SOLO's predictions carry no boxes, so only the mask mAP of its hybrids means
-something). Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny) and
-`configs/fcfd_gfl_r101_r50_coco.py` (GFL R101 -> R50), besides the Faster R-CNN and RetinaNet ones.
+something). Shipped configs: `configs/fcfd_rtmdet_s_tiny_coco.py` (RTMDet-s -> RTMDet-tiny),
+`configs/fcfd_gfl_r101_r50_coco.py` (GFL R101 -> R50), `configs/fcfd_fcos_r101_r50_coco.py` (FCOS
+R101-caffe -> R50-caffe) and `configs/fcfd_atss_r101_r50_coco.py` (ATSS R101 -> R50), besides the
+Faster R-CNN and RetinaNet ones.
 
 Teacher and student of different families (`CrossFamilyHeadAdapter`, `configs/fcfd_fcos_r101_retina_r50_coco.py`):
 the appearance term on the neck levels of equal stride (a Faster R-CNN student's P2-P6 against an FCOS
