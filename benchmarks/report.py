@@ -7,14 +7,15 @@
 Overhead files give a step-time table per family (seconds, x student, x floor, peak memory and
 x PKD's peak when measured) and, where ``--parts`` was used, the 'no waste' breakdown. Efficacy
 files give mean +- std of COCO bbox mAP per method and the gain over no KD; with ``--matrix val``
-(or ``test``, the held-out split) the benchmark set's files give one table, a row per family.
+(or ``test``, the held-out split) the benchmark set's files give one table, a row per family, each
+cell with its seeds' values; ``--overhead FILE ...`` adds each family's step cost beside its row.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import statistics
-from typing import List
+from typing import Dict, List, Optional
 
 LABELS = {'student': 'student alone', 'fitnet': 'FitNet-style L2 (3x3 conv + BN connectors)', 'pkd': 'MMRazor PKD',
           'cwd': 'MMRazor CWD', 'fcfd_fpn': 'FCFD, FPN (faithful defaults)',
@@ -80,18 +81,34 @@ MATRIX_COLUMNS = {'no_kd': 'no KD', 'pkd': 'MMRazor PKD', 'cwd': 'MMRazor CWD', 
 
 
 def _cell(values: List[float]) -> str:
+    """``mean +- std (n): seed values`` of one method's bbox mAP over its seeds."""
     if not values:
         return '-'
     if len(values) == 1:
         return f'{values[0]:.3f} (1 seed)'
-    return f'{statistics.mean(values):.3f} +- {statistics.stdev(values):.3f} ({len(values)})'
+    seeds = ' / '.join(f'{v:.3f}' for v in values)
+    return f'{statistics.mean(values):.3f} +- {statistics.stdev(values):.3f} ({len(values)}: {seeds})'
 
 
-def efficacy_matrix(paths: List[str], split: str = 'val') -> List[str]:
+def step_costs(paths: List[str]) -> Dict[str, Dict[str, float]]:
+    """``{family: {method: x floor}}`` from ``overhead.py`` files (the first file that times a family wins)."""
+    costs: Dict[str, Dict[str, float]] = {}
+    for path in paths:
+        with open(path) as fh:
+            for r in json.load(fh)['results']:
+                costs.setdefault(r['family'], {m: v['x_floor'] for m, v in r['methods'].items() if 'x_floor' in v})
+    return costs
+
+
+def efficacy_matrix(paths: List[str], split: str = 'val', overhead: Optional[List[str]] = None) -> List[str]:
     """One row per family (one ``efficacy_<family>.json`` each): its schedule (student / teacher
     iterations), the teacher and every method of :data:`MATRIX_COLUMNS` that some file has, as mean
-    +- std over seeds (seed count) of bbox mAP on ``split`` ('val' or 'test', the held-out split); the
-    best student of each row in bold."""
+    +- std over seeds (seed count: the seeds' values in seed order) of bbox mAP on ``split`` ('val' or
+    'test', the held-out split); the best student of each row in bold. Beside each row: FCFD's step
+    as a multiple of the floor, with PKD's and CWD's, from ``overhead`` files (``overhead.py``
+    JSON; '-' for a family they do not time), and the function gap of FCFD's student (seed 0,
+    ``st`` / ``ts``) where the file has it."""
+    costs = step_costs(overhead or [])
     rows, present = [], set()
     for path in paths:
         with open(path) as fh:
@@ -99,14 +116,22 @@ def efficacy_matrix(paths: List[str], split: str = 'val') -> List[str]:
         runs = data.get('runs', {})
         present.update(m for m in MATRIX_COLUMNS if m in runs)
         iters = f"{data['iters']} / {2 * data['iters']}" if 'iters' in data else '-'
+        gap = data.get('function_gap', {}).get('fcfd_fpn', {}).get('0')
         rows.append((data['family'], iters, data.get('teacher_bbox_mAP', {}).get(split),
-                     {m: [runs[m][s][split] for s in sorted(runs[m], key=int)] for m in MATRIX_COLUMNS if m in runs}))
+                     {m: [runs[m][s][split] for s in sorted(runs[m], key=int)] for m in MATRIX_COLUMNS if m in runs},
+                     gap))
     columns = [m for m in MATRIX_COLUMNS if m in present]
-    lines = ['| family | iterations | teacher | ' + ' | '.join(MATRIX_COLUMNS[m] for m in columns) + ' |',
-             '|' + '---|' * (len(columns) + 3)]
-    for family, iters, teacher, values in rows:
+    extra = (['FCFD step, x floor (PKD / CWD)'] if overhead else []) + ['FCFD function gap `st` / `ts`']
+    lines = ['| family | iterations | teacher | ' + ' | '.join([MATRIX_COLUMNS[m] for m in columns] + extra) + ' |',
+             '|' + '---|' * (len(columns) + 3 + len(extra))]
+    for family, iters, teacher, values, gap in rows:
         best = max((statistics.mean(v), m) for m, v in values.items() if v)[1] if values else None
         cells = [('**{}**' if m == best else '{}').format(_cell(values[m])) if m in values else '-' for m in columns]
+        if overhead:
+            c = costs.get(family, {})
+            cells.append(f"{c['fcfd_fpn']:.2f} ({c['pkd']:.2f} / {c['cwd']:.2f})"
+                         if {'fcfd_fpn', 'pkd', 'cwd'} <= set(c) else '-')
+        cells.append(f"{gap['st']:+.3f} / {gap['ts']:+.3f}" if gap else '-')
         teacher_cell = '-' if teacher is None else f'{teacher:.3f}'
         lines.append(f'| {family} | {iters} | {teacher_cell} | ' + ' | '.join(cells) + ' |')
     return lines + ['']
@@ -117,9 +142,11 @@ def main(argv=None):
     p.add_argument('files', nargs='+')
     p.add_argument('--matrix', choices=('val', 'test'), help='efficacy files: one cross-family table of bbox mAP on '
                    'this split (test: the held-out split) instead of one table per file')
+    p.add_argument('--overhead', nargs='+', default=[], metavar='JSON',
+                   help='with --matrix: overhead.py files whose x-floor step costs go beside each family')
     a = p.parse_args(argv)
     if a.matrix:
-        print('\n'.join(efficacy_matrix(a.files, a.matrix)))
+        print('\n'.join(efficacy_matrix(a.files, a.matrix, a.overhead)))
         return
     for path in a.files:
         with open(path) as fh:

@@ -245,14 +245,30 @@ def test_report_matrix_gives_one_row_per_family_with_the_best_student_in_bold(tm
     import report
     runs = {'no_kd': {'0': dict(val=0.30, test=0.28), '1': dict(val=0.34, test=0.30)},
             'cwd': {'0': dict(val=0.50, test=0.45)}, 'fcfd_fpn': {'0': dict(val=0.60, test=0.40)}}
+    gap = {'fcfd_fpn': {'0': dict(student=0.6, teacher=0.7, st=-0.02, ts=0.005)}}
     path = tmp_path / 'efficacy_gfl.json'
-    path.write_text(json.dumps(dict(family='gfl', iters=1200, teacher_bbox_mAP=dict(val=0.7, test=0.6), runs=runs)))
+    path.write_text(json.dumps(dict(family='gfl', iters=1200, teacher_bbox_mAP=dict(val=0.7, test=0.6), runs=runs,
+                                    function_gap=gap)))
     val = report.efficacy_matrix([str(path)], 'val')
-    assert val[0] == '| family | iterations | teacher | no KD | MMRazor CWD | FCFD as shipped |'
-    assert val[1] == '|---|---|---|---|---|---|'
-    assert val[2] == '| gfl | 1200 / 2400 | 0.700 | 0.320 +- 0.028 (2) | 0.500 (1 seed) | **0.600 (1 seed)** |'
+    assert val[0] == ('| family | iterations | teacher | no KD | MMRazor CWD | FCFD as shipped | '
+                      'FCFD function gap `st` / `ts` |')
+    assert val[1] == '|---|---|---|---|---|---|---|'
+    assert val[2] == ('| gfl | 1200 / 2400 | 0.700 | 0.320 +- 0.028 (2: 0.300 / 0.340) | 0.500 (1 seed) | '
+                      '**0.600 (1 seed)** | -0.020 / +0.005 |')
     test = report.efficacy_matrix([str(path)], 'test')  # the held-out split: CWD is best there
-    assert test[2] == '| gfl | 1200 / 2400 | 0.600 | 0.290 +- 0.014 (2) | **0.450 (1 seed)** | 0.400 (1 seed) |'
+    assert test[2] == ('| gfl | 1200 / 2400 | 0.600 | 0.290 +- 0.014 (2: 0.280 / 0.300) | **0.450 (1 seed)** | '
+                       '0.400 (1 seed) | -0.020 / +0.005 |')
+    # the step costs of overhead.py beside each row: FCFD's x floor (PKD's / CWD's), '-' where untimed
+    timed = dict(family='gfl', methods={m: dict(x_floor=x) for m, x in
+                                        dict(pkd=0.93, cwd=1.05, fcfd_fpn=2.01).items()})
+    other = dict(family='fcos', methods={})
+    (tmp_path / 'o.json').write_text(json.dumps(dict(results=[timed, other])))
+    frcnn = tmp_path / 'efficacy_frcnn.json'
+    frcnn.write_text(json.dumps(dict(family='frcnn', iters=600, runs={'cwd': runs['cwd']})))
+    both = report.efficacy_matrix([str(path), str(frcnn)], 'val', [str(tmp_path / 'o.json')])
+    assert both[0].endswith('| FCFD step, x floor (PKD / CWD) | FCFD function gap `st` / `ts` |')
+    assert both[2].endswith('| 2.01 (0.93 / 1.05) | -0.020 / +0.005 |')
+    assert both[3] == '| frcnn | 600 / 1200 | - | - | **0.500 (1 seed)** | - | - | - |'
 
 
 @pytest.mark.parametrize('family', ['tood', 'vfnet', 'ddod', 'autoassign', 'foveabox', 'centernet_update', 'paa',
@@ -331,3 +347,24 @@ def test_efficacy_runs_each_family_at_its_instrument_schedule(tmp_path, monkeypa
     assert set(calls) == {(osp.join('atss_i300', 'teacher'), 600), (osp.join('atss_i300', 'no_kd_seed0'), 300)}
     assert json.load(open(tmp_path / 'out' / 'efficacy_atss_i300.json'))['iters'] == 300
     assert efficacy.schedule_name('atss', efficacy.INSTRUMENT_ITERS['atss']) == 'atss'
+
+
+def test_benchmark_set_tables_in_the_readme_are_reports_current_output():
+    """benchmarks/README.md's two benchmark-set tables are what its own report.py command prints from
+    the results files: regenerate them (the command above the tables) whenever a results file changes."""
+    import re
+
+    import report
+    text = (REPO / 'benchmarks' / 'README.md').read_text()
+    cmd = re.search(r'python benchmarks/report\.py --matrix val (\S+) \\\n\s+--overhead (\S+)', text)
+    assert cmd, 'the README names the report.py command of its tables'
+
+    def expand(arg):
+        head, alts, tail = re.fullmatch(r'(.*)\{(.*)\}(.*)', arg).groups()
+        return [str(REPO / f'{head}{a}{tail}') for a in alts.split(',')]
+    files, overhead = expand(cmd.group(1)), expand(cmd.group(2))
+    for label, split in (('Val split (settings were chosen here):', 'val'),
+                         ('Held-out split (nothing was chosen on it):', 'test')):
+        start = text.index('| family |', text.index(label))
+        shown = text[start:text.index('\n\n', start)].splitlines()
+        assert shown == report.efficacy_matrix(files, split, overhead)[:-1], split
