@@ -77,7 +77,8 @@ def efficacy_table(path: str) -> List[str]:
 
 #: the columns of the cross-family table (``--matrix``): method key -> header
 MATRIX_COLUMNS = {'no_kd': 'no KD', 'pkd': 'MMRazor PKD', 'cwd': 'MMRazor CWD', 'fcfd_fpn': 'FCFD as shipped',
-                  'fcfd_v1': 'FCFD, earlier dense setting', 'fcfd_scale': 'FCFD, scale-free (Faster R-CNN option)'}
+                  'fcfd_v1': 'FCFD, earlier dense setting', 'fcfd_scale': 'FCFD, scale-free (Faster R-CNN option)',
+                  'fcfd_scale_cwd': 'FCFD, scale-free, + CWD', 'fcfd_cwd': 'FCFD as shipped + CWD'}
 
 
 def _cell(values: List[float]) -> str:

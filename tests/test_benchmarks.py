@@ -368,3 +368,15 @@ def test_benchmark_set_tables_in_the_readme_are_reports_current_output():
         start = text.index('| family |', text.index(label))
         shown = text[start:text.index('\n\n', start)].splitlines()
         assert shown == report.efficacy_matrix(files, split, overhead)[:-1], split
+
+
+def test_frcnn_fcfd_cwd_coco_config_is_the_setting_the_benchmark_measured(tmp_path):
+    """configs/fcfd_cwd_frcnn_r101_r50_coco.py ships what ``efficacy.py --methods fcfd_scale_cwd`` trained
+    on the Faster R-CNN demo pair: the same FPN switch point (scale-free bridges and appearance term,
+    the official paths and output losses) and the same MMRazor CWD terms beside it."""
+    import efficacy
+    from mmengine.config import Config
+    bench = Config.fromfile(efficacy.method_config('frcnn', 'fcfd_scale_cwd', None, str(tmp_path / 'm.py'))).model
+    coco = Config.fromfile(str(REPO / 'configs' / 'fcfd_cwd_frcnn_r101_r50_coco.py')).model
+    assert bench.fcfd.to_dict() == coco.fcfd.to_dict()
+    assert bench.distiller.to_dict() == dict(coco.distiller.to_dict(), connectors={})

@@ -11,7 +11,8 @@ from tests.tiny_models import config_loss_step
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 MISSION = ['fcfd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_inherit_coco.py', 'fcfd_retina_r101_r50_coco.py',
-           'fcfd_pkd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_coco_fast.py', 'fcfd_retina_r101_r50_coco_fast.py']
+           'fcfd_pkd_frcnn_r101_r50_coco.py', 'fcfd_cwd_frcnn_r101_r50_coco.py', 'fcfd_frcnn_r101_r50_coco_fast.py',
+           'fcfd_retina_r101_r50_coco_fast.py']
 STAGES = ['fcfd_stages_frcnn_r101_r50_coco.py', 'fcfd_stages_fpn_frcnn_r101_r50_coco.py',
           'fcfd_stages_retina_r101_r50_coco.py', 'fcfd_stages_fpn_retina_r101_r50_coco.py',
           'fcfd_stages_frcnn_r50_mobilenetv2_coco.py']
@@ -92,6 +93,14 @@ def test_mission_config_builds_and_runs_a_loss_step(name):
         assert alg.head_adapter.anchor_weighting == 'teacher_score'
     if 'pkd' in name:
         assert {f'distill.loss_pkd_fpn{i}' for i in range(4)} <= set(losses)
+    if 'cwd' in name:  # scale-free FPN switch point + MMRazor's CWD on P2-P6 as its cwd_fpn_frcnn config
+        assert {k for k in losses if 'loss_cwd' in k} == {f'distill.loss_cwd_fpn{i}' for i in range(5)}
+        assert alg.fcfd_neck.bridge_init == 'receiver_statistics'
+        assert type(alg.fcfd_neck.appearance_loss).__name__ == 'RelativeMSELoss'
+        cwd = alg.distiller.distill_losses['loss_cwd_fpn0']
+        assert (type(cwd).__name__, cwd.tau, cwd.loss_weight) == ('ChannelWiseDivergence', 1, 10)
+    elif 'frcnn' in name:  # the official setting
+        assert alg.fcfd_neck.bridge_init is None
     if 'inherit' in name:
         assert alg.inherit_teacher == ('neck', 'rpn_head', 'roi_head')
     assert alg.teacher_normalization is None  # one normalisation: the teacher takes the student's batch
