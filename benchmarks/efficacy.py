@@ -7,18 +7,18 @@ trained teacher; COCO bbox mAP on the benchmark's val split and on its held-out 
         --methods no_kd pkd cwd fcfd_fpn --seeds 0 1 2 [--jobs 2] [--iters N]
 
 Each family trains at its instrument schedule (:data:`INSTRUMENT_ITERS`: 600 student iterations,
-1200 for ATSS and RTMDet, 2400 for RetinaNet and GFL) unless ``--iters`` names another. The benchmark
-data (``--data-root``, default ``data/fcfd_bench``) is the demo's shapes dataset at a larger size (``--data-size``: 2000
-train, 500 val, 500 held-out test images by default), drawn when missing. Settings are chosen on
-``val``; ``test`` is only read to confirm them (it is held out: nothing is chosen on it). The
-teacher of each family is trained on the same data (``<work-dir>/<family>/teacher``, twice the
-student's schedule; ``<family>_i<iters>`` instead of ``<family>`` at a schedule other than the
-family's) unless ``--teacher-ckpt`` is given. Each run is an ordinary ``tools/train.py`` +
-``tools/test.py`` run of a config written to the work dir (kept, so any run can be repeated);
-``--jobs N`` runs N at a time with ``cores / N`` threads each (mmengine's seeded CPU training
-repeats exactly for a given thread count, so compare runs made with the same ``--jobs``). Prints
-mean +- std over seeds and merges the results into ``efficacy_<family>[_i<iters>][_<tag>].json``
-(a method run again replaces its old entry).
+1200 for ATSS and RTMDet, 2400 for RetinaNet and GFL) unless ``--iters`` names another. The
+benchmark data (``--data-root``, default ``data/fcfd_bench``) is the demo's shapes dataset at a
+larger size (``--data-size``: 2000 train, 500 val, 500 held-out test images by default), drawn when
+missing. Settings are chosen on ``val``; ``test`` is only read to confirm them (it is held out:
+nothing is chosen on it). The teacher of each family is trained on the same data
+(``<work-dir>/<family>/teacher``, twice the student's schedule; ``<family>_i<iters>`` instead of
+``<family>`` at a schedule other than the family's) unless ``--teacher-ckpt`` is given. Each run is
+an ordinary ``tools/train.py`` + ``tools/test.py`` run of a config written to the work dir (kept, so
+any run can be repeated); ``--jobs N`` runs N at a time with ``cores / N`` threads each (mmengine's
+seeded CPU training repeats exactly for a given thread count, so compare runs made with the same
+``--jobs``). Prints mean +- std over seeds and merges the results into
+``efficacy_<family>[_i<iters>][_<tag>].json`` (a method run again replaces its old entry).
 
 Methods (``--methods``; ``fcfd_*`` start from the family's FCFD demo config, which is the setting
 its COCO config ships):
@@ -392,6 +392,10 @@ def main(argv=None):
         owner = runs_family(family, run)
         return osp.join(osp.abspath(a.work_dir), schedule_name(owner, iters_of(family)))
 
+    def run_stem(family: str, method: str) -> str:
+        """``<work>/<method>[_<tag>]``: the path of a method's config (``+ '.py'``) and runs (``+ '_seed<s>'``)."""
+        return osp.join(work_of(family, method), method + (f'_{a.tag}' if a.tag and method != 'no_kd' else ''))
+
     def teacher_of(family: str) -> tuple:
         if a.teacher_ckpt:
             if not osp.isfile(a.teacher_ckpt):
@@ -408,15 +412,14 @@ def main(argv=None):
         jobs = {}
         for family in a.family:
             for method in a.methods:
-                work = work_of(family, method)
-                os.makedirs(work, exist_ok=True)
-                name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
-                cfg = method_config(family, method, teachers[family][0], osp.join(work, f'{name}.py'))
+                stem = run_stem(family, method)
+                os.makedirs(osp.dirname(stem), exist_ok=True)
+                cfg = method_config(family, method, teachers[family][0], f'{stem}.py')
                 extra = a.cfg_options if method != 'no_kd' else []
                 for seed in a.seeds:
                     jobs[family, method, seed] = pool.submit(
-                        train_and_test, cfg, osp.join(work, f'{name}_seed{seed}'), iters_of(family), seed, data_root,
-                        extra, threads, a.reuse)
+                        train_and_test, cfg, f'{stem}_seed{seed}', iters_of(family), seed, data_root, extra, threads,
+                        a.reuse)
         results: Dict[str, dict] = {}
         gap_jobs: Dict[tuple, object] = {}
         failed = []
@@ -431,11 +434,10 @@ def main(argv=None):
             print(f'{family:<10}{method:<14} seed {seed}: bbox mAP val {scores["val"]:.3f}  '
                   f'held-out {scores["test"]:.3f}', flush=True)
             if a.function_gap and seed == a.seeds[0]:
-                name = method + (f'_{a.tag}' if a.tag and method != 'no_kd' else '')
-                work = work_of(family, method)
+                stem = run_stem(family, method)
                 gap_jobs[family, method, seed] = pool.submit(
-                    function_gap, family, method, osp.join(work, f'{name}.py'), osp.join(work, f'{name}_seed{seed}'),
-                    iters_of(family), teachers[family][0], data_root, a.function_gap, threads, a.reuse)
+                    function_gap, family, method, f'{stem}.py', f'{stem}_seed{seed}', iters_of(family),
+                    teachers[family][0], data_root, a.function_gap, threads, a.reuse)
         gaps: Dict[str, dict] = {}
         for (family, method, seed), job in gap_jobs.items():
             try:
@@ -448,7 +450,6 @@ def main(argv=None):
         header = dict(family=family, iters=iters_of(family), data_root=osp.relpath(data_root, REPO),
                       teacher_ckpt=osp.relpath(t_ckpt, REPO), teacher_bbox_mAP=t_scores, threads=threads,
                       cfg_options=a.cfg_options)
-        os.makedirs(a.out, exist_ok=True)
         path = osp.join(a.out, f'efficacy_{schedule_name(family, iters_of(family))}{"_" + a.tag if a.tag else ""}.json')
         with open(path + '.lock', 'w') as lock_fh:  # other efficacy.py processes may merge into it too
             fcntl.flock(lock_fh, fcntl.LOCK_EX)

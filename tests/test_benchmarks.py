@@ -319,8 +319,6 @@ def test_overhead_one_class_families_get_label_0():
 def test_efficacy_runs_each_family_at_its_instrument_schedule(tmp_path, monkeypatch):
     """Without ``--iters`` every family trains at its own schedule (teacher twice as long) in its own
     directory and results file; another schedule goes to ``<family>_i<iters>``, so the two never mix."""
-    import json
-
     import efficacy
     data = tmp_path / 'data'
     (data / 'annotations').mkdir(parents=True)

@@ -362,11 +362,11 @@ def test_fcos_coco_config_trains_with_the_students_own_mmdet_recipe():
     cfg = Config.fromfile(str(CONFIGS / 'fcfd_fcos_r101_r50_coco.py'))
     from mmengine.hub import get_config
     zoo = get_config(cfg.model.architecture.cfg_path)
-    ours, theirs = cfg.optim_wrapper.to_dict(), zoo.optim_wrapper.to_dict()
+
+    def unscoped(d):
+        return {k: v for k, v in d.items() if k != '_scope_'}
+    ours, theirs = unscoped(cfg.optim_wrapper.to_dict()), unscoped(zoo.optim_wrapper.to_dict())
     custom = ours['paramwise_cfg'].pop('custom_keys')
     assert custom == {'.block.bn.': dict(decay_mult=0.0)}
-    for wrapper in (ours, theirs):
-        wrapper.pop('_scope_', None)
     assert ours == theirs
-    strip = [{k: v for k, v in s.items() if k != '_scope_'} for s in cfg.param_scheduler]
-    assert strip == [{k: v for k, v in s.items() if k != '_scope_'} for s in zoo.param_scheduler]
+    assert [unscoped(s) for s in cfg.param_scheduler] == [unscoped(s) for s in zoo.param_scheduler]
